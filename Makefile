@@ -1,0 +1,55 @@
+# citygrid: `make run` sets everything up and serves; `make test` runs the whole suite on a real PostGIS.
+SHELL := /bin/bash
+PY := .venv/bin/python
+CITYGRID := .venv/bin/citygrid
+LOCK_HASH := $(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+VENV_STAMP := .venv/.installed-$(LOCK_HASH)
+APT_TEST_PKGS := chromium gdal-bin fonts-wqy-zenhei
+
+.PHONY: run test venv db demo lint typecheck pytest test-deps bench clean-db stop
+
+run: venv db demo
+	$(CITYGRID) serve
+
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): requirements.lock pyproject.toml
+	@test -x .venv/bin/python || python3 -m venv .venv
+	@test -x .venv/bin/uv || .venv/bin/pip install -q uv==0.13.8
+	.venv/bin/uv pip sync -q --python .venv/bin/python requirements.lock
+	.venv/bin/uv pip install -q --python .venv/bin/python --no-deps -e .
+	@rm -f .venv/.installed-* && touch $@
+
+db: venv
+	$(CITYGRID) db up
+	$(CITYGRID) migrate
+
+demo: db
+	$(CITYGRID) demo load
+
+# Browser tests need Debian's Chromium, GDAL's ogrinfo is a test client, and screenshots need a CJK font.
+test-deps:
+	@missing=""; for p in $(APT_TEST_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing$$missing (Debian)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	  else echo "missing Debian packages:$$missing (run: sudo apt-get install -y$$missing)"; exit 1; fi; \
+	fi
+
+lint: venv
+	.venv/bin/ruff check api geo tests bench migrations
+
+typecheck: venv
+	.venv/bin/mypy
+
+pytest: venv test-deps db
+	$(PY) -m pytest
+
+test: lint typecheck pytest
+
+bench: venv db
+	$(PY) bench/assign.py
+
+stop:
+	$(CITYGRID) db down

@@ -1,0 +1,1 @@
+"""citygrid HTTP layer: app factory, routers, error mapping, CLI."""

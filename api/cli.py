@@ -1,0 +1,119 @@
+"""The `citygrid` command line: database, migrations, serving, users (demo, maps and more attach here)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from geo import pgcluster
+from geo.settings import Settings
+
+app = typer.Typer(help="citygrid 市域社会治理网格 — grid mapping for city-level social governance")
+db_app = typer.Typer(help="数据库 The PostGIS database: start, stop, status, backup, restore")
+app.add_typer(db_app, name="db")
+console = Console()
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+@db_app.command("up")
+def db_up() -> None:
+    """Reach PostGIS at CITYGRID_DATABASE_URL, or start the local cluster under .data/postgres."""
+    try:
+        status = pgcluster.ensure_up(_settings())
+    except pgcluster.ClusterError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"PostGIS {status.postgis_version} on PostgreSQL {status.server_version} at {status.where}")
+
+
+@db_app.command("down")
+def db_down() -> None:
+    """Stop the local cluster (data stays in .data/postgres)."""
+    stopped = pgcluster.stop(_settings())
+    console.print("stopped" if stopped else "the local cluster was not running")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Where the database runs, its versions and its migration state."""
+    from geo.db import make_engine, migration_heads
+
+    s = _settings()
+    status = pgcluster.probe(s.owner_database_url)
+    console.print(f"database   {status.where}: {'reachable' if status.reachable else 'NOT reachable'}")
+    console.print(f"local cluster ({s.pg_dir}): {pgcluster.local_cluster_state(s) or 'none'}")
+    if not status.reachable:
+        raise typer.Exit(1)
+    console.print(f"PostgreSQL {status.server_version}; PostGIS {status.postgis_version or 'missing'}")
+    current, head = migration_heads(make_engine(s, s.owner_database_url))
+    console.print(
+        f"migration  at {current}, code head {head}{'' if current == head else '  (run: citygrid migrate)'}"
+    )
+
+
+@db_app.command("backup")
+def db_backup(path: Path = typer.Argument(..., help="output file (pg_dump custom format)")) -> None:
+    """Back up the database with pg_dump -Fc."""
+    s = _settings()
+    url = pgcluster.libpq_url(s.owner_database_url)
+    subprocess.run([str(pgcluster.PG_BIN / "pg_dump"), "-Fc", "-f", str(path), url], check=True)
+    console.print(f"backup written to {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Path = typer.Argument(..., help="a pg_dump custom-format file"),
+    dbname: str = typer.Option(..., help="database to restore into (created if missing; must be empty)"),
+) -> None:
+    """Restore a backup into a (new) database."""
+    s = _settings()
+    pgcluster.bootstrap_database(s, dbname)
+    url = pgcluster.libpq_url(s.owner_database_url, dbname)
+    subprocess.run(
+        [str(pgcluster.PG_BIN / "pg_restore"), "--no-owner", "--exit-on-error", "-d", url, str(path)], check=True
+    )
+    console.print(f"restored {path} into {dbname}")
+
+
+@app.command("migrate")
+def migrate(revision: str = typer.Argument("head")) -> None:
+    """alembic upgrade (as the owner role)."""
+    from geo.db import migrate as run
+
+    run(_settings().owner_database_url, revision)
+    console.print(f"migrated to {revision}")
+
+
+@app.command("serve")
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve the API and the dashboard."""
+    import uvicorn
+
+    console.print(f"dashboard 指挥中心  http://{host}:{port}/   API docs  http://{host}:{port}/docs")
+    uvicorn.run("api.main:app", host=host, port=port, workers=workers, factory=False, log_level="info")
+
+
+@app.command("users")
+def users_create(username: str, role: str, officer_id: int | None = None) -> None:
+    """Create an API user and print its token once (roles: viewer, police, gis_editor, admin)."""
+    from geo.auth import create_user
+    from geo.db import make_engine, make_sessionmaker, transaction
+
+    s = _settings()
+    with transaction(make_sessionmaker(make_engine(s, s.owner_database_url))) as session:
+        token = create_user(session, username, role, officer_id)
+    console.print(f"user {username} ({role}) token: {token}")
+
+
+def main() -> None:
+    app(prog_name="citygrid")
+
+
+if __name__ == "__main__":
+    main()

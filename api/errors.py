@@ -1,0 +1,67 @@
+"""The one map from domain exceptions to HTTP statuses and {code, detail, ...} bodies."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from geo import errors
+
+STATUS = {
+    errors.NotFound: 404,
+    errors.InvalidInput: 400,
+    errors.TooLarge: 413,
+    errors.VersionConflict: 412,
+    errors.PreconditionRequired: 428,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.DatabaseUnavailable: 503,
+}
+
+
+def status_for(exc: errors.CitygridError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def error_body(code: str, detail: str, **context) -> dict:
+    return {"code": code, "detail": detail, **jsonable_encoder(context)}
+
+
+def install(app: FastAPI) -> None:
+    """Register the exception handlers on app."""
+
+    @app.exception_handler(errors.CitygridError)
+    async def _domain(request: Request, exc: errors.CitygridError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.Unauthorized) else None
+        etag = exc.context.get("current_version") if isinstance(exc, errors.VersionConflict) else None
+        if etag is not None:
+            headers = {"ETag": f'"{etag}"'}
+        return JSONResponse(error_body(exc.code, exc.detail, **exc.context), status_for(exc), headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg", "")} for e in exc.errors()
+        ]
+        detail = "; ".join(f"{p['field']}: {p['reason']}" for p in problems) or "invalid request"
+        return JSONResponse(error_body("invalid_input", detail, errors=problems), 422)
+
+    @app.exception_handler(OperationalError)
+    async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
+        # A restart or a statement timeout: tell the client to retry rather than a bare 500.
+        msg = str(exc.orig).splitlines()[0] if exc.orig else "database unavailable"
+        code = "statement_timeout" if "statement timeout" in msg else "database_unavailable"
+        return JSONResponse(error_body(code, msg), 503, headers={"Retry-After": "2"})
+
+    @app.exception_handler(DBAPIError)
+    async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        msg = str(exc.orig).splitlines()[0] if exc.orig else "database error"
+        if "statement timeout" in msg or "terminating connection" in msg:
+            return JSONResponse(error_body("database_unavailable", msg), 503, headers={"Retry-After": "2"})
+        return JSONResponse(error_body("database_error", msg), 500)

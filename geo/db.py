@@ -1,0 +1,62 @@
+"""Engines and sessions: sync SQLAlchemy 2 on psycopg 3, pre-ping, a statement timeout."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from geo.settings import REPO_ROOT, Settings
+
+
+def make_engine(settings: Settings, url: str | None = None) -> Engine:
+    """An engine for url (default: the app role's), with pre-ping and a per-statement timeout."""
+    return create_engine(
+        url or settings.database_url,
+        pool_pre_ping=True,
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_size,
+        connect_args={"options": f"-c statement_timeout={settings.statement_timeout_ms}", "connect_timeout": 5},
+    )
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One session, one transaction: committed on success, rolled back on any error."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config(str(REPO_ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(REPO_ROOT / "migrations"))
+    cfg.attributes["url"] = url
+    return cfg
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """alembic upgrade to revision, as the role in url (the owner)."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def migration_heads(engine: Engine) -> tuple[str | None, str | None]:
+    """(revision the database is at, head revision of the code)."""
+    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    return current, head
+
+
+def postgis_version(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(text("SELECT postgis_lib_version()")).scalar_one())

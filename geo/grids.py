@@ -1,0 +1,49 @@
+"""Reading the integrated grids (the boundary-editing writes live in geo/editing/)."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.geojson import feature_collection
+
+GRID_COLUMNS = """
+    g.code, g.name, g.community_code, c.name AS community_name, t.code AS town_code, t.name AS town_name,
+    t.parent_code AS county_code, g.grid_worker, g.households, g.population, g.status, g.version,
+    g.synthetic, g.updated_at
+"""
+GRID_FROM = """
+    grids g
+    JOIN admin_units c ON c.code = g.community_code
+    JOIN admin_units t ON t.code = c.parent_code
+"""
+
+
+def list_grids(
+    session: Session,
+    bbox: tuple[float, float, float, float] | None = None,
+    admin_code: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    include_retired: bool = False,
+) -> str:
+    """A page of grids as a GeoJSON FeatureCollection (with numberMatched/numberReturned and paging)."""
+    where: list[str] = ["TRUE"]
+    params: dict[str, object] = {"limit": limit, "offset": offset}
+    if not include_retired:
+        where.append("g.status = 'active'")
+    if bbox:
+        where.append("g.geom && ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326)")
+        where.append("ST_Intersects(g.geom, ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326))")
+        params.update(x1=bbox[0], y1=bbox[1], x2=bbox[2], y2=bbox[3])
+    if admin_code:
+        where.append(":admin IN (g.code, g.community_code, t.code, t.parent_code, '610300')")
+        params["admin"] = admin_code
+    cond = " AND ".join(where)
+    matched = session.execute(text(f"SELECT count(*) FROM {GRID_FROM} WHERE {cond}"), params).scalar_one()
+    page = (
+        f"SELECT {GRID_COLUMNS}, g.geom FROM {GRID_FROM} WHERE {cond} ORDER BY g.code LIMIT :limit OFFSET :offset"
+    )
+    body = feature_collection(session, page, params, "code", {"numberMatched": matched})
+    returned = min(limit, max(0, matched - offset))
+    return body[:-1] + f', "numberReturned": {returned}' + "}"

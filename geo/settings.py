@@ -1,0 +1,57 @@
+"""One settings class for the whole service (env prefix CITYGRID_), built by the caller, never at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEV_TOKEN = "dev-admin-token"  # printed by `make run`; refused outside development
+
+
+class Settings(BaseSettings):
+    """Every tunable of citygrid; the same names serve the local cluster, Docker and CI."""
+
+    model_config = SettingsConfigDict(env_prefix="CITYGRID_", env_file=None, extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    # The API connects as a least-privilege role; migrations and demo loading run as the owner.
+    database_url: str = "postgresql+psycopg://citygrid_app@127.0.0.1:55432/citygrid"
+    owner_database_url: str = "postgresql+psycopg://citygrid@127.0.0.1:55432/citygrid"
+    # Superuser: only `citygrid db up` and the test fixtures use it (CREATE EXTENSION needs one).
+    admin_database_url: str = "postgresql+psycopg://postgres@127.0.0.1:55432/postgres"
+    data_dir: Path = REPO_ROOT / ".data"
+    pg_port: int = 55432
+    statement_timeout_ms: int = 30_000
+    pool_size: int = 10
+
+    bootstrap_admin_token: str = DEV_TOKEN
+    max_body_bytes: int = 64 * 1024 * 1024
+    max_bulk_features: int = 1_000_000
+    max_page_size: int = 10_000
+    default_page_size: int = 100
+
+    # Incidents farther than this from the city are almost always swapped lon/lat or a wrong CRS.
+    city_margin_km: float = 50.0
+    kde_bandwidth_m: float = 300.0
+    patrol_reach_m: float = 100.0
+    edit_tolerance_m: float = 1.0
+    straddle_share: float = 0.05
+
+    tile_url: str | None = Field(default=None, description="base-map tile URL template; none by default")
+    tile_attribution: str = ""
+    tile_crs: Literal["WGS84", "GCJ-02"] = "WGS84"
+    demo_seed: int = 20201220
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets(self) -> Settings:
+        if self.env == "production" and self.bootstrap_admin_token == DEV_TOKEN:
+            raise ValueError("CITYGRID_BOOTSTRAP_ADMIN_TOKEN must be set to a secret outside development")
+        return self
+
+    @property
+    def pg_dir(self) -> Path:
+        return self.data_dir / "postgres"
