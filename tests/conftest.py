@@ -25,7 +25,8 @@ _skipped: list[str] = []
 
 def _test_settings() -> Settings:
     base = Settings()
-    dbname = make_url(base.owner_database_url).database + "_test"
+    # CITYGRID_TEST_DB lets several checkouts share one server without dropping each other's test database.
+    dbname = os.environ.get("CITYGRID_TEST_DB") or make_url(base.owner_database_url).database + "_test"
 
     def swap(url: str) -> str:
         return make_url(url).set(database=dbname).render_as_string(hide_password=False)
