@@ -75,9 +75,18 @@ def db_restore(
     s = _settings()
     pgcluster.bootstrap_database(s, dbname)
     url = pgcluster.libpq_url(s.owner_database_url, dbname)
-    subprocess.run(
-        [str(pgcluster.PG_BIN / "pg_restore"), "--no-owner", "--exit-on-error", "-d", url, str(path)], check=True
-    )
+    restore = str(pgcluster.PG_BIN / "pg_restore")
+    # PostGIS is created by bootstrap as the superuser; the owner may not re-create or comment on it.
+    listing = subprocess.run([restore, "-l", str(path)], check=True, capture_output=True, text=True).stdout
+    keep = "\n".join(e for e in listing.splitlines() if " EXTENSION " not in e and "spatial_ref_sys" not in e)
+    list_file = path.with_suffix(".restore-list")
+    list_file.write_text(keep)
+    try:
+        subprocess.run(
+            [restore, "--no-owner", "--exit-on-error", "-L", str(list_file), "-d", url, str(path)], check=True
+        )
+    finally:
+        list_file.unlink(missing_ok=True)
     console.print(f"restored {path} into {dbname}")
 
 
