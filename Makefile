@@ -38,7 +38,7 @@ test-deps:
 	fi
 
 lint: venv
-	.venv/bin/ruff check api geo tests bench migrations
+	.venv/bin/ruff check .
 
 typecheck: venv
 	.venv/bin/mypy
