@@ -22,6 +22,9 @@ def get_session(request: Request) -> Iterator[Session]:
     session = request.app.state.sessionmaker()
     try:
         yield session
+    except Exception:
+        session.rollback()
+        raise
     finally:
         session.close()
 

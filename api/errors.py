@@ -6,7 +6,9 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo import errors
 
@@ -19,6 +21,30 @@ STATUS = {
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
     errors.DatabaseUnavailable: 503,
+}
+
+
+class ErrorBody(BaseModel):
+    """Every error: a stable code, a human detail, and context such as field, index or problems."""
+
+    model_config = ConfigDict(extra="allow")
+    code: str
+    detail: str
+
+
+_DESCRIPTIONS = {
+    400: "输入有误 Bad input (names the feature, field and reason)",
+    401: "需要令牌 API token missing or unknown",
+    403: "权限不足 Role not allowed",
+    404: "不存在 Not found",
+    413: "过大 Request too large",
+    412: "版本冲突 Stale If-Match: the grid changed since you read it",
+    422: "校验失败 Request validation failed",
+    428: "需要 If-Match Send If-Match with the ETag you read",
+    503: "数据库不可用 Database unavailable; retry",
+}
+COMMON_RESPONSES: dict[int | str, dict] = {
+    code: {"model": ErrorBody, "description": text} for code, text in _DESCRIPTIONS.items()
 }
 
 
@@ -43,6 +69,14 @@ def install(app: FastAPI) -> None:
         if etag is not None:
             headers = {"ETag": f'"{etag}"'}
         return JSONResponse(error_body(exc.code, exc.detail, **exc.context), status_for(exc), headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = str(exc.detail)
+        if detail == "There was an error parsing the body":
+            detail = "the request body is not valid JSON (or not valid for its Content-Type)"
+        code = {400: "invalid_input", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(code, detail), exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

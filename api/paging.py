@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Query, Request
+
+# Bounded so that a huge value is a 422, not an integer overflow in PostgreSQL.
+Offset = Annotated[int, Query(ge=0, le=100_000_000, description="features to skip")]
+Limit = Annotated[int, Query(ge=1, le=100_000, description="page size (capped by the server's max page size)")]
 
 _MATCHED = re.compile(r'"numberMatched": (\d+)')
 

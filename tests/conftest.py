@@ -94,7 +94,15 @@ def app(settings: Settings, db: Session):
     from api.deps import get_session
 
     application = create_app(settings)
-    application.dependency_overrides[get_session] = lambda: db
+    def test_session():
+        # Like the real dependency: a failed request rolls back its work (here, to the test's savepoint).
+        try:
+            yield db
+        except Exception:
+            db.rollback()
+            raise
+
+    application.dependency_overrides[get_session] = test_session
     yield application
     application.state.engine.dispose()
 
