@@ -1,0 +1,119 @@
+"""Vector tiles /tiles/{layer}/{z}/{x}/{y}.mvt from PostGIS, through an in-process cache edits invalidate."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from api.compression import accepts_gzip
+from api.deps import Reader, SessionDep
+from geo import events, vocab
+from geo.errors import InvalidInput, NotFound
+from geo.ogc.collections import extents
+from geo.ogc.params import parse_datetime
+from geo.tiles import LAYERS, TileFilter, check_tile, render_tile, tilejson
+from geo.tiles_cache import TileCache, TileKey
+
+router = APIRouter(prefix="/tiles", tags=["tiles 矢量瓦片"])
+
+MVT = "application/vnd.mapbox-vector-tile"
+_cache_lock = threading.Lock()
+
+
+def tile_cache(request: Request) -> TileCache:
+    """This app's tile cache, made on first use and subscribed to geometry-change events."""
+    cache = getattr(request.app.state, "tile_cache", None)
+    if cache is None:
+        with _cache_lock:
+            cache = getattr(request.app.state, "tile_cache", None)
+            if cache is None:
+                cache = TileCache(request.app.state.settings.tile_cache_bytes)
+                events.subscribe(cache.on_geometry_changed)
+                request.app.state.tile_cache = cache
+    return cache
+
+
+def tile_url(request: Request, layer: str) -> str:
+    return str(request.base_url).rstrip("/") + f"/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt"
+
+
+@router.get("", summary="瓦片图层 Tile layers")
+def list_layers(request: Request, _: Reader) -> dict:
+    base = str(request.base_url).rstrip("/")
+    return {
+        "layers": [
+            {
+                "id": spec.name,
+                "title": spec.title,
+                "tiles": tile_url(request, spec.name),
+                "tilejson": f"{base}/tiles/{spec.name}.json",
+            }
+            for spec in LAYERS.values()
+        ],  # fmt: skip
+        "notes": "incidents below zoom 13 are 16×16 bins per tile with a count; every tile holds at most 10,000 features",
+    }
+
+
+@router.get("/cache", summary="瓦片缓存统计 Tile cache statistics")
+def cache_stats(request: Request, _: Reader) -> dict:
+    return tile_cache(request).snapshot()
+
+
+@router.get("/{layer}.json", summary="TileJSON of one layer")
+def layer_tilejson(request: Request, layer: str, session: SessionDep, _: Reader) -> dict:
+    spec = LAYERS.get(layer)
+    if spec is None:
+        raise NotFound(f"no tile layer {layer!r}; layers: {', '.join(LAYERS)}", field="layer")
+    bbox = extents(session)[layer].get("spatial", {}).get("bbox", [None])[0]
+    return tilejson(spec, tile_url(request, layer), bbox)
+
+
+@router.get(
+    "/{layer}/{z}/{x}/{y}.{fmt}",
+    summary="矢量瓦片 One MVT tile (fmt mvt or pbf); X-Tile-Cache says hit or miss",
+    response_class=Response,
+    responses={200: {"content": {MVT: {}}}},
+)
+def get_tile(
+    request: Request,
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    fmt: str,
+    session: SessionDep,
+    _: Reader,
+    category: Annotated[str | None, Query(description="incidents only: one category")] = None,
+    datetime: Annotated[str | None, Query(description="incidents only: instant, date or start/end")] = None,
+) -> Response:
+    if fmt not in ("mvt", "pbf"):
+        raise NotFound(f"tiles end in .mvt or .pbf, not .{fmt}", field="format")
+    check_tile(layer, z, x, y)
+    flt = TileFilter()
+    if category is not None or datetime is not None:
+        if layer != "incidents":
+            raise InvalidInput("category and datetime filter only the incidents layer", field="layer")
+        if category is not None and category not in vocab.INCIDENT_CATEGORIES:
+            raise InvalidInput(f"category {category!r} is not one of {', '.join(vocab.INCIDENT_CATEGORIES)}",
+                               field="category")  # fmt: skip
+        start, end = parse_datetime(datetime) or (None, None)
+        flt = TileFilter(category, start, end)
+    key = TileKey(layer, z, x, y, flt.variant())
+    want_gzip = accepts_gzip(request)
+    cache = tile_cache(request)
+    data = cache.get(key, want_gzip)
+    state = "hit"
+    if data is None:
+        state = "miss"
+        epoch = cache.epoch(layer)  # before the read: an edit committed after this point voids the render
+        raw = render_tile(session, layer, z, x, y, flt)
+        gz = gzip.compress(raw, 6) if want_gzip and raw else None
+        cache.put(key, raw, epoch, gz)
+        data = gz if gz is not None else raw
+    headers = {"X-Tile-Cache": state, "Vary": "Accept-Encoding", "Cache-Control": "no-cache"}
+    if want_gzip and data:
+        headers["Content-Encoding"] = "gzip"
+    return Response(data, media_type=MVT, headers=headers)

@@ -1,0 +1,79 @@
+"""Geometry-change notifications: writers announce which layer and bbox changed; caches listen.
+
+Writers inside a transaction call `on_commit(session, layer, bbox)`: listeners hear of the change only
+once that transaction commits (never on rollback), so a tile cache can never be refreshed from data a
+reader could not yet see. Code that has already committed (bulk COPY loads) calls `geometry_changed`.
+Layers are table names: admin_units, grids, compounds, incidents, patrol_routes.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+BBox = tuple[float, float, float, float]  # minlon, minlat, maxlon, maxlat (EPSG:4326)
+Listener = Callable[[str, BBox | None], None]
+
+_PENDING = "citygrid_geometry_changes"
+_lock = threading.Lock()
+_listeners: list[Callable[[], Listener | None]] = []
+
+
+def subscribe(listener: Listener) -> None:
+    """Register a listener; bound methods are held weakly so an app's cache dies with its app."""
+    ref: Callable[[], Listener | None]
+    if hasattr(listener, "__self__") and hasattr(listener, "__func__"):
+        ref = weakref.WeakMethod(listener)  # type: ignore[arg-type]
+    else:
+        ref = lambda: listener  # noqa: E731  # plain functions live as long as their module
+    with _lock:
+        _listeners.append(ref)
+
+
+def geometry_changed(layer: str, bbox: BBox | None) -> None:
+    """Tell every listener that features of layer changed inside bbox (None: anywhere in the layer)."""
+    with _lock:
+        alive = [(ref, ref()) for ref in _listeners]
+        _listeners[:] = [ref for ref, fn in alive if fn is not None]
+    for _, fn in alive:
+        if fn is not None:
+            fn(layer, bbox)
+
+
+def on_commit(session: Session, layer: str, bbox: BBox | None) -> None:
+    """Announce a change to layer within bbox once session's current transaction commits."""
+    session.info.setdefault(_PENDING, []).append((layer, bbox))
+
+
+def union(boxes: Iterable[BBox | None]) -> BBox | None:
+    """The bbox covering all given boxes (None entries skipped; None if nothing is left)."""
+    real = [b for b in boxes if b is not None]
+    if not real:
+        return None
+    return (min(b[0] for b in real), min(b[1] for b in real), max(b[2] for b in real), max(b[3] for b in real))
+
+
+def bbox_from_row(row: Any) -> BBox | None:
+    """A (xmin, ymin, xmax, ymax) row, e.g. from SELECT ST_XMin(e), ST_YMin(e)..., as a BBox (None if empty)."""
+    if row is None or any(v is None for v in row):
+        return None
+    return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+
+@event.listens_for(Session, "after_commit")
+def _fire_pending(session: Session) -> None:
+    for layer, bbox in session.info.pop(_PENDING, []):
+        geometry_changed(layer, bbox)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction: Any) -> None:
+    # Only the outermost rollback discards: a rolled-back savepoint may sit beside committed work, and
+    # invalidating a tile too many is harmless while one too few serves a stale map.
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)

@@ -1,0 +1,1 @@
+"""OGC API – Features for citygrid: collections, items, CQL2-text filters (all SQL built from allowlists)."""

@@ -1,0 +1,203 @@
+"""The five feature collections served over OGC API – Features: tables, ids and the property allowlists.
+
+Every column name that reaches SQL comes from these definitions, never from a request. Properties not
+listed here (phone numbers, free-text descriptions, JSON blobs) are not served.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo import vocab
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    kind: str  # string, integer, number, boolean, datetime
+    title: str
+    enum: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Collection:
+    id: str
+    title: str
+    description: str
+    table: str
+    id_column: str
+    id_kind: str  # string or integer
+    geometry_type: str
+    properties: tuple[Property, ...]
+    temporal: str | None = None  # the column `datetime=` filters on
+    base_where: str = "TRUE"  # rows that exist for OGC clients (retired grids do not)
+
+    def prop(self, name: str) -> Property | None:
+        return next((p for p in self.properties if p.name == name), None)
+
+    @property
+    def column_list(self) -> str:
+        return ", ".join(f"t.{p.name}" for p in self.properties)
+
+
+def _p(name: str, kind: str, zh: str, en: str, enum: dict | None = None) -> Property:
+    return Property(name, kind, f"{zh} {en}", tuple(enum) if enum else None)
+
+
+_ADMIN = (
+    _p("code", "string", "区划代码", "Division code"),
+    _p("name", "string", "名称", "Name"),
+    _p("name_en", "string", "英文名", "English name"),
+    _p("level", "string", "层级", "Level", vocab.ADMIN_LEVELS),
+    _p("parent_code", "string", "上级代码", "Parent code"),
+    _p("urban", "boolean", "城区", "Urban"),
+    _p("households", "integer", "户数", "Households"),
+    _p("population", "integer", "人口", "Population"),
+    _p("synthetic", "boolean", "合成数据", "Synthetic"),
+)
+_GRIDS = (
+    _p("code", "string", "网格编码", "Grid code"),
+    _p("name", "string", "网格名称", "Grid name"),
+    _p("community_code", "string", "村/社区代码", "Community code"),
+    _p("grid_worker", "string", "网格员", "Grid worker"),
+    _p("households", "integer", "户数", "Households"),
+    _p("population", "integer", "人口", "Population"),
+    _p("status", "string", "状态", "Status", {"active": 1, "retired": 1}),
+    _p("version", "integer", "版本", "Version"),
+    _p("synthetic", "boolean", "合成数据", "Synthetic"),
+    _p("updated_at", "datetime", "更新时间", "Updated at"),
+)
+_COMPOUNDS = (
+    _p("id", "integer", "编号", "Id"),
+    _p("external_id", "string", "外部编号", "External id"),
+    _p("name", "string", "小区名称", "Compound name"),
+    _p("address", "string", "地址", "Address"),
+    _p("buildings", "integer", "楼栋数", "Buildings"),
+    _p("households", "integer", "户数", "Households"),
+    _p("built_year", "integer", "建成年份", "Year built"),
+    _p("category", "string", "类别", "Category", vocab.COMPOUND_CATEGORIES),
+    _p("renovation_status", "string", "整治状态", "Renovation status", vocab.RENOVATION_STATUSES),
+    _p("renovated_year", "integer", "整治年份", "Year renovated"),
+    _p("party_group", "boolean", "党小组", "Party group"),
+    _p("self_management_group", "boolean", "自管小组", "Self-management group"),
+    _p("residents_council", "boolean", "居民议事会", "Residents' council"),
+    _p("grid_code", "string", "网格编码", "Grid code"),
+    _p("community_code", "string", "村/社区代码", "Community code"),
+    _p("synthetic", "boolean", "合成数据", "Synthetic"),
+    _p("updated_at", "datetime", "更新时间", "Updated at"),
+)
+_INCIDENTS = (
+    _p("id", "integer", "编号", "Id"),
+    _p("external_id", "string", "外部编号", "External id"),
+    _p("category", "string", "类别", "Category", vocab.INCIDENT_CATEGORIES),
+    _p("subcategory", "string", "子类", "Subcategory"),
+    _p("status", "string", "状态", "Status", vocab.INCIDENT_STATUSES),
+    _p("occurred_at", "datetime", "发生时间", "Occurred at"),
+    _p("reported_at", "datetime", "上报时间", "Reported at"),
+    _p("resolved_at", "datetime", "化解时间", "Resolved at"),
+    _p("grid_code", "string", "网格编码", "Grid code"),
+    _p("community_code", "string", "村/社区代码", "Community code"),
+    _p("town_code", "string", "镇/街道代码", "Town code"),
+    _p("county_code", "string", "县/区代码", "County code"),
+    _p("compound_id", "integer", "小区编号", "Compound id"),
+    _p("outside_jurisdiction", "boolean", "辖区外", "Outside jurisdiction"),
+    _p("synthetic", "boolean", "合成数据", "Synthetic"),
+)
+_PATROLS = (
+    _p("id", "integer", "编号", "Id"),
+    _p("name", "string", "路线名称", "Route name"),
+    _p("officer_id", "integer", "民警编号", "Officer id"),
+    _p("community_code", "string", "村/社区代码", "Community code"),
+    _p("shift", "string", "班次", "Shift", vocab.SHIFTS),
+    _p("mode", "string", "方式", "Mode", vocab.PATROL_MODES),
+    _p("version", "integer", "版本", "Version"),
+    _p("synthetic", "boolean", "合成数据", "Synthetic"),
+    _p("updated_at", "datetime", "更新时间", "Updated at"),
+)
+
+COLLECTIONS: dict[str, Collection] = {
+    c.id: c
+    for c in (
+        Collection("admin_units", "行政区划 Administrative units",
+                   "市、县/区、镇/街道、村/社区 City, county/district, town/street and village/community polygons",
+                   "admin_units", "code", "string", "MultiPolygon", _ADMIN),
+        Collection("grids", "全要素网格 Integrated grids",
+                   "现行网格（已撤销的不在此列） The current integrated grids (retired grids are not listed)",
+                   "grids", "code", "string", "MultiPolygon", _GRIDS, "updated_at", "t.status = 'active'"),
+        Collection("compounds", "老旧小区 Old residential compounds",
+                   "老旧小区及其整治与微治理状态 Old compounds with renovation and micro-governance state",
+                   "compounds", "id", "integer", "Polygon", _COMPOUNDS, "updated_at"),
+        Collection("incidents", "事件 Incidents",
+                   "上报的事件（按发生时间） Reported incidents; datetime filters on occurred_at",
+                   "incidents", "id", "integer", "Point", _INCIDENTS, "occurred_at"),
+        Collection("patrol_routes", "巡逻路线 Patrol routes",
+                   "社区民警的巡逻路线 Planned patrol routes of community police",
+                   "patrol_routes", "id", "integer", "LineString", _PATROLS, "updated_at"),
+    )
+}  # fmt: skip
+
+
+def queryables(coll: Collection, self_url: str) -> dict[str, Any]:
+    """The collection's queryables as a JSON Schema (OGC API – Features Part 3)."""
+    props: dict[str, Any] = {
+        "geometry": {"title": "几何 Geometry", "format": f"geometry-{coll.geometry_type.lower()}",
+                     "x-ogc-role": "primary-geometry"},
+    }  # fmt: skip
+    for p in coll.properties:
+        schema: dict[str, Any] = {"title": p.title}
+        if p.kind == "datetime":
+            schema.update(type="string", format="date-time")
+        else:
+            schema["type"] = p.kind
+        if p.enum:
+            schema["enum"] = list(p.enum)
+        if p.name == coll.id_column:
+            schema["x-ogc-role"] = "id"
+        if p.name == coll.temporal:
+            schema["x-ogc-role"] = "primary-instant"
+        props[p.name] = schema
+    return {
+        "$schema": "https://json-schema.org/draft/2019-09/schema",
+        "$id": self_url,
+        "type": "object",
+        "title": coll.title,
+        "properties": props,
+        "additionalProperties": False,
+    }
+
+
+def extents(session: Session) -> dict[str, dict[str, Any]]:
+    """Spatial (and temporal) extent of every collection, from planner statistics where they exist."""
+    out: dict[str, dict[str, Any]] = {}
+    for coll in COLLECTIONS.values():
+        exact = f"(SELECT ST_Extent(geom) FROM {coll.table})"
+        # Millions of incidents: read the extent from ANALYZE statistics instead of scanning them all
+        # (a never-analysed table falls back to the scan). The other tables are small enough to scan.
+        extent_sql = (
+            f"coalesce(ST_EstimatedExtent('public', '{coll.table}', 'geom'), {exact})"
+            if coll.id == "incidents"
+            else exact
+        )
+        row = session.execute(
+            text(f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT {extent_sql} AS e) s")
+        ).one()
+        extent: dict[str, Any] = {}
+        if row[0] is not None:
+            extent["spatial"] = {"bbox": [[round(float(v), 7) for v in row]], "crs": CRS84}
+        if coll.temporal:
+            lo, hi = session.execute(
+                text(f"SELECT min({coll.temporal}), max({coll.temporal}) FROM {coll.table}")
+            ).one()
+            extent["temporal"] = {
+                "interval": [[lo.isoformat() if lo else None, hi.isoformat() if hi else None]],
+                "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+            }
+        out[coll.id] = extent
+    return out
