@@ -95,7 +95,9 @@ def app(settings: Settings, db: Session):
 
     application = create_app(settings)
     def test_session():
-        # Like the real dependency: a failed request rolls back its work (here, to the test's savepoint).
+        # Like the real dependency: a failed request rolls back its own work, and only that: what the test
+        # set up before the request is committed to the outer (still rolled-back-at-the-end) transaction first.
+        db.commit()
         try:
             yield db
         except Exception:

@@ -13,11 +13,26 @@ PUBLIC = {"/health", "/", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/r
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+def all_api_routes(app) -> list[tuple[str, APIRoute]]:
+    """(full path, route) for every APIRoute: FastAPI keeps included routers as nodes, so walk them."""
+    out, stack = [], [("", r) for r in app.routes]
+    while stack:
+        prefix, route = stack.pop()
+        if isinstance(route, APIRoute):
+            out.append((prefix + route.path, route))
+        elif hasattr(route, "original_router"):
+            inner = prefix + route.include_context.prefix
+            stack.extend((inner, r) for r in route.original_router.routes)
+    return out
+
+
 def _routes(app):
-    for route in app.routes:
-        if isinstance(route, APIRoute) and route.path not in PUBLIC and not route.path.startswith("/static"):
+    routes = all_api_routes(app)
+    assert len(routes) > 20, "the route walk found too few routes to mean anything"
+    for path, route in routes:
+        if path not in PUBLIC and not path.startswith("/static"):
             for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
-                yield method, route
+                yield method, path, route
 
 
 def _declared_roles(route: APIRoute) -> set[tuple[str, ...]]:
@@ -38,14 +53,14 @@ def _concrete(path: str) -> str:
 
 
 def test_every_route_declares_a_role(app):
-    missing = [f"{m} {r.path}" for m, r in _routes(app) if not _declared_roles(r)]
+    missing = [f"{m} {p}" for m, p, r in _routes(app) if not _declared_roles(r)]
     assert not missing, f"routes without a role dependency: {missing}"
 
 
 def test_no_write_route_admits_a_viewer(app):
     lax = [
-        f"{m} {r.path}"
-        for m, r in _routes(app)
+        f"{m} {p}"
+        for m, p, r in _routes(app)
         if m in WRITE_METHODS and any("viewer" in roles for roles in _declared_roles(r))
     ]
     assert not lax, f"write routes open to viewers: {lax}"
@@ -53,10 +68,10 @@ def test_no_write_route_admits_a_viewer(app):
 
 def test_anonymous_gets_401_everywhere(app, client):
     failures = []
-    for method, route in _routes(app):
-        r = client.request(method, _concrete(route.path))
+    for method, path, _ in _routes(app):
+        r = client.request(method, _concrete(path))
         if r.status_code != 401:
-            failures.append(f"{method} {route.path}: {r.status_code}")
+            failures.append(f"{method} {path}: {r.status_code}")
     assert not failures, failures
 
 
@@ -68,11 +83,12 @@ def viewer_headers(db):
 
 def test_viewer_gets_403_on_every_write(app, client, viewer_headers):
     failures = []
-    writes = [(m, r) for m, r in _routes(app) if m in WRITE_METHODS]
-    for method, route in writes:
-        r = client.request(method, _concrete(route.path), headers=viewer_headers)
+    for method, path, _ in _routes(app):
+        if method not in WRITE_METHODS:
+            continue
+        r = client.request(method, _concrete(path), headers=viewer_headers)
         if r.status_code != 403:
-            failures.append(f"{method} {route.path}: {r.status_code}")
+            failures.append(f"{method} {path}: {r.status_code}")
     assert not failures, failures
 
 
