@@ -1,0 +1,223 @@
+"""Grid layers in and out as GeoJSON, GeoPackage and zipped Shapefile (pyogrio): imports are all-or-nothing."""
+
+from __future__ import annotations
+
+import io
+import math
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pyogrio
+import shapely
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.crs import METRIC_EPSG, geometry_to_wgs84
+from geo.editing.engine import DEFAULT_TOLERANCE_M, EDITABLE, GridChange, apply_changes
+from geo.editing.validate import check_validity, problem, reject, to_multipolygon
+from geo.errors import AdminUnitNotFound, InvalidInput
+from geo.geojson import feature_collection
+
+FORMATS = {
+    "geojson": ("application/geo+json", "geojson"),
+    "gpkg": ("application/geopackage+sqlite3", "gpkg"),
+    "shp": ("application/zip", "zip"),
+}
+# Shapefile (dBASE) field names stop at 10 characters: exported under these names, read back under either.
+SHP_NAMES = {
+    "community_code": "comm_code",
+    "community_name": "comm_name",
+    "county_code": "cnty_code",
+    "grid_worker": "worker",
+    "grid_worker_phone": "worker_tel",
+}
+EXPORT_SELECT = f"""
+    SELECT g.code, g.name, g.community_code, c.name AS community_name, t.code AS town_code,
+           t.parent_code AS county_code, g.grid_worker, g.grid_worker_phone, g.households, g.population,
+           g.status, g.version, round(ST_Area(ST_Transform(g.geom, {METRIC_EPSG}))::numeric, 1)::float AS area_m2,
+           g.geom
+    FROM grids g JOIN admin_units c ON c.code = g.community_code JOIN admin_units t ON t.code = c.parent_code
+    WHERE (g.status = 'active' OR :retired)
+      AND (CAST(:admin AS text) IS NULL OR :admin IN (g.code, g.community_code, t.code, t.parent_code)
+           OR EXISTS (SELECT 1 FROM admin_units a WHERE a.code = :admin AND a.level = 'city'))
+    ORDER BY g.code
+"""
+
+
+def detect_format(data: bytes, filename: str | None = None) -> str:
+    """'gpkg', 'shp' (a zip holding a .shp) or 'geojson', from the file's first bytes (then its name)."""
+    if data.startswith(b"SQLite format 3\x00"):
+        return "gpkg"
+    if data.startswith(b"PK\x03\x04"):
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            if any(n.lower().endswith(".shp") for n in z.namelist()):
+                return "shp"
+        raise InvalidInput("the zip file holds no .shp layer", field="file")
+    if data.lstrip()[:1] in (b"{", b"["):
+        return "geojson"
+    raise InvalidInput(
+        f"cannot tell the format of {filename or 'the upload'}: expected GeoJSON, GeoPackage or a zipped Shapefile",
+        field="file",
+    )
+
+
+def read_layer(data: bytes, filename: str | None = None, crs: str | None = None) -> tuple[str, gpd.GeoDataFrame]:
+    """(format, the layer in WGS84); crs declares GCJ-02/BD-09 coordinates that are converted."""
+    fmt = detect_format(data, filename)
+    try:
+        gdf = pyogrio.read_dataframe(io.BytesIO(data))
+    except Exception as exc:  # GDAL reports unreadable data with several exception types
+        raise InvalidInput(f"the {fmt} file cannot be read: {exc}", field="file") from exc
+    if gdf.crs is not None and gdf.crs.to_epsg() not in (4326, 4490):
+        gdf = gdf.to_crs(4326)
+    if crs:
+        try:
+            gdf["geometry"] = [None if g is None else geometry_to_wgs84(g, crs) for g in gdf.geometry]
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field="crs") from exc
+    gdf = gdf.rename(columns={v: k for k, v in SHP_NAMES.items()})
+    return fmt, gdf
+
+
+def import_grids(
+    session: Session, data: bytes, filename: str | None = None, *, editor: str, reason: str | None = None,
+    crs: str | None = None, dry_run: bool = False, tolerance_m: float = DEFAULT_TOLERANCE_M,
+) -> dict[str, Any]:
+    """Create or update every grid of a layer in one validated edit; any problem anywhere rejects all."""
+    fmt, gdf = read_layer(data, filename, crs)
+    if "code" not in gdf.columns:
+        raise reject([problem("attribute", "the layer has no 'code' field", field="code")])
+    records = gdf.to_dict("records")
+    codes = [_text(r.get("code")) for r in records]
+    existing = {
+        r.code: r
+        for r in session.execute(
+            text(
+                "SELECT code, version, status, name, community_code, grid_worker, grid_worker_phone, households, "
+                "population, ST_AsBinary(geom) AS wkb FROM grids WHERE code = ANY(:codes)"
+            ),
+            {"codes": [c for c in codes if c]},
+        )
+    }
+    problems: list[dict[str, Any]] = []
+    changes, unchanged, seen = [], [], set()
+    for i, (code, rec) in enumerate(zip(codes, records, strict=True)):
+        where = {"feature": i, "grid_code": code}
+        if not code:
+            problems.append(problem("attribute", "the feature has no code", feature=i, field="code"))
+            continue
+        if code in seen:
+            problems.append(problem("code", f"grid {code} appears twice in the layer", **where))
+            continue
+        seen.add(code)
+        geom, found = to_multipolygon(rec.get("geometry"), **where)
+        problems += found
+        attrs, version, status = _attributes(rec, problems, where)
+        old = existing.get(code)
+        if old is None:
+            attrs.setdefault("community_code", code[:12])
+            changes.append(GridChange(code, geom=geom, attrs=attrs, status=status, create=True, feature=i))
+        elif geom is not None and _same(old, geom, attrs, status):
+            unchanged.append(code)
+        else:
+            changes.append(GridChange(code, geom=geom, attrs=attrs, status=status, expected_version=version, feature=i))
+    problems += check_validity(session, [({"feature": c.feature, "grid_code": c.code}, c.geom) for c in changes
+                                         if c.geom is not None])
+    if problems:
+        raise reject(sorted(problems, key=lambda p: p.get("feature", -1)), features=len(records))
+    edit = (
+        apply_changes(session, changes, editor=editor, reason=reason, action="import", dry_run=dry_run,
+                      tolerance_m=tolerance_m)
+        if changes
+        else None
+    )
+    return {
+        "format": fmt,
+        "features": len(records),
+        "created": [c.code for c in changes if c.create],
+        "updated": [c.code for c in changes if not c.create],
+        "unchanged": unchanged,
+        "dry_run": dry_run,
+        "edit": edit,
+    }
+
+
+def export_grids(
+    session: Session, fmt: str, admin_code: str | None = None, include_retired: bool = False
+) -> tuple[bytes, str, str]:
+    """(file bytes, media type, file name) of the grids under admin_code (any level; None: all)."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}", field="format")
+    if admin_code and not session.execute(
+        text("SELECT 1 FROM admin_units WHERE code = :c UNION ALL SELECT 1 FROM grids WHERE code = :c"),
+        {"c": admin_code},
+    ).first():
+        raise AdminUnitNotFound(f"no admin unit or grid {admin_code}", field="admin_code")
+    params = {"admin": admin_code, "retired": include_retired}
+    media, ext = FORMATS[fmt]
+    name = f"grids_{admin_code or '610300'}.{ext}"
+    if fmt == "geojson":
+        return feature_collection(session, EXPORT_SELECT, params, "code").encode(), media, name
+    gdf = gpd.read_postgis(text(EXPORT_SELECT), session.connection(), geom_col="geom", params=params)
+    with tempfile.TemporaryDirectory() as tmp:
+        if fmt == "gpkg":
+            path = Path(tmp) / name
+            pyogrio.write_dataframe(gdf, path, driver="GPKG", layer="grids")
+            return path.read_bytes(), media, name
+        shp = Path(tmp) / "grids.shp"
+        pyogrio.write_dataframe(gdf.rename(columns=SHP_NAMES), shp, driver="ESRI Shapefile", encoding="UTF-8")
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for part in sorted(Path(tmp).iterdir()):
+                z.write(part, part.name)
+        return buf.getvalue(), media, name
+
+
+def _text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip() or None
+
+
+def _attributes(
+    rec: dict[str, Any], problems: list[dict[str, Any]], where: dict[str, Any]
+) -> tuple[dict[str, Any], int | None, str | None]:
+    """The feature's editable attributes, its expected version and status, adding problems as found."""
+    attrs: dict[str, Any] = {}
+    for key in EDITABLE:
+        if key not in rec:
+            continue
+        # A null field means "not given" (a layer has every column for every feature): the grid keeps its value.
+        value = _whole(rec[key], key, problems, where) if key in ("households", "population") else _text(rec[key])
+        if value is not None:
+            attrs[key] = value
+    version = _whole(rec.get("version"), "version", problems, where)
+    status = _text(rec.get("status"))
+    if status not in (None, "active", "retired"):
+        problems.append(problem("attribute", f"status {status!r} is not active or retired", field="status", **where))
+    return attrs, version, status
+
+
+def _whole(value: Any, field: str, problems: list[dict[str, Any]], where: dict[str, Any]) -> int | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not number.is_integer():
+        problems.append(problem("attribute", f"{field} {value!r} is not a whole number", field=field, **where))
+        return None
+    return int(number)
+
+
+def _same(old: Any, geom: Any, attrs: dict[str, Any], status: str | None) -> bool:
+    """True when the feature would change nothing (same shape, same given attributes and status)."""
+    if status is not None and status != old.status:
+        return False
+    if any(getattr(old, k) != v for k, v in attrs.items()):
+        return False
+    return bool(shapely.equals(shapely.from_wkb(old.wkb), geom))
