@@ -7,11 +7,11 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
-from api.routers import grids, health
+from api.routers import grids, health, stats
 from geo.db import make_engine, make_sessionmaker
 from geo.settings import REPO_ROOT, Settings
 
-ROUTERS = [health.router, grids.router]
+ROUTERS = [health.router, grids.router, stats.router]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -184,6 +185,16 @@ class Incident(Base):
         Index("ix_incidents_county_cat_time", "county_code", "category", "occurred_at"),
         Index("ix_incidents_cat_time", "category", "occurred_at"),
     )
+
+
+class IncidentDailyCount(Base):
+    """Incidents per local day, county and category, kept exact by statement triggers (migration 0002)."""
+
+    __tablename__ = "incident_daily_counts"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    category: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
 
 
 class Officer(Base):

@@ -1,0 +1,191 @@
+"""What a statistics question is about: the scope (admin unit or grid), the date window and the categories."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo import vocab
+from geo.errors import AdminUnitNotFound, GridNotFound, InvalidInput
+
+LOCAL_TZ_NAME = "Asia/Shanghai"
+LOCAL_TZ = ZoneInfo(LOCAL_TZ_NAME)
+
+# Scope level → the incidents column holding that level's code (fixed names, never user input).
+SCOPE_COLUMN = {
+    "county": "county_code",
+    "town": "town_code",
+    "community": "community_code",
+    "grid": "grid_code",
+}
+LEVEL_BY_LENGTH = {6: "county", 9: "town", 12: "community", 15: "grid"}
+LEVEL_ORDER = ("city", "county", "town", "community", "grid")
+PREVIOUS_MODES = ("prior", "yoy")
+# Dates outside this span are typing errors, and would let a previous window fall off the calendar.
+EARLIEST, LATEST = dt.date(1950, 1, 1), dt.date(2150, 1, 1)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """An admin unit or grid that a question is asked about."""
+
+    code: str
+    level: str  # city, county, town, community or grid
+    name: str
+    communities: tuple[str, ...] = field(default=(), compare=False, repr=False)  # a town's, for its index
+
+    def incident_filter(self, alias: str = "i") -> str:
+        """SQL condition selecting this scope's incidents; binds :scope_code (except for the city)."""
+        # City scope = every incident assigned to a county, i.e. inside the jurisdiction; rows flagged
+        # outside_jurisdiction have no county_code and are left out.
+        if self.level == "city":
+            return f"{alias}.county_code IS NOT NULL"
+        if self.level == "town":
+            # No index leads with town_code; the town's communities reach ix_incidents_community_time
+            # (ingest fills community and town from the same grid, so this selects the same rows).
+            return f"{alias}.town_code = :scope_code AND {alias}.community_code = ANY(:scope_communities)"
+        return f"{alias}.{SCOPE_COLUMN[self.level]} = :scope_code"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        if self.level == "city":
+            return {}
+        if self.level == "town":
+            return {"scope_code": self.code, "scope_communities": list(self.communities)}
+        return {"scope_code": self.code}
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open local-date range [start, end) and its instants in Asia/Shanghai."""
+
+    start: dt.date
+    end: dt.date
+
+    @property
+    def start_at(self) -> dt.datetime:
+        return dt.datetime.combine(self.start, dt.time(0), LOCAL_TZ)
+
+    @property
+    def end_at(self) -> dt.datetime:
+        return dt.datetime.combine(self.end, dt.time(0), LOCAL_TZ)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+
+def resolve_scope(session: Session, code: str) -> Scope:
+    """The scope for an admin or grid code (level from its length; 6 digits may be the city), or 404."""
+    code = (code or "").strip()
+    level = LEVEL_BY_LENGTH.get(len(code))
+    if not code.isdigit() or level is None:
+        raise InvalidInput(
+            f"admin_code '{code}' must be 6 (city/county), 9 (town), 12 (community) or 15 (grid) digits",
+            field="admin_code",
+        )
+    if level == "grid":
+        name = session.execute(text("SELECT name FROM grids WHERE code = :c"), {"c": code}).scalar_one_or_none()
+        if name is None:
+            raise GridNotFound(f"no grid with code {code}", field="admin_code", value=code)
+        return Scope(code, "grid", name)
+    row = session.execute(text("SELECT name, level FROM admin_units WHERE code = :c"), {"c": code}).first()
+    if row is None:
+        raise AdminUnitNotFound(f"no admin unit with code {code}", field="admin_code", value=code)
+    if row.level == "city":
+        level = "city"
+    elif row.level != level and not (row.level == "zone" and level == "county"):
+        raise InvalidInput(
+            f"admin unit {code} is a {row.level}, but a {len(code)}-digit code names a {level}",
+            field="admin_code",
+        )
+    communities: tuple[str, ...] = ()
+    if level == "town":
+        communities = tuple(
+            session.execute(
+                text("SELECT code FROM admin_units WHERE parent_code = :c AND level = 'community'"), {"c": code}
+            ).scalars()
+        )
+    return Scope(code, level, row.name, communities)
+
+
+def make_window(start: dt.date, end: dt.date) -> Window:
+    """[start, end) as a Window; end must be after start, both within EARLIEST..LATEST."""
+    for name, day in (("start", start), ("end", end)):
+        if not EARLIEST <= day <= LATEST:
+            raise InvalidInput(
+                f"{name} {day.isoformat()} is outside {EARLIEST.isoformat()}..{LATEST.isoformat()}", field=name
+            )
+    if end <= start:
+        raise InvalidInput(
+            f"end {end.isoformat()} must be after start {start.isoformat()} (the range is [start, end))",
+            field="end",
+        )
+    return Window(start, end)
+
+
+def _year_earlier(d: dt.date) -> dt.date:
+    # 29 February has no twin a year earlier: use 28 February.
+    return d.replace(year=d.year - 1, day=28) if (d.month, d.day) == (2, 29) else d.replace(year=d.year - 1)
+
+
+def previous_window(current: Window, mode: str = "prior") -> Window:
+    """The comparison window: 'prior' = same length immediately before; 'yoy' = same dates a year earlier."""
+    if mode == "prior":
+        return Window(current.start - dt.timedelta(days=current.days), current.start)
+    if mode == "yoy":
+        return Window(_year_earlier(current.start), _year_earlier(current.end))
+    raise InvalidInput(f"previous must be one of {', '.join(PREVIOUS_MODES)}; got '{mode}'", field="previous")
+
+
+def parse_categories(raw: list[str] | str | None, default: tuple[str, ...] | None = None) -> list[str] | None:
+    """Category keys from 'a,b' or ['a', 'b'] (validated against vocab); None means every category."""
+    if raw is None:
+        return list(default) if default else None
+    items = [raw] if isinstance(raw, str) else list(raw)
+    keys: list[str] = []
+    for item in items:
+        for part in item.split(","):
+            key = part.strip()
+            if not key:
+                continue
+            if key not in vocab.INCIDENT_CATEGORIES:
+                raise InvalidInput(
+                    f"unknown category '{key}'; one of {', '.join(vocab.INCIDENT_CATEGORIES)}",
+                    field="categories",
+                    value=key,
+                )
+            if key not in keys:
+                keys.append(key)
+    if not keys:
+        return list(default) if default else None
+    return keys
+
+
+def category_filter(categories: list[str] | None, alias: str = "i") -> str:
+    """SQL condition for the categories (binds :cats), or TRUE for all."""
+    return f"{alias}.category = ANY(:cats)" if categories else "TRUE"
+
+
+def category_keys(categories: list[str] | None) -> list[str]:
+    """The categories a result lists: the chosen ones, or every category in vocabulary order."""
+    return list(categories) if categories else list(vocab.INCIDENT_CATEGORIES)
+
+
+def child_level(scope: Scope) -> str | None:
+    """The level directly below the scope (None below a grid)."""
+    i = LEVEL_ORDER.index(scope.level)
+    return LEVEL_ORDER[i + 1] if i + 1 < len(LEVEL_ORDER) else None
+
+
+def check_level_below(scope: Scope, level: str) -> None:
+    """A breakdown level must be one of the levels below the scope."""
+    if level not in LEVEL_ORDER[1:]:
+        raise InvalidInput(f"level must be one of {', '.join(LEVEL_ORDER[1:])}; got '{level}'", field="level")
+    if LEVEL_ORDER.index(level) <= LEVEL_ORDER.index(scope.level):
+        raise InvalidInput(f"level '{level}' is not below the scope {scope.code} ({scope.level})", field="level")
