@@ -16,10 +16,14 @@ def accepts_gzip(request: Request) -> bool:
 def respond(
     request: Request, body: bytes, media_type: str, headers: dict[str, str] | None = None, status_code: int = 200
 ) -> Response:
-    """A Response with body gzipped (level 6, zlib's default) when the client accepts it and it is worth it."""
+    """A Response with body gzipped when the client accepts it and it is worth it.
+
+    Level 1 (nginx's default): per-request JSON is compressed on every request, and level 6 costs about four
+    times the CPU for a body ~15% smaller. Tiles are compressed once at level 6 and kept in the tile cache.
+    """
     headers = dict(headers or {})
     headers["Vary"] = "Accept-Encoding"
     if len(body) >= MIN_BYTES and accepts_gzip(request):
-        body = gzip.compress(body, 6)
+        body = gzip.compress(body, 1)
         headers["Content-Encoding"] = "gzip"
     return Response(body, status_code=status_code, media_type=media_type, headers=headers)

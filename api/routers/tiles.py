@@ -7,9 +7,11 @@ import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.compression import accepts_gzip
-from api.deps import Reader, SessionDep
+from api.deps import Admin, Reader, SessionDep
+from api.principal_cache import CachedReader, request_session
 from geo import events, vocab
 from geo.errors import InvalidInput, NotFound
 from geo.ogc.collections import extents
@@ -62,6 +64,13 @@ def cache_stats(request: Request, _: Reader) -> dict:
     return tile_cache(request).snapshot()
 
 
+@router.delete("/cache", summary="清空瓦片缓存 Empty the tile cache (after loads that bypass the API)")
+def clear_cache(request: Request, _: Admin) -> dict:
+    cache = tile_cache(request)
+    cache.clear()
+    return cache.snapshot()
+
+
 @router.get("/{layer}.json", summary="TileJSON of one layer")
 def layer_tilejson(request: Request, layer: str, session: SessionDep, _: Reader) -> dict:
     spec = LAYERS.get(layer)
@@ -71,24 +80,34 @@ def layer_tilejson(request: Request, layer: str, session: SessionDep, _: Reader)
     return tilejson(spec, tile_url(request, layer), bbox)
 
 
+def _render(request: Request, cache: TileCache, key: TileKey, flt: TileFilter, want_gzip: bool) -> bytes:
+    """Render a missed tile (in a worker thread), store it, and return the bytes to send."""
+    epoch = cache.epoch(key.layer)  # before the read: an edit committed after this point voids the render
+    with request_session(request) as session:
+        raw = render_tile(session, key.layer, key.z, key.x, key.y, flt)
+    gz = gzip.compress(raw, 6) if want_gzip and raw else None
+    cache.put(key, raw, epoch, gz)
+    return gz if gz is not None else raw
+
+
 @router.get(
     "/{layer}/{z}/{x}/{y}.{fmt}",
     summary="矢量瓦片 One MVT tile (fmt mvt or pbf); X-Tile-Cache says hit or miss",
     response_class=Response,
     responses={200: {"content": {MVT: {}}}},
 )
-def get_tile(
+async def get_tile(
     request: Request,
     layer: str,
     z: int,
     x: int,
     y: int,
     fmt: str,
-    session: SessionDep,
-    _: Reader,
+    _: CachedReader,
     category: Annotated[str | None, Query(description="incidents only: one category")] = None,
     datetime: Annotated[str | None, Query(description="incidents only: instant, date or start/end")] = None,
 ) -> Response:
+    # async with a cached principal: a cache hit never leaves the event loop or touches the database.
     if fmt not in ("mvt", "pbf"):
         raise NotFound(f"tiles end in .mvt or .pbf, not .{fmt}", field="format")
     check_tile(layer, z, x, y)
@@ -97,8 +116,9 @@ def get_tile(
         if layer != "incidents":
             raise InvalidInput("category and datetime filter only the incidents layer", field="layer")
         if category is not None and category not in vocab.INCIDENT_CATEGORIES:
-            raise InvalidInput(f"category {category!r} is not one of {', '.join(vocab.INCIDENT_CATEGORIES)}",
-                               field="category")  # fmt: skip
+            raise InvalidInput(
+                f"category {category!r} is not one of {', '.join(vocab.INCIDENT_CATEGORIES)}", field="category"
+            )
         start, end = parse_datetime(datetime) or (None, None)
         flt = TileFilter(category, start, end)
     key = TileKey(layer, z, x, y, flt.variant())
@@ -108,11 +128,7 @@ def get_tile(
     state = "hit"
     if data is None:
         state = "miss"
-        epoch = cache.epoch(layer)  # before the read: an edit committed after this point voids the render
-        raw = render_tile(session, layer, z, x, y, flt)
-        gz = gzip.compress(raw, 6) if want_gzip and raw else None
-        cache.put(key, raw, epoch, gz)
-        data = gz if gz is not None else raw
+        data = await run_in_threadpool(_render, request, cache, key, flt, want_gzip)
     headers = {"X-Tile-Cache": state, "Vary": "Accept-Encoding", "Cache-Control": "no-cache"}
     if want_gzip and data:
         headers["Content-Encoding"] = "gzip"

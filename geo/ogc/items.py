@@ -74,6 +74,8 @@ def items(session: Session, coll: Collection, q: ItemsQuery) -> tuple[int, int, 
                (SELECT coalesce(json_agg({_feature_json(coll)} ORDER BY t.{coll.id_column}), '[]'::json)::text
                 FROM page t)
     """
+    # Serial plans, as for tiles: concurrent requests, not parallel workers, should use the cores.
+    session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     matched, returned, features = session.execute(text(sql), params).one()
     return int(matched), int(returned), features
 

@@ -75,7 +75,8 @@ def test_incidents_are_bins_below_z13_and_points_above(client, auth, data):
         points += decode(content).get("incidents", {}).get("features", [])
     assert len(points) == 12
     assert {f["properties"]["category"] for f in points} == {"dispute", "hazard", "property"}
-    assert all(f["properties"]["occurred_at"].startswith("2024-03-") for f in points)
+    days = sorted(f["properties"]["occurred_on"] for f in points)  # local (UTC+8) dates
+    assert days == [f"2024-03-{d:02d}" for d in range(1, 13)]
     assert all(isinstance(f["id"], int) for f in points)
     disputes = decode(fetch(client, auth, "incidents", 12, x, y, category="dispute").content)
     assert sum(f["properties"]["count"] for f in disputes["incidents"]["features"]) == 4
@@ -163,3 +164,22 @@ def test_a_rolled_back_edit_invalidates_nothing(client, auth, db, data):
     events.on_commit(db, "grids", TREE_BBOX)
     db.rollback()
     assert fetch(client, auth, "grids", 12, x, y).headers["x-tile-cache"] == "hit"
+
+
+def test_point_tile_coordinates_equal_st_asmvtgeom(client, auth, db, data):
+    for tx, ty in tiles_over(14):
+        content = fetch(client, auth, "incidents", 14, tx, ty).content
+        ours = sorted(
+            tuple(f["geometry"]["coordinates"]) for f in decode(content).get("incidents", {}).get("features", [])
+        )
+        rows = db.execute(
+            text(
+                "SELECT ST_X(g), ST_Y(g) FROM (SELECT ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(14, :x, :y),"
+                " 4096, 64, true) AS g FROM incidents WHERE external_id LIKE 'T%'"
+                " AND ST_Intersects(geom, ST_Transform(ST_TileEnvelope(14, :x, :y), 4326))) s WHERE g IS NOT NULL"
+            ),
+            {"x": tx, "y": ty},
+        ).all()
+        # mapbox_vector_tile flips y back to a y-up frame; ST_AsMVTGeom's is y-down.
+        expected = sorted((int(x), 4096 - int(y)) for x, y in rows)
+        assert ours == expected
