@@ -106,6 +106,8 @@ def replace_grid(
     if_match: IfMatch = None, dry_run: DryRun = False, reason: Reason = None,
 ) -> JSONResponse:
     version = parse_if_match(if_match, f"grid {code}")
+    if (body.properties.code or body.id or code) != code:
+        raise InvalidInput(f"the body names grid {body.properties.code or body.id}, the path {code}", field="code")
     attrs = body.properties.model_dump(exclude={"code"})
     result = edits.replace_grid(
         session, code, body.geometry, attrs, expected_version=version, editor=who.username, reason=reason,

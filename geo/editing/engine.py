@@ -217,6 +217,20 @@ def _write(
     reason: str | None,
 ) -> None:
     """Update or insert the grid rows, close their current versions and insert the new ones."""
+    # A grid loaded without its version row (e.g. by a bulk load) gets it now, so its history starts complete.
+    session.execute(
+        text(
+            """
+            INSERT INTO grid_versions (grid_code, version, name, community_code, grid_worker, households,
+                                       population, status, geom, valid_from, editor, reason)
+            SELECT g.code, g.version, g.name, g.community_code, g.grid_worker, g.households, g.population, g.status,
+                   g.geom, g.updated_at, NULL, 'state before the first recorded edit'
+            FROM grids g WHERE g.code = ANY(:codes)
+              AND NOT EXISTS (SELECT 1 FROM grid_versions v WHERE v.grid_code = g.code AND v.version = g.version)
+            """
+        ),
+        {"codes": codes},
+    )
     for code in codes:
         new = after[code]
         params = {k: new[k] for k in EDITABLE} | {

@@ -68,6 +68,8 @@ def test_put_needs_if_match_and_refuses_a_stale_one(client, tree, editor, db):
 def test_put_replaces_attributes_left_out(client, tree, auth, db):
     r = client.put(f"{URL}/{E2}", json=feature(0.0, 0, 0, 0, name="东二"), headers={**auth, "If-Match": '"1"'})
     assert r.status_code == 400 and r.json()["problems"][0]["rule"] == "validity"
+    r = client.put(f"{URL}/{E2}", json=feature(X1, Y0, 107.12, Y1, name="东二", code=E1), headers={**auth, "If-Match": '"1"'})
+    assert r.status_code == 400 and r.json()["field"] == "code"
     r = client.put(f"{URL}/{E2}", json=feature(X1, Y0, 107.12, Y1, name="东二"), headers={**auth, "If-Match": '"1"'})
     assert r.status_code == 200
     worker = db.execute(text("SELECT grid_worker, name FROM grids WHERE code = :c"), {"c": E2}).one()

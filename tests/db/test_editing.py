@@ -284,3 +284,11 @@ def test_edit_outside_everything_leaves_other_grids_alone(tree):
     assert result["reassigned"] is None and result["changed_bbox"] is None and result["incidents"]["changed"] == 0
     assert count(tree, "SELECT households FROM grids WHERE code = :c", c=E2) == 15
     assert X2 > X1 and Y0 < Y1  # the fixture's layout this file relies on
+
+
+def test_a_grid_loaded_without_versions_gets_its_history_on_first_edit(tree):
+    tree.execute(text("DELETE FROM grid_versions WHERE grid_code = :c"), {"c": E2})
+    edits.update_grid(tree, E2, attrs={"name": "东二（改）"}, expected_version=1, **ED)
+    versions = json.loads(history.history(tree, E2))["features"]
+    assert [(f["properties"]["version"], f["properties"]["name"]) for f in versions] == [(1, "东二网格"), (2, "东二（改）")]
+    assert versions[0]["properties"]["valid_to"] == versions[1]["properties"]["valid_from"]
