@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from api.compression import respond
 from api.deps import Reader, SessionDep
 from api.principal_cache import CachedReader, request_session
+from api.routers import ogc_transactions
 from geo.errors import InvalidInput, NotFound
 from geo.geojson import parse_bbox
 from geo.ogc import conformance
@@ -21,6 +24,8 @@ from geo.ogc.params import check_crs, parse_datetime
 
 PREFIX = "/ogc"
 router = APIRouter(prefix=PREFIX, tags=["OGC API – Features 标准要素服务"])
+# Part 4 (grid edits) lives in its own module; /conformance lists its classes because these routes exist.
+router.include_router(ogc_transactions.router)
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -49,12 +54,24 @@ def check_format(f: str | None) -> None:
         raise InvalidInput(f"f: only json is served (got {f!r})", field="f")
 
 
+def _route_paths(routes: list, prefix: str = "") -> Iterator[tuple[str, set[str]]]:
+    """(full path, methods) of every API route, walking included routers (FastAPI keeps them as nodes)."""
+    for r in routes:
+        if isinstance(r, APIRoute):
+            yield prefix + r.path, set(r.methods)
+        elif hasattr(r, "original_router"):
+            yield from _route_paths(r.original_router.routes, prefix + r.include_context.prefix)
+
+
 def writes_mounted(request: Request) -> bool:
     """True when the Part 4 routes (POST on items) are part of this app."""
-    target = f"{PREFIX}/collections/{{collection_id}}/items"
-    return any(
-        getattr(r, "path", None) == target and "POST" in getattr(r, "methods", ()) for r in request.app.routes
-    )
+    state = request.app.state
+    if not hasattr(state, "ogc_writes_mounted"):
+        target = f"{PREFIX}/collections/{{collection_id}}/items"
+        state.ogc_writes_mounted = any(
+            path == target and "POST" in methods for path, methods in _route_paths(request.app.routes)
+        )
+    return state.ogc_writes_mounted
 
 
 @router.get("", summary="服务首页 OGC API landing page")
