@@ -20,6 +20,7 @@ from geo.geojson import parse_bbox
 from geo.ogc import conformance
 from geo.ogc.collections import COLLECTIONS, CRS84, Collection, extents, queryables
 from geo.ogc.items import ItemsQuery, item, items
+from geo.ogc.openapi import feature_schema, openapi
 from geo.ogc.params import check_crs, parse_datetime
 
 PREFIX = "/ogc"
@@ -80,8 +81,8 @@ def landing(request: Request, _: Reader, f: str | None = None) -> Response:
     b, root = base(request), str(request.base_url).rstrip("/")
     links = [
         {"href": b, "rel": "self", "type": JSON, "title": "本页 This document"},
-        {"href": f"{root}/openapi.json", "rel": "service-desc",
-         "type": "application/vnd.oai.openapi+json;version=3.1", "title": "OpenAPI"},
+        {"href": f"{b}/api", "rel": "service-desc",
+         "type": "application/vnd.oai.openapi+json;version=3.0", "title": "OpenAPI 3.0 of this OGC API"},
         {"href": f"{root}/docs", "rel": "service-doc", "type": "text/html", "title": "API 文档 API documentation"},
         {"href": f"{b}/conformance", "rel": "conformance", "type": JSON, "title": "一致性 Conformance"},
         {"href": f"{b}/collections", "rel": "data", "type": JSON, "title": "要素集合 Collections"},
@@ -93,6 +94,20 @@ def landing(request: Request, _: Reader, f: str | None = None) -> Response:
         "links": links,
     }
     return json_response(request, body)
+
+
+@router.get("/api", summary="OGC 接口描述 OpenAPI 3.0 of the OGC API (what GDAL reads)")
+def ogc_openapi(request: Request, _: Reader) -> Response:
+    settings = request.app.state.settings
+    doc = openapi(base(request), settings.max_page_size, settings.default_page_size)
+    return json_response(request, doc, "application/vnd.oai.openapi+json;version=3.0")
+
+
+@router.get("/collections/{collection_id}/schema", summary="要素模式 JSON Schema of a collection's features")
+def get_schema(request: Request, collection_id: str, _: Reader) -> Response:
+    coll = collection_or_404(collection_id)
+    url = f"{base(request)}/collections/{coll.id}/schema"
+    return json_response(request, feature_schema(coll, url), "application/schema+json")
 
 
 @router.get("/conformance", summary="一致性声明 Conformance classes")
@@ -114,6 +129,12 @@ def collection_doc(request: Request, coll: Collection, extent: dict[str, Any]) -
         "links": [
             {"href": url, "rel": "self", "type": JSON, "title": coll.title},
             {"href": f"{url}/items", "rel": "items", "type": GEOJSON, "title": "要素 Items"},
+            {
+                "href": f"{url}/schema",
+                "rel": "describedBy",
+                "type": "application/schema+json",
+                "title": "要素模式 Feature schema",
+            },
             {
                 "href": f"{url}/queryables",
                 "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",

@@ -28,7 +28,16 @@ def test_landing_conformance_and_collections(client, auth, data):
     landing = client.get("/ogc", headers=auth).json()
     rels = {link["rel"]: link["href"] for link in landing["links"]}
     assert rels["conformance"].endswith("/ogc/conformance") and rels["data"].endswith("/ogc/collections")
-    assert rels["service-desc"].endswith("/openapi.json")
+    assert rels["service-desc"].endswith("/ogc/api")
+    api = client.get(rels["service-desc"], headers=auth)
+    assert api.headers["content-type"].startswith("application/vnd.oai.openapi+json;version=3.0")
+    items_params = {
+        p["name"] for p in api.json()["paths"]["/collections/{collectionId}/items"]["get"]["parameters"]
+    }
+    assert {"limit", "bbox", "datetime", "filter", "category", "households"} <= items_params
+    schema = client.get("/ogc/collections/grids/schema", headers=auth).json()
+    typed = schema["properties"]["properties"]["properties"]
+    assert typed["population"]["type"] == "integer" and typed["updated_at"]["format"] == "date-time"
     classes = client.get("/ogc/conformance", headers=auth).json()["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in classes
     assert "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text" in classes
