@@ -18,6 +18,7 @@ from geo import pgcluster
 from geo.db import migrate
 from geo.settings import Settings
 
+pytest_plugins = ["tests.demo_fixture"]  # the `demo_db` fixture: the real Baoji demo, loaded once per run
 IN_CI = os.environ.get("CI", "").lower() == "true"
 ADMIN_TOKEN = "test-admin-token"
 _skipped: list[str] = []
