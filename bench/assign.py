@@ -1,0 +1,247 @@
+"""Ingest benchmark: 1,000,000 clustered points, file → incidents rows with grid ids, vs geopandas sjoin.
+
+    .venv/bin/python -m bench.assign [--points 1000000] [--runs 3] [--no-post]
+
+Uses the configured database if it holds the demo's grids (SELECT count(*) FROM grids), otherwise a
+database <name>_assign_bench with 1,537 synthetic grids (bench/synthetic_grids.py). Each timed import runs
+in a transaction that is rolled back (and the table vacuumed) so runs start alike and the demo data is left
+as it was. Printed: medians of the runs for our end-to-end import, our assignment alone (dry run: file →
+staging rows with grid ids), geopandas (CSV → points → sjoin within), the ratios, the time to re-assign
+after merging a ~10,000-incident grid into its neighbour, and single-POST latency over real HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from bench import post_latency, synthetic_grids
+from geo import assign, pgcluster
+from geo.db import migrate
+from geo.incident_import import import_incidents
+from geo.ingest import read_csv
+from geo.settings import Settings
+
+
+def database(settings: Settings) -> tuple[Settings, str]:
+    """Settings for a database with grids: the configured one if the demo is loaded, else the bench one."""
+    try:
+        with create_engine(settings.database_url).connect() as conn:
+            if conn.execute(text("SELECT count(*) FROM grids WHERE status = 'active'")).scalar_one() >= 1000:
+                return settings, "demo grids"
+    except Exception:  # no database or no schema yet: fall through to the self-contained one
+        pass
+    name = f"{make_url(settings.owner_database_url).database}_assign_bench"
+    bench = settings.model_copy(
+        update={
+            k: make_url(getattr(settings, k)).set(database=name).render_as_string(hide_password=False)
+            for k in ("database_url", "owner_database_url")
+        }
+    )
+    pgcluster.bootstrap_database(bench, name)
+    migrate(bench.owner_database_url)
+    with create_engine(bench.owner_database_url).begin() as conn:
+        if conn.execute(text("SELECT count(*) FROM grids")).scalar_one() == 0:
+            synthetic_grids.load(conn)
+    return bench, "synthetic grids"
+
+
+def make_points(engine, n: int, seed: int, path: Path) -> None:
+    """n points: 75% in hot spots around random grids, 23% spread over the grids, 2% just outside."""
+    with engine.connect() as conn:
+        centres = np.array(
+            conn.execute(
+                text(
+                    "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_PointOnSurface(geom) c FROM grids WHERE status = 'active') g"
+                )
+            ).all()
+        )
+        x0, y0, x1, y1 = conn.execute(
+            text(
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM grids) g"
+            )
+        ).one()
+    rng = np.random.default_rng(seed)
+    hot = centres[rng.choice(len(centres), 300, replace=False)]
+    n_hot, n_out = int(n * 0.75), int(n * 0.02)
+    pick = rng.integers(0, len(hot), n_hot)
+    lon = np.concatenate([hot[pick, 0] + rng.normal(0, 0.003, n_hot), rng.uniform(x0, x1, n - n_hot - n_out)])
+    lat = np.concatenate([hot[pick, 1] + rng.normal(0, 0.002, n_hot), rng.uniform(y0, y1, n - n_hot - n_out)])
+    side = rng.choice([-1, 1], n_out)
+    lon = np.concatenate([lon, np.where(side > 0, x1, x0) + side * rng.uniform(0.001, 0.05, n_out)])
+    lat = np.concatenate([lat, rng.uniform(y0, y1, n_out)])
+    perm = rng.permutation(n)
+    seconds = rng.integers(0, 730 * 86400, n)
+    occurred = np.datetime64("2023-01-01T00:00:00", "s") + seconds.astype("timedelta64[s]")
+    cats = np.array(["preventable", "property", "dispute", "hazard", "service", "other"])
+    frame = pd.DataFrame(
+        {
+            "external_id": np.char.add(f"B{seed}-", np.arange(n).astype(str)),
+            "lon": np.round(lon[perm], 7),
+            "lat": np.round(lat[perm], 7),
+            "category": cats[rng.choice(6, n, p=[0.2, 0.25, 0.25, 0.15, 0.1, 0.05])],
+            "occurred_at": np.char.add(np.datetime_as_string(occurred), "+08:00"),
+        }
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+
+
+def ours(factory, settings: Settings, path: Path, prefix: str, dry_run: bool, reassign: bool) -> dict[str, float]:
+    """One timed import (file → rows with grid ids), rolled back afterwards."""
+    stamps: dict[str, float] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        stamps.setdefault(stage, time.perf_counter())
+
+    out: dict[str, float] = {}
+    with factory() as session:
+        start = time.perf_counter()
+        raw = read_csv(path)
+        stamps["check"] = time.perf_counter()
+        summary = import_incidents(session, settings, raw, progress=progress, dry_run=dry_run)
+        end = time.perf_counter()
+        out.update(total=end - start, read=stamps["check"] - start, check=stamps["copy"] - stamps["check"])
+        out["stage"] = stamps.get("assign", end) - stamps["copy"]
+        out["insert"] = end - stamps.get("assign", end)
+        if not dry_run:
+            stored = session.execute(
+                text("SELECT count(*), count(grid_code) FROM incidents WHERE external_id LIKE :p"),
+                {"p": prefix + "%"},
+            ).one()
+            assert stored[0] == len(raw) and stored[1] == len(raw) - summary["outside_jurisdiction"], stored
+            out["outside"] = summary["outside_jurisdiction"]
+            if reassign:
+                out.update(merge_and_reassign(session))
+        session.rollback()
+    return out
+
+
+def merge_and_reassign(session: Session, target: int = 10_000) -> dict[str, float]:
+    """Merge the grids nearest the busiest one into it until ~target incidents move; time reassign_area."""
+    counts = dict(
+        session.execute(
+            text("SELECT grid_code, count(*) FROM incidents WHERE grid_code IS NOT NULL GROUP BY 1")
+        ).all()
+    )
+    busiest = max(counts, key=lambda c: counts[c])
+    nearest = (
+        session.execute(
+            text(
+                """SELECT n.code FROM grids n, grids b WHERE b.code = :b AND n.code <> :b AND n.status = 'active'
+               ORDER BY ST_Centroid(n.geom) <-> ST_Centroid(b.geom) LIMIT 200"""
+            ),
+            {"b": busiest},
+        )
+        .scalars()
+        .all()
+    )
+    absorbed, moved = [], 0
+    for code in nearest:
+        if moved >= target:
+            break
+        absorbed.append(code)
+        moved += counts.get(code, 0)
+    area = session.execute(
+        text("SELECT ST_AsEWKB(ST_Union(geom)) FROM grids WHERE code = ANY(:a)"), {"a": absorbed}
+    ).scalar_one()
+    session.execute(
+        text("UPDATE grids SET geom = ST_Multi(ST_Union(geom, ST_GeomFromEWKB(:a))) WHERE code = :b"),
+        {"a": bytes(area), "b": busiest},
+    )
+    session.execute(text("UPDATE grids SET status = 'retired' WHERE code = ANY(:a)"), {"a": absorbed})
+    t = time.perf_counter()
+    result = assign.reassign_area(session, bytes(area))
+    return {"reassign_s": time.perf_counter() - t, "reassigned": result["incidents_changed"]}
+
+
+def peer(grids, path: Path) -> float:
+    """geopandas: the same CSV → point GeoDataFrame → sjoin(points within grids)."""
+    import geopandas as gpd
+
+    start = time.perf_counter()
+    frame = pd.read_csv(path, usecols=["lon", "lat"])
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=4326)
+    joined = gpd.sjoin(points, grids, predicate="within", how="left")
+    elapsed = time.perf_counter() - start
+    assert len(joined) >= len(frame)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--no-post", action="store_true", help="skip the HTTP latency part")
+    args = parser.parse_args()
+    import geopandas as gpd
+
+    settings, source = database(Settings())
+    settings = settings.model_copy(update={"max_bulk_features": max(args.points, settings.max_bulk_features)})
+    prefix = f"B{args.seed}-"
+    engine, owner = create_engine(settings.database_url), create_engine(settings.owner_database_url)
+    path = (
+        settings.data_dir
+        / "bench"
+        / f"incidents_{args.points}_{args.seed}_{make_url(settings.database_url).database}.csv"
+    )
+    if not path.exists():
+        make_points(engine, args.points, args.seed, path)
+    with engine.connect() as conn:
+        n_grids = conn.execute(text("SELECT count(*) FROM grids WHERE status = 'active'")).scalar_one()
+        grids = gpd.read_postgis("SELECT code, geom FROM grids WHERE status = 'active'", conn, geom_col="geom")
+    print(f"{args.points:,} points ({path.name}), {n_grids} grids ({source}), {args.runs} runs, medians")
+
+    def factory() -> Session:
+        return Session(engine)
+
+    runs: dict[str, list] = {"ours": [], "dry": [], "peer": []}
+    for i in range(args.runs):
+        runs["ours"].append(ours(factory, settings, path, prefix, dry_run=False, reassign=True))
+        with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM incidents"))
+        runs["dry"].append(ours(factory, settings, path, prefix, dry_run=True, reassign=False))
+        runs["peer"].append(peer(grids, path))
+        print(
+            f"  run {i + 1}: ours {runs['ours'][-1]['total']:.2f} s, dry run {runs['dry'][-1]['total']:.2f} s, geopandas {runs['peer'][-1]:.2f} s"
+        )
+
+    def med(kind: str, key: str) -> float:
+        return statistics.median(r[key] for r in runs[kind])
+
+    ours_t, dry_t, peer_t = med("ours", "total"), med("dry", "total"), statistics.median(runs["peer"])
+    n = args.points
+    print(f"ours, end to end (CSV → incidents rows with grid ids): {ours_t:6.2f} s  {n / ours_t:>10,.0f} points/s")
+    parts = ", ".join(f"{k} {med('ours', k):.2f} s" for k in ("read", "check", "stage", "insert"))
+    print(f"    of which {parts}")
+    print(
+        f"ours, assignment only (dry run: CSV → staging rows with grid ids): {dry_t:6.2f} s  {n / dry_t:>10,.0f} points/s"
+    )
+    print(f"geopandas sjoin (CSV → points → sjoin within):  {peer_t:6.2f} s  {n / peer_t:>10,.0f} points/s")
+    print(
+        f"ratio geopandas/ours: end to end {peer_t / ours_t:.2f}x, assignment only {peer_t / dry_t:.2f}x (>1: ours faster)"
+    )
+    print(
+        f"reassign_area after merging a grid: {med('ours', 'reassigned'):,.0f} incidents re-assigned in "
+        f"{med('ours', 'reassign_s') * 1000:.0f} ms"
+    )
+    if not args.no_post:
+        lon, lat = (pd.read_csv(path, usecols=["lon", "lat"], nrows=5000)[c].to_numpy() for c in ("lon", "lat"))
+        post = post_latency.measure(settings.database_url, settings.owner_database_url, owner, lon, lat)
+        print(
+            f"single POST /api/v1/incidents, 1,000 requests, 10 clients, uvicorn on 127.0.0.1: "
+            f"p50 {post['p50_ms']:.1f} ms, p99 {post['p99_ms']:.1f} ms, {post['req_per_s']:.0f} req/s"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Incident imports end to end: read (GeoJSON, CSV, GeoPackage) → check every row → store with grids.
+
+Shared by the API and the CLI. Bulk imports are all-or-nothing unless partial: the response (or the
+InvalidInput) lists every problem as {index, field, reason}, the first ERROR_CAP of them, with a total.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from geo import events
+from geo.errors import InvalidInput, TooLarge
+from geo.incident_store import Progress, store
+from geo.ingest import RawIncidents, read_any, read_geojson
+from geo.ingest_checks import Checked, IncidentRows, check, city_region
+from geo.settings import Settings
+
+ERROR_CAP = 1000
+
+
+def _summary(checked: Checked, partial: bool) -> tuple[list[dict], int, int]:
+    errors = checked.problems.report(ERROR_CAP)
+    total = checked.problems.total()
+    rejected = checked.received - len(checked.rows)
+    if total and not partial:
+        first = errors[0]
+        raise InvalidInput(
+            f"{rejected} of {checked.received} feature(s) are invalid, nothing was written "
+            f"(first: feature {first['index']}, {first['field']}: {first['reason']}); "
+            "fix them, or send partial=true to store the valid ones",
+            index=first["index"],
+            field=first["field"],
+            reason=first["reason"],
+            errors=errors,
+            errors_total=total,
+            rejected=rejected,
+            warnings=checked.warnings,
+        )
+    return errors, total, rejected
+
+
+def import_incidents(
+    session: Session,
+    settings: Settings,
+    data: bytes | Path | RawIncidents,
+    fmt: str = "geojson",
+    crs: str | None = None,
+    partial: bool = False,
+    synthetic: bool = False,
+    progress: Progress | None = None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Bulk import (GeoJSON FeatureCollection, CSV or GeoPackage): all-or-nothing unless partial.
+
+    dry_run checks and assigns everything but writes nothing (the counts say what would happen).
+    """
+    raw = data if isinstance(data, RawIncidents) else read_any(data, fmt, crs)
+    if len(raw) > settings.max_bulk_features:
+        raise TooLarge(
+            f"{len(raw)} features exceed the bulk limit of {settings.max_bulk_features}; split the file",
+            count=len(raw),
+            limit=settings.max_bulk_features,
+        )
+    if progress:
+        progress("check", 0, len(raw))
+    checked = check(raw, city_region(session, settings.city_margin_km), settings.city_margin_km)
+    errors, total, rejected = _summary(checked, partial)
+    if progress:
+        progress("check", len(raw), len(raw))
+    counts = store(session, checked.rows, synthetic, progress, dry_run)
+    if not dry_run:
+        _announce(session, checked.rows)
+    _note_outside(checked.warnings, counts["outside_jurisdiction"])
+    return {
+        "dry_run": dry_run,
+        "received": checked.received,
+        "inserted": counts["inserted"],
+        "updated": counts["updated"],
+        "rejected": rejected,
+        "outside_jurisdiction": counts["outside_jurisdiction"],
+        "source_crs": raw.crs,
+        "warnings": checked.warnings,
+        "errors": errors,
+        "errors_total": total,
+    }
+
+
+def create_incident(
+    session: Session, settings: Settings, doc: Any, crs: str | None = None
+) -> tuple[int, bool, list]:
+    """Store one GeoJSON Feature; (id, created, warnings). Any problem → InvalidInput naming field and reason."""
+    raw = read_geojson(doc, crs, single=True)
+    checked = check(raw, city_region(session, settings.city_margin_km), settings.city_margin_km)
+    _summary(checked, partial=False)
+    counts = store(session, checked.rows)
+    _announce(session, checked.rows)
+    _note_outside(checked.warnings, counts["outside_jurisdiction"])
+    return counts["ids"][0], counts["inserted"] == 1, checked.warnings
+
+
+def _note_outside(warnings: list[dict[str, Any]], count: int) -> None:
+    if count:
+        warnings.append(
+            {
+                "code": "outside_jurisdiction",
+                "detail": f"{count} incident(s) lie in no grid: stored with grid_code null, flagged outside_jurisdiction",
+                "count": count,
+            }
+        )
+
+
+def _announce(session: Session, rows: IncidentRows) -> None:
+    """Tell the tile caches which area changed, once the transaction commits."""
+    if len(rows):
+        bbox = (float(rows.lon.min()), float(rows.lat.min()), float(rows.lon.max()), float(rows.lat.max()))
+        events.on_commit(session, "incidents", bbox)

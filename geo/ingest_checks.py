@@ -1,0 +1,243 @@
+"""Checking parsed incidents, every row at once: coordinates, CRS, the city's reach, vocabularies, times.
+
+Times: ISO 8601; a time without an offset is China Standard Time (UTC+8), where the records come from.
+"In the future" allows 5 minutes of clock skew. A point is "far outside the city" when it lies more than
+settings.city_margin_km beyond the admin_units 'city' polygon; with no city row the check is skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo import crs as geocrs
+from geo import vocab
+from geo.ingest import Problems, RawIncidents
+from geo.textcols import has_nul, has_offset, stripped_texts
+
+FUTURE_SLACK = np.timedelta64(5, "m")
+CST = np.timedelta64(8, "h")
+TIMES = ("occurred_at", "reported_at", "mediated_at", "resolved_at")
+TEXTS = ("external_id", "subcategory", "description")
+_region_cache: dict[tuple, shapely.Geometry | None] = {}
+
+
+@dataclass
+class IncidentRows:
+    """Checked incidents ready to store: WGS84 coordinates, vocabulary indexes, UTC times, input positions."""
+
+    index: NDArray[np.int64]
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    category: NDArray[np.int16]
+    occurred_at: NDArray[np.datetime64]
+    source_crs: str
+    # Only the optional columns the input provides: texts (object arrays, None = NULL), status (int16),
+    # times (datetime64[us], NaT = NULL).
+    optional: dict[str, NDArray[Any]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+@dataclass
+class Checked:
+    rows: IncidentRows
+    problems: Problems
+    warnings: list[dict[str, Any]]
+    received: int
+
+
+def city_region(session: Session, margin_km: float) -> shapely.Geometry | None:
+    """The city polygon grown by margin_km (prepared; cached until the city row changes), or None."""
+    row = session.execute(
+        text(
+            "SELECT current_database(), code, xmin::text FROM admin_units WHERE level = 'city' ORDER BY code LIMIT 1"
+        )
+    ).first()
+    if row is None:
+        return None
+    key = (*row, margin_km)
+    if key not in _region_cache:
+        # Simplify to 100 m before buffering: the margin is tens of km, the city outline has many vertices.
+        wkb = session.execute(
+            text(
+                f"""SELECT ST_AsBinary(ST_Transform(ST_Buffer(ST_SimplifyPreserveTopology(
+                        ST_Transform(geom, {geocrs.METRIC_EPSG}), 100), :m, 'quad_segs=4'), 4326))
+                    FROM admin_units WHERE code = :code"""
+            ),
+            {"m": margin_km * 1000.0, "code": row[1]},
+        ).scalar_one()
+        region = shapely.from_wkb(bytes(wkb))
+        shapely.prepare(region)
+        if len(_region_cache) > 16:
+            _region_cache.clear()
+        _region_cache[key] = region
+    return _region_cache[key]
+
+
+def _vocab_lookup(values: dict[str, tuple[str, str]]) -> dict[str, int]:
+    """Key → index, accepting the key in any case and the Chinese or English label."""
+    out: dict[str, int] = {}
+    for i, (key, (zh, en)) in enumerate(values.items()):
+        out.update({key: i, key.upper(): i, zh: i, en: i, en.lower(): i})
+    return out
+
+
+CATEGORY_INDEX = _vocab_lookup(vocab.INCIDENT_CATEGORIES)
+STATUS_INDEX = _vocab_lookup(vocab.INCIDENT_STATUSES)
+
+
+def _allowed(values: dict[str, tuple[str, str]]) -> str:
+    return ", ".join(f"{k} ({zh})" for k, (zh, _) in values.items())
+
+
+def parse_times(values: pd.Series) -> tuple[NDArray[np.datetime64], NDArray[np.bool_], NDArray[np.bool_]]:
+    """ISO 8601 texts → (UTC datetime64[us] with NaT, missing mask, unparseable mask)."""
+    missing = values.isna().to_numpy()
+    out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
+    if missing.all():
+        return out, missing, np.zeros(len(values), dtype=bool)
+    texts = values[~missing].astype(str)
+    utc = pd.to_datetime(texts, format="ISO8601", errors="coerce", utc=True).to_numpy(dtype="datetime64[us]")
+    retry = np.flatnonzero(np.isnat(utc))  # e.g. surrounding spaces: strip only the few that failed
+    if len(retry):
+        again = pd.to_datetime(texts.iloc[retry].str.strip(), format="ISO8601", errors="coerce", utc=True)
+        utc[retry] = again.to_numpy(dtype="datetime64[us]")
+    # utc=True read offset-less times as UTC; they are China Standard Time, 8 hours ahead.
+    naive = ~has_offset(texts.str.strip().to_numpy(dtype=object) if len(retry) else texts.to_numpy(dtype=object))
+    utc[naive] = utc[naive] - CST
+    out[~missing] = utc
+    bad = np.zeros(len(values), dtype=bool)
+    bad[~missing] = np.isnat(utc)
+    return out, missing, bad
+
+
+def check(
+    raw: RawIncidents, region: shapely.Geometry | None, margin_km: float = 0.0, now: dt.datetime | None = None
+) -> Checked:
+    """Check every row; return the valid rows (converted to WGS84), all problems and the warnings."""
+    n = len(raw)
+    p, cols, prefix = raw.problems, raw.columns, raw.field_prefix
+    lon, lat = raw.lon, raw.lat
+    unparsed = cols["_unparsed"].to_numpy(dtype=bool)
+    finite = np.isfinite(lon) & np.isfinite(lat)
+    p.add(np.flatnonzero(~unparsed & ~finite), raw.geometry_field, "NaN or Infinity is not a coordinate")
+    beyond = finite & ((np.abs(lon) > 180) | (np.abs(lat) > 90))
+    bi = np.flatnonzero(beyond)
+    p.add(
+        bi,
+        raw.geometry_field,
+        [
+            f"lon {lon[i]} / lat {lat[i]} out of range (lon within ±180, lat within ±90)"
+            + ("; swapped axes? the order is lon, lat" if abs(lat[i]) <= 180 and abs(lon[i]) <= 90 else "")
+            for i in bi
+        ],
+    )
+    ok = finite & ~beyond
+    x, y = np.full(n, np.nan), np.full(n, np.nan)
+    x[ok], y[ok] = geocrs.to_wgs84(lon[ok], lat[ok], raw.crs)
+    if region is not None:
+        far = ok.copy()
+        far[ok] = ~shapely.contains_xy(region, x[ok], y[ok])
+        fi = np.flatnonzero(far)
+        swapped = shapely.contains_xy(region, y[fi], x[fi]) if len(fi) else np.zeros(0, dtype=bool)
+        p.add(
+            fi,
+            raw.geometry_field,
+            [
+                f"({lon[i]:.6f}, {lat[i]:.6f}) is far outside the city (more than {margin_km:g} km beyond it)"
+                + ("; swapped axes? as (lat, lon) it would be inside: the order is lon, lat" if s else "")
+                for i, s in zip(fi, swapped, strict=True)
+            ],
+        )
+    category = _vocabulary(
+        p, cols["category"], CATEGORY_INDEX, vocab.INCIDENT_CATEGORIES, prefix + "category", True
+    )
+    times = {}
+    for name in TIMES:
+        times[name], missing, bad = parse_times(cols[name])
+        if name == "occurred_at":
+            p.add(np.flatnonzero(missing), prefix + name, "missing: when did it happen? (ISO 8601)")
+        p.add(np.flatnonzero(bad), prefix + name, "not an ISO 8601 date-time, e.g. 2024-05-01T08:30:00+08:00")
+        limit = np.datetime64((now or dt.datetime.now(dt.UTC)).replace(tzinfo=None), "us") + FUTURE_SLACK
+        p.add(np.flatnonzero(times[name] > limit), prefix + name, "in the future")
+    for name in ("mediated_at", "resolved_at"):
+        p.add(np.flatnonzero(times[name] < times["occurred_at"]), prefix + name, "earlier than occurred_at")
+    optional: dict[str, NDArray[Any]] = {}
+    if cols["status"].notna().any():
+        status = _vocabulary(p, cols["status"], STATUS_INDEX, vocab.INCIDENT_STATUSES, prefix + "status", False)
+        optional["status"] = status
+    for name in TEXTS:
+        if cols[name].notna().any():
+            optional[name] = stripped_texts(cols[name])
+            p.add(np.flatnonzero(has_nul(optional[name])), prefix + name, "contains a NUL character")
+    if "external_id" in optional:
+        ids = pd.Series(optional["external_id"])
+        dup = np.flatnonzero(ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy())
+        p.add(
+            dup,
+            prefix + "external_id",
+            [f"external_id {ids[i]!r} appears more than once in this input" for i in dup],
+        )
+    for name in TIMES[1:]:
+        if not np.isnat(times[name]).all():
+            optional[name] = times[name]
+    good = ~p.bad()
+    rows = IncidentRows(
+        np.flatnonzero(good),
+        x[good],
+        y[good],
+        category[good],
+        times["occurred_at"][good],
+        raw.crs,
+        {k: v[good] for k, v in optional.items()},
+    )
+    return Checked(rows, p, _warnings(raw), n)
+
+
+def _vocabulary(
+    p: Problems, values: pd.Series, index: dict[str, int], words: dict, field_name: str, required: bool
+) -> NDArray[np.int16]:
+    """Map words to vocabulary indexes; record unknown (and, when required, missing) ones."""
+    values = values.astype(object)
+    mapped = values.map(index)  # a dict lookup per distinct value, not a Python call per row
+    missing = values.isna().to_numpy()
+    retry = mapped.isna().to_numpy() & ~missing
+    if retry.any():
+        mapped[retry] = values[retry].astype(str).str.strip().map(index)
+    unknown = np.flatnonzero(mapped.isna().to_numpy() & ~missing)
+    p.add(unknown, field_name, [f"unknown value {values.iloc[i]!r}; allowed: {_allowed(words)}" for i in unknown])
+    if required:
+        p.add(np.flatnonzero(missing), field_name, f"missing; allowed: {_allowed(words)}")
+    return np.asarray(mapped.fillna(0).to_numpy(), dtype=np.int16)
+
+
+def _warnings(raw: RawIncidents) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if len(raw.z_indexes):
+        out.append(
+            {
+                "code": "z_dropped",
+                "detail": f"3D coordinates: the Z value was dropped for {len(raw.z_indexes)} feature(s)",
+                "count": len(raw.z_indexes),
+                "indexes": raw.z_indexes[:20].tolist(),
+            }
+        )
+    if raw.ignored:
+        out.append(
+            {
+                "code": "ignored_fields",
+                "detail": "fields that incidents do not store were ignored: " + ", ".join(raw.ignored[:50]),
+                "fields": raw.ignored[:50],
+            }
+        )
+    return out

@@ -1,0 +1,90 @@
+"""Parsing and checking incident columns without a database: times, offsets, vocabularies, problem reports."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo import pgcopy
+from geo.ingest import Problems, canonical_crs, read_csv, read_geojson
+from geo.ingest_checks import check, parse_times
+from geo.textcols import encode, has_nul, has_offset, stripped_texts
+
+
+def test_offsets_are_recognised_and_naive_times_are_china_standard_time():
+    texts = np.array(
+        ["2024-05-01T08:00:00Z", "2024-05-01T08:00:00+08:00", "2024-05-01T08:00:00-0500", "2024-05-01",
+         "2024-05-01 08:00", "2024-05-01T08:00:00", "2024-05-01T08:00:00+08:00 "[:-1], "２０２４"],
+        dtype=object,
+    )  # fmt: skip
+    assert has_offset(texts).tolist() == [True, True, True, False, False, False, True, False]
+    assert has_offset(texts[:3]).tolist() == has_offset(np.array([*texts[:3], "时间"], dtype=object))[:3].tolist()
+    times, missing, bad = parse_times(pd.Series(["2024-05-01T08:00:00", " 2024-05-01T08:00:00Z ", None, "soon"]))
+    assert times[0] == np.datetime64("2024-05-01T00:00:00") and times[1] == np.datetime64("2024-05-01T08:00:00")
+    assert missing.tolist() == [False, False, True, False] and bad.tolist() == [False, False, False, True]
+
+
+def test_texts_are_stripped_blank_is_null_and_nul_is_caught():
+    got = stripped_texts(pd.Series([" a ", "b", "", "   ", None, "纠纷 ", 12], dtype=object))
+    assert got.tolist() == ["a", "b", None, None, None, "纠纷", "12"]
+    assert has_nul(np.array(["ok", "bad\x00", None, "中\x00"], dtype=object)).tolist() == [
+        False,
+        True,
+        False,
+        True,
+    ]
+    data, lengths = encode(np.array(["ab", None, "中"], dtype=object))
+    assert bytes(data) == "ab中".encode() and lengths.tolist() == [2, 0, 3]
+
+
+def test_binary_copy_layout_with_nulls():
+    buf = pgcopy.build(
+        [pgcopy.fixed(np.array([1, 2], dtype=np.int32), "int4"), pgcopy.text(np.array(["x", None], dtype=object))]
+    )
+    body = buf[len(pgcopy.HEADER) : -2]
+    # row 1: 2 fields, int4 length 4 value 1, text length 1 'x'; row 2: int4 2, NULL (-1). Rows of one layout
+    # are written together, so the two may come in either order (the staging table carries each row's idx).
+    row1 = b"\x00\x02" + b"\x00\x00\x00\x04\x00\x00\x00\x01" + b"\x00\x00\x00\x01x"
+    row2 = b"\x00\x02" + b"\x00\x00\x00\x04\x00\x00\x00\x02" + b"\xff\xff\xff\xff"
+    assert body in (row1 + row2, row2 + row1)
+    fast = pgcopy.build([pgcopy.fixed(np.array([7], dtype=np.int16), "int2")])
+    assert fast == pgcopy.HEADER + b"\x00\x01\x00\x00\x00\x02\x00\x07" + pgcopy.TRAILER
+
+
+def test_problem_report_is_ordered_capped_and_counted():
+    p = Problems(10)
+    p.add([5, 1], "a", "late")
+    p.add([1, 7, 9], "b", ["x1", "x7", "x9"])
+    assert [(e["index"], e["field"], e["reason"]) for e in p.report(4)] == [
+        (1, "a", "late"), (1, "b", "x1"), (5, "a", "late"), (7, "b", "x7"),
+    ]  # fmt: skip
+    assert p.total() == 5 and p.bad().sum() == 4
+
+
+def test_crs_names_and_declarations():
+    assert [canonical_crs(n) for n in ("gcj02", "GCJ-02", "bd_09", "urn:ogc:def:crs:EPSG::4490", "CRS84")] == [
+        "GCJ-02", "GCJ-02", "BD-09", "EPSG:4490", "EPSG:4326",
+    ]  # fmt: skip
+    doc = {"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "GCJ-02"}}, "features": []}
+    assert read_geojson(doc).crs == "GCJ-02"
+
+
+def test_csv_checks_every_row_at_once():
+    csv = (
+        "lon,lat,category,occurred_at,status,extra\n"
+        "107.11,34.36,dispute,2024-05-01T08:00:00+08:00,,1\n"
+        "abc,34.36,dispute,2024-05-01T08:00:00+08:00,,1\n"
+        "107.11,,hazard,2024-05-01,closed,1\n"
+        "34.36,107.11,theft,2999-01-01,done,1\n"
+        "nan,34.36,矛盾纠纷,2024-05-01T08:00:00+08:00,已调解,1\n"
+    ).encode()
+    raw = read_csv(csv)
+    region = shapely.box(106, 33, 108, 35)
+    checked = check(raw, region, 50)
+    problems = {(e["index"], e["field"]) for e in checked.problems.report()}
+    assert problems == {
+        (1, "lon"), (2, "lon/lat"), (3, "lon/lat"), (3, "category"), (3, "occurred_at"), (3, "status"), (4, "lon/lat"),
+    }  # fmt: skip
+    assert checked.rows.index.tolist() == [0]
+    assert checked.warnings[0]["fields"] == ["extra"]
