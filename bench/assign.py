@@ -27,7 +27,7 @@ from bench import post_latency, synthetic_grids
 from geo import assign, pgcluster
 from geo.db import migrate
 from geo.incident_import import import_incidents
-from geo.ingest import read_csv
+from geo.ingest_files import read_csv
 from geo.settings import Settings
 
 

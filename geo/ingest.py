@@ -8,10 +8,7 @@ FeatureCollection's `crs` member or the GeoPackage layer's CRS; EPSG:4326 when n
 
 from __future__ import annotations
 
-import io
 import json
-import math
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,8 +31,6 @@ PROPERTIES = (
     "resolved_at",
     "description",
 )
-LON_NAMES = ("lon", "lng", "longitude", "x", "经度")
-LAT_NAMES = ("lat", "latitude", "y", "纬度")
 # Declared CRS names accepted (case, spaces, '-' and '_' ignored) and the canonical name stored.
 CRS_NAMES = {
     "EPSG:4326": "EPSG:4326",
@@ -211,120 +206,15 @@ def read_geojson(doc: Any, crs: str | None = None, single: bool = False) -> RawI
     raw = RawIncidents(
         lon, lat, columns, problems, declared_crs(crs, member), np.asarray(z, dtype=np.int64), ignored
     )
-    _flag_unparsed_nans(raw, [i for i, *_ in bad])
+    flag_unparsed(raw, [i for i, *_ in bad])
     return raw
 
 
-def _flag_unparsed_nans(raw: RawIncidents, unparsed: list[int]) -> None:
+def flag_unparsed(raw: RawIncidents, unparsed: list[int]) -> None:
     """Mark rows whose coordinates never parsed, so the finite-number check does not report them twice."""
     raw.columns["_unparsed"] = False
     if unparsed:
         raw.columns.loc[unparsed, "_unparsed"] = True
-
-
-def _pick(names: list[str], wanted: tuple[str, ...]) -> str | None:
-    lowered = {n.strip().lower(): n for n in names}
-    return next((lowered[w] for w in wanted if w in lowered), None)
-
-
-def read_csv(source: bytes | Path, crs: str | None = None) -> RawIncidents:
-    """CSV with a header: lon/lat (or lng/longitude/x, latitude/y), category, occurred_at and optional columns."""
-
-    def handle() -> Any:
-        return io.BytesIO(source) if isinstance(source, bytes) else source
-
-    try:
-        header = list(pd.read_csv(handle(), nrows=0, encoding="utf-8-sig").columns)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"not a readable CSV: {exc}", field="body", reason=str(exc)) from exc
-    lon_col, lat_col = _pick(header, LON_NAMES), _pick(header, LAT_NAMES)
-    if lon_col is None or lat_col is None:
-        raise InvalidInput(
-            f"the CSV needs lon and lat columns; it has {', '.join(header)}",
-            field="lon/lat",
-            reason="missing column",
-        )
-    # Coordinates are parsed as numbers by the C reader; every other column stays text (ids keep leading zeros).
-    dtype = {c: str for c in header if c not in (lon_col, lat_col)}
-    try:
-        df = pd.read_csv(handle(), dtype=dtype, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInput(f"not a readable CSV: {exc}", field="body", reason=str(exc)) from exc
-    n = len(df)
-    problems = Problems(n)
-    coords = []
-    for col in (lon_col, lat_col):
-        values = df[col]
-        if values.dtype != np.float64:
-            text = values.astype("str").str.strip()
-            values = pd.to_numeric(text, errors="coerce")
-            wrong = values.isna().to_numpy() & df[col].notna().to_numpy()
-            wrong &= ~text.str.lower().isin(["nan", "inf", "-inf", "+inf", "infinity", "-infinity"]).to_numpy()
-            problems.add(np.flatnonzero(wrong), col, "not a number")
-        coords.append(values.to_numpy(dtype=np.float64))
-    missing = np.flatnonzero(df[lon_col].isna().to_numpy() | df[lat_col].isna().to_numpy())
-    problems.add(missing, f"{lon_col}/{lat_col}", "missing coordinates")
-    lower = {c.strip().lower(): c for c in header}
-    columns = pd.DataFrame({k: df[lower[k]] if k in lower else None for k in PROPERTIES}, index=df.index)
-    ignored = sorted(c for c in header if c.strip().lower() not in PROPERTIES and c not in (lon_col, lat_col))
-    raw = RawIncidents(coords[0], coords[1], columns, problems, declared_crs(crs), ignored=ignored)
-    raw.geometry_field, raw.field_prefix = f"{lon_col}/{lat_col}", ""
-    _flag_unparsed_nans(raw, [int(i) for idx, _, _ in problems.items for i in idx])
-    return raw
-
-
-def read_geopackage(source: bytes | Path, crs: str | None = None, layer: str | None = None) -> RawIncidents:
-    """A GeoPackage point layer (its attribute columns named as in PROPERTIES)."""
-    import pyogrio
-    import shapely
-
-    if isinstance(source, bytes):
-        with tempfile.NamedTemporaryFile(suffix=".gpkg") as tmp:
-            tmp.write(source)
-            tmp.flush()
-            return read_geopackage(Path(tmp.name), crs, layer)
-    try:
-        meta, _, wkb, values = pyogrio.raw.read(source, layer=layer, datetime_as_string=True)
-    except Exception as exc:  # pyogrio raises several DataSourceError kinds for unreadable files
-        raise InvalidInput(f"not a readable GeoPackage: {exc}", field="file", reason=str(exc)) from exc
-    n = len(wkb)
-    geoms = shapely.from_wkb(wkb)
-    problems = Problems(n)
-    kind = shapely.get_type_id(geoms)
-    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    problems.add(np.flatnonzero(empty), "geometry", "empty or missing geometry")
-    not_point = ~empty & (kind != 0)
-    names = np.asarray(shapely.geometry.base.GEOMETRY_TYPES)[np.where(not_point, kind, 0)]
-    problems.add(
-        np.flatnonzero(not_point), "geometry.type", [f"geometry is a {t}, not a Point" for t in names[not_point]]
-    )
-    lon, lat = np.full(n, np.nan), np.full(n, np.nan)
-    ok = ~empty & ~not_point
-    xy = shapely.get_coordinates(geoms[ok])
-    lon[ok], lat[ok] = xy[:, 0], xy[:, 1]
-    z = np.flatnonzero(ok & shapely.has_z(geoms))
-    fields = [str(f) for f in meta["fields"]]
-    lower = {f.lower(): i for i, f in enumerate(fields)}
-    columns = pd.DataFrame(
-        {k: _as_text(values[lower[k]]) if k in lower else None for k in PROPERTIES}, index=pd.RangeIndex(n)
-    )
-    ignored = sorted(f for f in fields if f.lower() not in PROPERTIES)
-    file_crs = meta.get("crs")
-    declared = declared_crs(crs) if crs else (canonical_crs(file_crs) if file_crs else "EPSG:4326")
-    raw = RawIncidents(lon, lat, columns, problems, declared, z, ignored, "geometry", "")
-    _flag_unparsed_nans(raw, list(np.flatnonzero(~ok)))
-    return raw
-
-
-def _as_text(values: NDArray[Any]) -> list[str | None]:
-    """GeoPackage attribute values as text (None for nulls/NaN), as CSV and GeoJSON give them."""
-    out: list[str | None] = []
-    for v in values:
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            out.append(None)
-        else:
-            out.append(str(v))
-    return out
 
 
 def read_any(data: bytes | Path, fmt: str, crs: str | None = None) -> RawIncidents:
@@ -332,6 +222,8 @@ def read_any(data: bytes | Path, fmt: str, crs: str | None = None) -> RawInciden
     if fmt == "geojson":
         raw = data.read_bytes() if isinstance(data, Path) else data
         return read_geojson(load_json(raw), crs)
+    from geo.ingest_files import read_csv, read_geopackage  # the file readers build on this module's types
+
     if fmt == "csv":
         return read_csv(data, crs)
     if fmt == "gpkg":

@@ -7,8 +7,9 @@ import pandas as pd
 import shapely
 
 from geo import pgcopy
-from geo.ingest import Problems, canonical_crs, read_csv, read_geojson
+from geo.ingest import Problems, canonical_crs, read_geojson
 from geo.ingest_checks import check, parse_times
+from geo.ingest_files import read_csv
 from geo.textcols import encode, has_nul, has_offset, stripped_texts
 
 
