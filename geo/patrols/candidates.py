@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.patrols.hotspots import gi_star_grids, top_grids, window
+from geo.patrols.hotspots import gi_star_grids, resolve_as_of, top_grids, window
 from geo.patrols.params import DEFAULT_HOUSEHOLDS, DEFAULT_WEIGHTS, DWELL_MINUTES
 
 COMPOUNDS_SQL = """
@@ -54,7 +54,7 @@ def gather(
     Hot-spot grids are the top_n busiest; with hot_method 'gi_star' the area's Gi* hot grids join them.
     """
     w = {**DEFAULT_WEIGHTS, **(weights or {})}
-    since, end = window(days, as_of)
+    since, end = window(days, resolve_as_of(session, as_of))
     found: list[Candidate] = []
     hot = {g["code"]: g for g in top_grids(session, area, days, end, top_n)}
     if hot_method == "gi_star":

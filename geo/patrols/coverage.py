@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from geo.crs import METRIC_EPSG
 from geo.errors import AdminUnitNotFound, InvalidInput
-from geo.patrols.hotspots import HOT_METHODS, hot_grids, window
+from geo.patrols.hotspots import HOT_METHODS, hot_grids, resolve_as_of, window
 from geo.patrols.params import travel_minutes
 from geo.patrols.routes import OfficerNotFound, RouteNotFound
 
@@ -83,7 +83,7 @@ def _reach(
     hot_method: str = "top_n",
 ) -> dict[str, Any]:
     """Everything within reach of the lines, and the area's incident and hot-spot figures."""
-    since, end = window(days, as_of)
+    since, end = window(days, resolve_as_of(session, as_of))
     p = {**params, "reach": reach_m, "area": list(area), "since": since, "as_of": end}
     cte = REACH_CTE.format(lines=lines_sql)
     grids = [dict(r) for r in session.execute(text(cte + GRIDS_SQL), p).mappings()]

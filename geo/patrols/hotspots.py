@@ -38,6 +38,20 @@ def window(days: int, as_of: dt.datetime | None) -> tuple[dt.datetime, dt.dateti
     return end - dt.timedelta(days=days), end
 
 
+def resolve_as_of(session: Session, as_of: dt.datetime | None) -> dt.datetime:
+    """as_of, or by default the latest incident's time (not after now), as the maps do; now when none.
+
+    A demo or an archive whose data end in the past then still shows its last N days, not an empty window.
+    """
+    if as_of is not None:
+        return as_of if as_of.tzinfo else as_of.replace(tzinfo=dt.UTC)
+    now = dt.datetime.now(dt.UTC)
+    latest = session.execute(
+        text("SELECT max(occurred_at) FROM incidents WHERE occurred_at <= :now"), {"now": now}
+    )
+    return latest.scalar_one() or now
+
+
 def top_grids(
     session: Session,
     grid_codes: Sequence[str],
@@ -47,7 +61,7 @@ def top_grids(
     categories: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The top_n grids of the area by incident count in the window (count > 0), busiest first."""
-    since, end = window(days, as_of)
+    since, end = window(days, resolve_as_of(session, as_of))
     rows = session.execute(
         text(TOP_GRIDS_SQL),
         {
@@ -74,7 +88,7 @@ def gi_star_grids(
     """
     from geo.analysis.hotspots import gi_star
 
-    since, end = window(days, as_of)
+    since, end = window(days, resolve_as_of(session, as_of))
     area = set(grid_codes)
     hot: dict[str, dict[str, Any]] = {}
     for county in sorted({code[:6] for code in area}):

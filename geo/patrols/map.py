@@ -19,7 +19,7 @@ from geo.crs import METRIC_EPSG, wgs84_to_gcj02
 from geo.maps.offline import DEFAULT_STATIC_PREFIX, offline_map, render_html
 from geo.patrols import routes
 from geo.patrols.coverage import route_coverage
-from geo.patrols.hotspots import window
+from geo.patrols.hotspots import resolve_as_of, window
 from geo.patrols.params import STOP_KINDS
 from geo.settings import Settings
 
@@ -39,6 +39,8 @@ REACH_SQL = f"""
 """
 COLOURS = ["#f7f7f7", "#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"]  # 0, then 5 classes
 KIND_COLOURS = {
+    "station": "#d7301f",
+    "market": "#d7301f",
     "hotspot": "#d7301f",
     "compound": "#6a51a3",
     "hazard": "#ec7014",
@@ -129,7 +131,7 @@ def route_map(
     """The folium map of one route: grids coloured by incidents in the last `days`, reach band, stops."""
     feature = routes.get_route(session, route_id)
     props = feature["properties"]
-    since, end = window(days, as_of)
+    since, end = window(days, resolve_as_of(session, as_of))
     gcj = _gcj02(settings)
     line = shapely.geometry.shape(feature["geometry"])
     rows = session.execute(text(GRIDS_SQL), {"id": route_id, "since": since, "as_of": end}).all()

@@ -15,6 +15,9 @@ STOP_KINDS = {
     "hotspot": ("热点网格", "Hot-spot grid"),
     "compound": ("未整治小区", "Unrenovated compound"),
     "hazard": ("安全隐患点", "Hazard location"),
+    # Places the Baoji demo's routes visit (geo/demo/generate_patrols.py: its hot-spot kinds).
+    "station": ("车站", "Station"),
+    "market": ("市场", "Market"),
     "start": ("起点", "Start"),
     "other": ("其他", "Other"),
 }

@@ -18,7 +18,7 @@ from geo.crs import METRIC_EPSG
 from geo.errors import GridNotFound, InvalidInput
 from geo.patrols import candidates as cands
 from geo.patrols.coverage import area_grid_codes, line_coverage
-from geo.patrols.hotspots import HOT_METHODS
+from geo.patrols.hotspots import HOT_METHODS, resolve_as_of
 from geo.patrols.legs import LegRouter, make_router
 from geo.patrols.params import DEFAULT_WEIGHTS, STOP_KINDS, metres_per_second
 from geo.patrols.routes import OfficerNotFound
@@ -206,9 +206,10 @@ def suggest_patrol(
     """A suggested patrol as a GeoJSON Feature: ordered stops with ETAs, risk vs greedy, and coverage."""
     started = time.perf_counter()
     area, community = _area(session, req)
+    as_of = resolve_as_of(session, req.as_of)
     start, warnings = _start(session, req, area)
     found = cands.gather(
-        session, area, req.days, req.as_of, req.top_n, req.weights, req.max_candidates, req.hot_method
+        session, area, req.days, as_of, req.top_n, req.weights, req.max_candidates, req.hot_method
     )
     if req.solver == "exact" and len(found) > EXACT_MAX_STOPS:
         raise InvalidInput(
@@ -268,7 +269,7 @@ def suggest_patrol(
     dwell = float(sum(s["dwell_minutes"] for s in stops))
     available = float(problem.prize.sum())
     cover = line_coverage(
-        session, geometry, area, req.mode, dwell, reach_m, req.days, req.as_of, req.top_n, req.hot_method
+        session, geometry, area, req.mode, dwell, reach_m, req.days, as_of, req.top_n, req.hot_method
     )
     travel_s = plan.seconds - int(problem.service[plan.order].sum()) if plan.order else 0
     props = {

@@ -8,6 +8,8 @@ Incidents are placed at exact geodesic distances from the line (pyproj, not Post
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from pyproj import Geod
 
@@ -133,3 +135,11 @@ def test_nothing_to_cover(case):
     with pytest.raises(InvalidInput) as caught:
         coverage.coverage(db, route_id=1, officer_id=1)
     assert "exactly one" in str(caught.value)
+
+
+def test_the_window_ends_at_the_latest_incident_by_default(case):
+    db, _, route, *_ = case
+    cov = coverage.route_coverage(db, route["id"], reach_m=100, days=28)
+    latest = NOW - dt.timedelta(days=1)  # the newest incident of the case
+    assert dt.datetime.fromisoformat(cov["as_of"]) == latest
+    assert cov["incidents"]["area_total"] == 6 and cov["incidents"]["within_reach"] == 3
