@@ -4,22 +4,29 @@ Writers inside a transaction call `on_commit(session, layer, bbox)`: listeners h
 once that transaction commits (never on rollback), so a tile cache can never be refreshed from data a
 reader could not yet see. Code that has already committed (bulk COPY loads) calls `geometry_changed`.
 Layers are table names: admin_units, grids, compounds, incidents, patrol_routes.
+
+Other processes (more uvicorn workers, a CLI import) hear it too: on_commit also queues a PostgreSQL
+NOTIFY in the same transaction, which PostgreSQL delivers only if it commits; geo/events_listener.py
+relays those from other processes to this one's listeners.
 """
 
 from __future__ import annotations
 
 import threading
+import uuid
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 BBox = tuple[float, float, float, float]  # minlon, minlat, maxlon, maxlat (EPSG:4326)
 Listener = Callable[[str, BBox | None], None]
 
 _PENDING = "citygrid_geometry_changes"
+CHANNEL = "citygrid_geometry"
+ORIGIN = uuid.uuid4().hex[:12]  # this process: it hears its own changes through after_commit already
 _lock = threading.Lock()
 _listeners: list[Callable[[], Listener | None]] = []
 
@@ -48,6 +55,29 @@ def geometry_changed(layer: str, bbox: BBox | None) -> None:
 def on_commit(session: Session, layer: str, bbox: BBox | None) -> None:
     """Announce a change to layer within bbox once session's current transaction commits."""
     session.info.setdefault(_PENDING, []).append((layer, bbox))
+    session.execute(
+        text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload(layer, bbox)}
+    )
+
+
+def payload(layer: str, bbox: BBox | None) -> str:
+    """'origin|layer|minlon,minlat,maxlon,maxlat' (empty bbox: the whole layer)."""
+    box = ",".join(repr(float(v)) for v in bbox) if bbox is not None else ""
+    return f"{ORIGIN}|{layer}|{box}"
+
+
+def parse_payload(raw: str) -> tuple[str, str, BBox | None] | None:
+    """(origin, layer, bbox) of a NOTIFY payload, or None when it is not one of ours."""
+    parts = raw.split("|")
+    if len(parts) != 3 or not parts[1]:
+        return None
+    try:
+        nums = [float(v) for v in parts[2].split(",")] if parts[2] else None
+    except ValueError:
+        return None
+    if nums is not None and len(nums) != 4:
+        return None
+    return parts[0], parts[1], (nums[0], nums[1], nums[2], nums[3]) if nums else None
 
 
 def union(boxes: Iterable[BBox | None]) -> BBox | None:

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from api.compression import accepts_gzip
 from api.deps import Admin, Reader, SessionDep
 from api.principal_cache import CachedReader, request_session
-from geo import events, vocab
+from geo import events, events_listener, vocab
 from geo.errors import InvalidInput, NotFound
 from geo.ogc.collections import extents
 from geo.ogc.params import parse_datetime
@@ -34,6 +34,7 @@ def tile_cache(request: Request) -> TileCache:
             if cache is None:
                 cache = TileCache(request.app.state.settings.tile_cache_bytes)
                 events.subscribe(cache.on_geometry_changed)
+                events_listener.ensure_listener(request.app.state.settings.database_url)  # other processes' edits
                 request.app.state.tile_cache = cache
     return cache
 
@@ -123,7 +124,7 @@ async def get_tile(
         flt = TileFilter(category, start, end)
     key = TileKey(layer, z, x, y, flt.variant())
     want_gzip = accepts_gzip(request)
-    cache = tile_cache(request)
+    cache = getattr(request.app.state, "tile_cache", None) or await run_in_threadpool(tile_cache, request)
     data = cache.get(key, want_gzip)
     state = "hit"
     if data is None:

@@ -7,10 +7,12 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 
+import mapbox_vector_tile
 import pytest
 import uvicorn
 from sqlalchemy.orm import Session
@@ -129,3 +131,38 @@ def test_ogrinfo_reads_a_tile_through_the_mvt_driver(live):
     # The driver georeferences z/x/y to Web Mercator: the first vertex lies at the grids' west edge, 107.10E.
     first_x = float(re.search(r"POLYGON \(\(([-\d.]+) ", out).group(1))  # type: ignore[union-attr]
     assert math.degrees(first_x / 6378137.0) == pytest.approx(107.10, abs=1e-4)
+
+
+EDIT_IN_ANOTHER_PROCESS = """
+import sys
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+from geo import events
+with Session(create_engine(sys.argv[1])) as s:
+    s.execute(text("UPDATE grids SET households = 999 WHERE code = '610302001002001'"))
+    events.on_commit(s, "grids", (107.11, 34.36, 107.12, 34.37))
+    s.commit()
+"""
+
+
+def test_an_edit_committed_by_another_process_refreshes_the_live_servers_tiles(live, settings):
+    import httpx
+
+    x0, _, y0, _ = tile_range((107.10, 34.35, 107.12, 34.37), 12, margin=0)
+    url = f"{live['root']}/tiles/grids/12/{x0}/{y0}.mvt"
+    headers = {"Authorization": f"Bearer {live['token']}"}
+
+    def households() -> tuple[str, int]:
+        r = httpx.get(url, headers=headers)
+        tile = mapbox_vector_tile.decode(r.content)["grids"]["features"]
+        return r.headers["x-tile-cache"], next(f["properties"]["households"] for f in tile
+                                               if f["properties"]["code"] == "610302001002001")  # fmt: skip
+
+    households()
+    assert households() == ("hit", 200)
+    # A CLI or another uvicorn worker: its commit reaches this server only through PostgreSQL NOTIFY.
+    subprocess.run([sys.executable, "-c", EDIT_IN_ANOTHER_PROCESS, settings.database_url], check=True, timeout=120)
+    deadline = time.monotonic() + 5
+    while households()[1] != 999 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert households()[1] == 999
