@@ -102,3 +102,27 @@ def test_events_reach_live_listeners_only():
     assert heard == [("grids", (1.0, 2.0, 3.0, 4.0))]  # the collected listener is gone, not called
     assert events.union([(0, 0, 1, 1), None, (2, -1, 3, 0.5)]) == (0, -1, 3, 1)
     assert events.union([None]) is None
+
+
+def test_notify_payloads_round_trip_and_reject_garbage():
+    raw = events.payload("grids", (107.1, 34.3, 107.2, 34.4))
+    assert events.parse_payload(raw) == (events.ORIGIN, "grids", (107.1, 34.3, 107.2, 34.4))
+    assert events.parse_payload(events.payload("incidents", None)) == (events.ORIGIN, "incidents", None)
+    for bad in ["", "x", "a|b", "a||1,2,3,4", "a|grids|1,2,3", "a|grids|1,2,x,4", "a|b|c|d"]:
+        assert events.parse_payload(bad) is None, bad
+
+
+def test_principal_cache_expires_and_stays_bounded():
+    import time
+
+    from api.principal_cache import PrincipalCache
+    from geo.auth import Principal
+
+    cache = PrincipalCache(ttl_s=0.05, max_entries=2)
+    cache.put("a", Principal("u", "viewer"))
+    assert cache.get("a") == Principal("u", "viewer")
+    time.sleep(0.06)
+    assert cache.get("a") is None
+    for key in "bcd":
+        cache.put(key, Principal(key, "viewer"))
+    assert cache.get("b") is None and cache.get("d") is not None
