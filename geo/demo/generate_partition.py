@@ -147,12 +147,17 @@ def _split_counties(
         rural = mine["population"] - mine["urban_population"]
         # Forest-farm zones (4xx) hold few people but vast forests: count them as populous for the slopes.
         mine["rural"] = np.where(mine["kind"].eq("zone"), 0.08 * rural.sum(), rural)
+        # Each town is urban land (a street, or a seat mostly of 社区) or rural land, not a mix: a mixed
+        # target makes the transport squeeze a township's villages into a sliver of the town centre.
+        urban = mine["kind"].eq("street") | (mine["urban_population"] > 0.5 * mine["population"])
+        mine["urban"] = np.where(urban, mine["population"], 0.0)
+        mine.loc[urban, "rural"] = 0.0
         mine["rank"] = mine["kind"].map({"street": 0, "town": 1, "township": 1, "zone": 2})
         mine["urban_share"] = mine["urban_population"] / mine["population"]
         mine = mine.sort_values(["rank", "urban_share", "population"], ascending=[True, False, False])
         cells = partition(
             county.geom,
-            mine["urban_population"].to_numpy(float),
+            mine["urban"].to_numpy(float),
             mine["rural"].to_numpy(float),
             density.components,
             rng,

@@ -120,7 +120,9 @@ class Density:
         for line, half, people in self._valleys:
             rural += people * np.exp(-((_distance_to_polyline(x, y, line) / half) ** 2))
         d2 = (x[:, None] - self._centres[:, 0]) ** 2 + (y[:, None] - self._centres[:, 1]) ** 2
-        urban = (self._peak * np.exp(-d2 / (2 * self._sigma**2))).sum(axis=1)
+        # Towns end: the bump is cut at ~3σ, so no "urban" people are spread thinly over the mountains.
+        bump = np.maximum(np.exp(-d2 / (2 * self._sigma**2)) - 0.01, 0.0)
+        urban = (self._peak * bump).sum(axis=1)
         return urban, rural
 
     def __call__(self, x: Array, y: Array) -> Array:

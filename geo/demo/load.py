@@ -25,7 +25,7 @@ from geo.db import make_engine
 from geo.demo.fetch_divisions import OUTPUT as DIVISIONS_JSON
 from geo.settings import Settings
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"  # bump whenever the generated content changes
 ACTION = "demo.load"
 ACTOR = "citygrid demo load"
 # Packages whose versions can change the generated geometry or numbers.

@@ -48,18 +48,17 @@ def _change_sql(category: str) -> str:
 
 
 # Criminal incidents (preventable + property) inside each compound, by spatial containment, 2019 → 2020.
+_CRIMINAL = "i.category IN ('preventable', 'property')"
 _COMPOUND_FALL = f"""
-    WITH counts AS (
-        SELECT c.id, c.renovation_status,
-               count(i.id) FILTER (WHERE {in_year(2019, "i")}) AS n19,
-               count(i.id) FILTER (WHERE {in_year(2020, "i")}) AS n20
-        FROM compounds c
-        LEFT JOIN incidents i ON ST_Covers(c.geom, i.geom) AND i.category IN ('preventable', 'property')
-        WHERE c.category = 'three_no'
-        GROUP BY c.id, c.renovation_status
-    )
-    SELECT round(100.0 * (sum(n20) - sum(n19)) / nullif(sum(n19), 0), 1) FROM counts
-    WHERE renovation_status = :status"""
+    SELECT round(100.0 * (sum(n.n20) - sum(n.n19)) / nullif(sum(n.n19), 0), 1)
+    FROM compounds c
+    CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE {_CRIMINAL} AND {in_year(2019, "i")}) AS n19,
+               count(*) FILTER (WHERE {_CRIMINAL} AND {in_year(2020, "i")}) AS n20
+        FROM incidents i
+        WHERE ST_Covers(c.geom, i.geom)  -- the category in FILTER: as a WHERE the planner ANDs a 47k-row bitmap
+    ) n
+    WHERE c.category = 'three_no' AND c.renovation_status = :status"""
 
 
 @dataclass(frozen=True)
