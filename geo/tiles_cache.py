@@ -104,12 +104,12 @@ class TileCache:
         with self._lock:
             return self._epochs.get(layer, 0)
 
-    def get(self, key: TileKey, gzipped: bool = False) -> bytes | None:
+    def get(self, key: TileKey, gzipped: bool = False, count_miss: bool = True) -> bytes | None:
         """The cached tile (its gzip when asked, made and kept on first demand), or None."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
-                self.stats.misses += 1
+                self.stats.misses += count_miss
                 return None
             self._entries.move_to_end(key)
             self.stats.hits += 1
