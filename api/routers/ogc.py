@@ -59,7 +59,7 @@ def _route_paths(routes: list, prefix: str = "") -> Iterator[tuple[str, set[str]
     """(full path, methods) of every API route, walking included routers (FastAPI keeps them as nodes)."""
     for r in routes:
         if isinstance(r, APIRoute):
-            yield prefix + r.path, set(r.methods)
+            yield prefix + r.path, set(r.methods or ())
         elif hasattr(r, "original_router"):
             yield from _route_paths(r.original_router.routes, prefix + r.include_context.prefix)
 

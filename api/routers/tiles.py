@@ -124,7 +124,8 @@ async def get_tile(
         flt = TileFilter(category, start, end)
     key = TileKey(layer, z, x, y, flt.variant())
     want_gzip = accepts_gzip(request)
-    cache = getattr(request.app.state, "tile_cache", None) or await run_in_threadpool(tile_cache, request)
+    found: TileCache | None = getattr(request.app.state, "tile_cache", None)
+    cache = found if found is not None else await run_in_threadpool(tile_cache, request)
     data = cache.get(key, want_gzip)
     state = "hit"
     if data is None:

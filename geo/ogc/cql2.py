@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from geo.errors import InvalidInput
+from geo.ogc.cql2_ast import Between, BoolOp, Compare, In, IsNull, Like, Lit, Not, Prop, Spatial
 from geo.ogc.wkt import GEOMETRY_KEYWORDS, GeometryLiteral, parse_geometry
 
 
@@ -27,78 +28,6 @@ class Token:
     kind: str  # word, qword, string, number, op, "(", ")", ",", eof
     text: str
     pos: int  # 0-based offset into the filter text
-
-
-@dataclass(frozen=True)
-class Prop:
-    name: str
-    pos: int
-
-
-@dataclass(frozen=True)
-class Lit:
-    value: Any
-    kind: str  # string, number, boolean, timestamp, date
-    pos: int
-
-
-@dataclass(frozen=True)
-class Compare:
-    op: str
-    left: Any
-    right: Any
-    pos: int
-
-
-@dataclass(frozen=True)
-class Like:
-    operand: Any
-    pattern: Any
-    negated: bool
-    pos: int
-
-
-@dataclass(frozen=True)
-class Between:
-    operand: Any
-    low: Any
-    high: Any
-    negated: bool
-    pos: int
-
-
-@dataclass(frozen=True)
-class In:
-    operand: Any
-    items: tuple
-    negated: bool
-    pos: int
-
-
-@dataclass(frozen=True)
-class IsNull:
-    operand: Any
-    negated: bool
-    pos: int
-
-
-@dataclass(frozen=True)
-class Spatial:
-    fn: str
-    left: Any
-    right: Any
-    pos: int
-
-
-@dataclass(frozen=True)
-class BoolOp:
-    op: str  # AND, OR
-    items: tuple
-
-
-@dataclass(frozen=True)
-class Not:
-    item: Any
 
 
 SPATIAL_FUNCTIONS = {"S_INTERSECTS", "S_EQUALS", "S_DISJOINT", "S_TOUCHES", "S_WITHIN", "S_OVERLAPS", "S_CROSSES",
