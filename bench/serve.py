@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 import mapbox_vector_tile
 from sqlalchemy.engine import make_url
 
-from bench.serve_data import URBAN, prepare, viewer_token, warm_postgres
+from bench.serve_data import URBAN, drop_viewer, prepare, viewer_token, warm_postgres
 from geo.settings import DEV_TOKEN, REPO_ROOT
 from geo.tiles_cache import tile_range
 
@@ -299,6 +299,7 @@ def main() -> None:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        drop_viewer(settings)
 
 
 if __name__ == "__main__":

@@ -136,3 +136,11 @@ def warm_postgres(settings: Settings) -> None:
             conn.execute(text(f"SELECT count(*), sum(ST_NPoints(geom)) FROM {table}" if table != "users"
                               else "SELECT count(*) FROM users"))  # fmt: skip
     eng.dispose()
+
+
+def drop_viewer(settings: Settings) -> None:
+    """Remove the bench's viewer user again (it may sit in the demo database)."""
+    eng = create_engine(settings.owner_database_url)
+    with eng.begin() as conn:
+        conn.execute(text("DELETE FROM users WHERE username = :u"), {"u": BENCH_USER})
+    eng.dispose()
