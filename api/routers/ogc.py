@@ -96,14 +96,22 @@ def landing(request: Request, _: Reader, f: str | None = None) -> Response:
     return json_response(request, body)
 
 
-@router.get("/api", summary="OGC 接口描述 OpenAPI 3.0 of the OGC API (what GDAL reads)")
+@router.get(
+    "/api",
+    summary="OGC 接口描述 OpenAPI 3.0 of the OGC API (what GDAL reads)",
+    responses={200: {"content": {"application/vnd.oai.openapi+json;version=3.0": {}}}},
+)
 def ogc_openapi(request: Request, _: Reader) -> Response:
     settings = request.app.state.settings
     doc = openapi(base(request), settings.max_page_size, settings.default_page_size)
     return json_response(request, doc, "application/vnd.oai.openapi+json;version=3.0")
 
 
-@router.get("/collections/{collection_id}/schema", summary="要素模式 JSON Schema of a collection's features")
+@router.get(
+    "/collections/{collection_id}/schema",
+    summary="要素模式 JSON Schema of a collection's features",
+    responses={200: {"content": {"application/schema+json": {}}}},
+)
 def get_schema(request: Request, collection_id: str, _: Reader) -> Response:
     coll = collection_or_404(collection_id)
     url = f"{base(request)}/collections/{coll.id}/schema"
