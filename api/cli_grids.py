@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from geo.errors import CitygridError
+from api.cli_common import cli_actor, run_in_transaction
 from geo.settings import Settings
 
 grids_app = typer.Typer(help="网格编辑 Grid editing: move boundaries, split, merge, retire, revert, import, export")
@@ -21,29 +20,6 @@ console = Console()
 DRY_RUN = typer.Option(False, "--dry-run", help="show the diff, write nothing")
 REASON = typer.Option(None, "--reason", "-r", help="why (kept in the history and the audit log)")
 AS_JSON = typer.Option(False, "--json", help="print the whole result as JSON")
-
-
-def _editor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name in some containers
-        return "cli"
-
-
-def _run(work: Callable[[Any, Settings], Any]) -> Any:
-    """Run work(session, settings) in one transaction as the app role; domain errors exit 1 with their problems."""
-    from geo.db import make_engine, make_sessionmaker, transaction
-
-    settings = Settings()
-    try:
-        with transaction(make_sessionmaker(make_engine(settings))) as session:
-            return work(session, settings)
-    except CitygridError as exc:
-        console.print(f"[red]{exc.code}[/red]: {exc.detail}")
-        for p in exc.context.get("problems", []):
-            where = ", ".join(f"{k}={p[k]}" for k in ("feature", "grid_code", "other_grid", "area_m2", "location") if k in p)
-            console.print(f"  • [bold]{p['rule']}[/bold] {p['detail']}  ({where})")
-        raise typer.Exit(1) from exc
 
 
 def _geometry(value: str) -> Any:
@@ -90,9 +66,9 @@ def _report(result: dict[str, Any], as_json: bool) -> None:
 
 def _edit(action: Callable[..., dict[str, Any]], *args: Any, as_json: bool = False, **kwargs: Any) -> None:
     def work(session: Any, settings: Settings) -> dict[str, Any]:
-        return action(session, *args, editor=_editor(), tolerance_m=settings.edit_tolerance_m, **kwargs)
+        return action(session, *args, editor=cli_actor(), tolerance_m=settings.edit_tolerance_m, **kwargs)
 
-    _report(_run(work), as_json)
+    _report(run_in_transaction(work), as_json)
 
 
 @grids_app.command("move-boundary")
@@ -165,7 +141,7 @@ def history(code: str, as_json: bool = AS_JSON) -> None:
     """Every version of a grid."""
     from geo.editing.history import history as run
 
-    doc = json.loads(_run(lambda session, _: run(session, code)))
+    doc = json.loads(run_in_transaction(lambda session, _: run(session, code)))
     if as_json:
         console.print_json(json.dumps(doc, ensure_ascii=False))
         return
@@ -187,8 +163,8 @@ def import_layer(
 
     data = path.read_bytes()
     with console.status(f"validating and importing {path.name} …"):
-        result = _run(lambda session, s: import_grids(
-            session, data, path.name, editor=_editor(), reason=reason, crs=crs, dry_run=dry_run,
+        result = run_in_transaction(lambda session, s: import_grids(
+            session, data, path.name, editor=cli_actor(), reason=reason, crs=crs, dry_run=dry_run,
             tolerance_m=s.edit_tolerance_m))
     console.print(f"{result['features']} features: {len(result['created'])} created, "
                   f"{len(result['updated'])} updated, {len(result['unchanged'])} unchanged")
@@ -207,7 +183,7 @@ def export_layer(
 
     fmt = format or {".gpkg": "gpkg", ".zip": "shp", ".shp": "shp"}.get(path.suffix.lower(), "geojson")
     with console.status(f"exporting {fmt} …"):
-        data, _, _ = _run(lambda session, _: export_grids(session, fmt, admin_code, include_retired))
+        data, _, _ = run_in_transaction(lambda session, _: export_grids(session, fmt, admin_code, include_retired))
     path.write_bytes(data)
     console.print(f"wrote {path} ({len(data) / 1e3:,.0f} kB)")
 
@@ -227,7 +203,7 @@ def crosswalk(
         return cw.crosswalk_table(session, department, tolerance_m=s.edit_tolerance_m)
 
     with console.status("intersecting …"):
-        result = _run(work)
+        result = run_in_transaction(work)
     if csv_out:
         csv_out.write_text("\ufeff" + cw.to_csv(result), encoding="utf-8")
         console.print(f"wrote {csv_out}")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,32 +12,11 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from geo.errors import CitygridError
-from geo.settings import Settings
+from api.cli_common import cli_actor, run_in_transaction
 
 roads_app = typer.Typer(help="道路网 Road network that patrol legs follow (e.g. an OpenStreetMap extract)")
 patrols_app = typer.Typer(help="巡逻 Patrol planning: suggest a patrol, coverage, export GPX/GeoJSON, map")
 console = Console()
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name in some containers
-        return "cli"
-
-
-def _run(work: Callable[[Any, Settings], Any]) -> Any:
-    """Run work(session, settings) in one transaction; a domain error exits 1 with its detail."""
-    from geo.db import make_engine, make_sessionmaker, transaction
-
-    settings = Settings()
-    try:
-        with transaction(make_sessionmaker(make_engine(settings))) as session:
-            return work(session, settings)
-    except CitygridError as exc:
-        console.print(f"[red]{exc.code}: {exc.detail}[/red]")
-        raise typer.Exit(1) from exc
 
 
 def _as_of(value: str | None) -> dt.datetime | None:
@@ -76,7 +53,7 @@ def roads_import(
             n = roads.copy_roads(session, frame, file.name, not keep, lambda k: progress.advance(task, k))
         return n, float(frame["length_m"].sum())
 
-    n, length = _run(work)
+    n, length = run_in_transaction(work)
     console.print(f"{n} road lines, {length / 1000:.1f} km, imported from {file}")
 
 
@@ -138,10 +115,10 @@ def suggest(
         feature = suggest_patrol(session, parse_request(payload), settings.patrol_reach_m)
         saved = None
         if save and feature["geometry"] is not None:
-            saved = routes.create_route(session, Principal(_actor(), "admin"), feature["properties"]["route"])
+            saved = routes.create_route(session, Principal(cli_actor(), "admin"), feature["properties"]["route"])
         return feature, saved
 
-    feature, saved = _run(work)
+    feature, saved = run_in_transaction(work)
     props = feature["properties"]
     console.print(_suggest_table(props))
     risk = props["risk"]
@@ -172,7 +149,7 @@ def coverage(
     from geo.patrols import coverage as cov
 
     end = _as_of(as_of)
-    result = _run(
+    result = run_in_transaction(
         lambda session, settings: cov.coverage(
             session,
             route_id=route_id,
@@ -200,9 +177,9 @@ def export(
         console.print("[red]--format must be gpx or geojson[/red]")
         raise typer.Exit(2)
     if format == "gpx":
-        text = _run(lambda session, settings: routes.route_gpx(session, route_id))
+        text = run_in_transaction(lambda session, settings: routes.route_gpx(session, route_id))
     else:
-        text = json.dumps(_run(lambda session, settings: routes.get_route(session, route_id)), ensure_ascii=False)
+        text = json.dumps(run_in_transaction(lambda session, settings: routes.get_route(session, route_id)), ensure_ascii=False)
     _write(text, out)
 
 
@@ -216,7 +193,7 @@ def route_map(
     from geo.maps.offline import relative_static_prefix
     from geo.patrols.map import route_map_html
 
-    page = _run(
+    page = run_in_transaction(
         lambda session, settings: route_map_html(
             session, settings, route_id, days, static_prefix=relative_static_prefix(out)
         )
