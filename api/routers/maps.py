@@ -1,0 +1,172 @@
+"""Command-centre maps as HTML pages (/maps/…) and the dashboard's map data (/api/v1/dashboard/scope)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from api.compression import respond
+from api.deps import Reader, SessionDep, SettingsDep
+from geo.maps.dashboard import scope_layers
+from geo.maps.layers import uses_gcj02
+from geo.maps.pages import render_map
+
+router = APIRouter(tags=["maps 地图"])
+
+HTML = "text/html; charset=utf-8"
+HTML_PAGE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}}, "description": "a map page that loads only from this server"}
+}
+AdminCode = Annotated[
+    str | None,
+    Query(
+        min_length=6,
+        max_length=15,
+        pattern=r"^\d+$",
+        description="610300 = the city (default); 6-digit county, 9-digit town, 12-digit community or 15-digit grid",
+    ),
+]
+Start = Annotated[dt.date | None, Query(description="first local day, inclusive (default: a year before end)")]
+End = Annotated[
+    dt.date | None, Query(description="day after the last, exclusive (default: the day after the latest incident)")
+]
+Category = Annotated[
+    list[str] | None, Query(description="incident categories (repeat or comma-separate); default all")
+]
+
+
+def _page(request: Request, html: str) -> Response:
+    # The maps are opened inside the dashboard (srcdoc): never cache a page that was fetched with a token.
+    return respond(request, html.encode("utf-8"), HTML, {"Cache-Control": "no-store"})
+
+
+@router.get(
+    "/maps/density",
+    responses=HTML_PAGE,
+    summary="事件密度图 Incident kernel density (bandwidth in metres)",
+    response_class=Response,
+)
+def density(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: Reader,
+    admin_code: AdminCode = None,
+    start: Start = None,
+    end: End = None,
+    category: Category = None,
+    bandwidth_m: Annotated[
+        float | None, Query(ge=10, le=5000, description="kernel σ in metres (default the setting)")
+    ] = None,
+) -> Response:
+    html = render_map(
+        "density",
+        session,
+        settings,
+        admin_code=admin_code,
+        start=start,
+        end=end,
+        categories=category,
+        bandwidth_m=bandwidth_m,
+    )
+    return _page(request, html)
+
+
+@router.get(
+    "/maps/choropleth",
+    responses=HTML_PAGE,
+    summary="网格分级图 Grid choropleth (natural breaks)",
+    response_class=Response,
+)
+def choropleth(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: Reader,
+    admin_code: AdminCode = None,
+    start: Start = None,
+    end: End = None,
+    category: Category = None,
+    measure: Annotated[
+        Literal["count", "rate"], Query(description="count, or rate per 1,000 households")
+    ] = "count",
+) -> Response:
+    html = render_map(
+        "choropleth",
+        session,
+        settings,
+        admin_code=admin_code,
+        start=start,
+        end=end,
+        categories=category,
+        measure=measure,
+    )
+    return _page(request, html)
+
+
+@router.get(
+    "/maps/hotspots",
+    responses=HTML_PAGE,
+    summary="冷热点分析 Getis-Ord Gi* hot and cold spots",
+    response_class=Response,
+)
+def hotspots(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: Reader,
+    admin_code: AdminCode = None,
+    start: Start = None,
+    end: End = None,
+    category: Category = None,
+) -> Response:
+    html = render_map(
+        "hotspots", session, settings, admin_code=admin_code, start=start, end=end, categories=category
+    )
+    return _page(request, html)
+
+
+@router.get(
+    "/maps/change",
+    responses=HTML_PAGE,
+    summary="同比变化图 Year-over-year change (Poisson z)",
+    response_class=Response,
+)
+def change(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: Reader,
+    admin_code: AdminCode = None,
+    start: Start = None,
+    end: End = None,
+    category: Category = None,
+) -> Response:
+    html = render_map(
+        "change", session, settings, admin_code=admin_code, start=start, end=end, categories=category
+    )
+    return _page(request, html)
+
+
+@router.get(
+    "/api/v1/dashboard/scope",
+    summary="指挥中心地图数据 A scope's child units and grids with counts (GeoJSON, simplified)",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}},
+)
+def dashboard_scope(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: Reader,
+    admin_code: AdminCode = None,
+    start: Start = None,
+    end: End = None,
+    category: Category = None,
+    grid_geometry: Annotated[bool, Query(description="false: grid counts only (the map draws grid tiles)")] = True,
+) -> Response:
+    body = scope_layers(session, admin_code, start, end, category, uses_gcj02(settings), grid_geometry)
+    return respond(request, json.dumps(body, ensure_ascii=False).encode("utf-8"), "application/json")
