@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
-from api.routers import grids, health, stats
+from api.limits import BodyLimit
+from api.routers import compounds, crosswalk, dashboard, grids, health, incidents, maps, ogc, patrols, stats, tiles
+from api.tile_fastpath import TileFastPath
 from geo.db import make_engine, make_sessionmaker
 from geo.settings import REPO_ROOT, Settings
 
-ROUTERS = [health.router, grids.router, stats.router]
+ROUTERS = [
+    health.router,
+    dashboard.router,
+    grids.router,
+    crosswalk.router,
+    incidents.router,
+    compounds.router,
+    stats.router,
+    maps.router,
+    patrols.router,
+    ogc.router,
+    tiles.router,
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -26,17 +39,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     errors.install(app)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_body_bytes:
-            body = errors.error_body(
-                "too_large", f"request body of {length} bytes exceeds the limit of {settings.max_body_bytes}"
-            )
-            return JSONResponse(body, 413)
-        return await call_next(request)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(TileFastPath)  # cached map tiles answered before routing (api/tile_fastpath.py)
 
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=errors.COMMON_RESPONSES)
     app.mount("/static", StaticFiles(directory=REPO_ROOT / "static"), name="static")
     return app

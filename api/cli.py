@@ -8,12 +8,24 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from api.cli_demo import demo_app
+from api.cli_grids import grids_app
+from api.cli_incidents import compounds_app, incidents_app
+from api.cli_maps import map_app
+from api.cli_patrols import patrols_app, roads_app
 from geo import pgcluster
 from geo.settings import Settings
 
 app = typer.Typer(help="citygrid 市域社会治理网格 — grid mapping for city-level social governance")
 db_app = typer.Typer(help="数据库 The PostGIS database: start, stop, status, backup, restore")
 app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(grids_app, name="grids")
+app.add_typer(incidents_app, name="incidents")
+app.add_typer(compounds_app, name="compounds")
+app.add_typer(map_app, name="map")
+app.add_typer(roads_app, name="roads")
+app.add_typer(patrols_app, name="patrols")
 console = Console()
 
 

@@ -26,7 +26,9 @@ def bench_settings(dbname: str) -> Settings:
     def swap(url: str) -> str:
         return make_url(url).set(database=dbname).render_as_string(hide_password=False)
 
-    s = base.model_copy(update={"database_url": swap(base.database_url), "owner_database_url": swap(base.owner_database_url)})
+    s = base.model_copy(
+        update={"database_url": swap(base.database_url), "owner_database_url": swap(base.owner_database_url)}
+    )
     pgcluster.bootstrap_database(s, dbname)
     migrate(s.owner_database_url)
     return s
@@ -48,8 +50,20 @@ def serve(settings: Settings, workers: int = 1) -> Iterator[str]:
         "CITYGRID_OWNER_DATABASE_URL": settings.owner_database_url,
         "CITYGRID_ENV": "development",
     }
-    cmd = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port),
-           "--workers", str(workers), "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "api.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+    ]
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:

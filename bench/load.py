@@ -45,7 +45,9 @@ class Recorder:
             self.samples[op].append((t, seconds, status))
 
 
-def _call(client: httpx.Client, rec: Recorder, op: str, t0: float, method: str, url: str, **kw) -> httpx.Response | None:
+def _call(
+    client: httpx.Client, rec: Recorder, op: str, t0: float, method: str, url: str, **kw
+) -> httpx.Response | None:
     start = time.perf_counter()
     try:
         r = client.request(method, url, **kw)
@@ -74,8 +76,15 @@ def reader(base, rec, t0, stop, tiles, seed):
                 z, x, y = rnd.choice(tiles)
                 _call(c, rec, "tile", t0, "GET", f"/tiles/grids/{z}/{x}/{y}.mvt")
             else:
-                _call(c, rec, "stats", t0, "GET", "/api/v1/stats/compare",
-                      params={"admin_code": "610300", "start": "2020-01-01", "end": "2021-01-01"})
+                _call(
+                    c,
+                    rec,
+                    "stats",
+                    t0,
+                    "GET",
+                    "/api/v1/stats/compare",
+                    params={"admin_code": "610300", "start": "2020-01-01", "end": "2021-01-01"},
+                )
 
 
 def incident_writer(base, rec, t0, stop, points, seed):
@@ -84,10 +93,19 @@ def incident_writer(base, rec, t0, stop, points, seed):
         while not stop.is_set():
             lon, lat = rnd.choice(points)
             ext = f"load-{uuid.uuid4()}"
-            doc = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                   "properties": {"external_id": ext, "category": "service", "occurred_at": "2020-12-01T10:00:00+08:00"}}
+            doc = {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {
+                    "external_id": ext,
+                    "category": "service",
+                    "occurred_at": "2020-12-01T10:00:00+08:00",
+                },
+            }
             # Safe to retry: the external id makes a repeated post an update, never a duplicate.
-            r = _with_retries(lambda doc=doc: _call(c, rec, "incident_post", t0, "POST", "/api/v1/incidents", json=doc))
+            r = _with_retries(
+                lambda doc=doc: _call(c, rec, "incident_post", t0, "POST", "/api/v1/incidents", json=doc)
+            )
             if r is not None and r.status_code in (200, 201):
                 with rec.lock:
                     rec.accepted_ids.append(ext)
@@ -101,9 +119,17 @@ def grid_editor(base, rec, t0, stop, code):
             if got is None or got.status_code != 200:
                 continue
             n += 1
-            r = _call(c, rec, "grid_patch", t0, "PATCH", f"/api/v1/grids/{code}",
-                      headers={"If-Match": got.headers["etag"]}, params={"reason": "load test"},
-                      json={"properties": {"grid_worker": f"压测{n}"}})
+            r = _call(
+                c,
+                rec,
+                "grid_patch",
+                t0,
+                "PATCH",
+                f"/api/v1/grids/{code}",
+                headers={"If-Match": got.headers["etag"]},
+                params={"reason": "load test"},
+                json={"properties": {"grid_worker": f"压测{n}"}},
+            )
             if r is not None and r.status_code == 200:
                 with rec.lock:
                     rec.grid_edits_ok += 1
@@ -111,19 +137,34 @@ def grid_editor(base, rec, t0, stop, code):
 
 def restart_postgres(settings) -> float:
     start = time.perf_counter()
-    pgcluster._run_as_postgres([pgcluster.PG_BIN / "pg_ctl", "-D", settings.pg_dir, "-m", "fast", "-w", "restart",
-                                "-l", settings.data_dir / "postgres.log"])
+    pgcluster._run_as_postgres(
+        [
+            pgcluster.PG_BIN / "pg_ctl",
+            "-D",
+            settings.pg_dir,
+            "-m",
+            "fast",
+            "-w",
+            "restart",
+            "-l",
+            settings.data_dir / "postgres.log",
+        ]
+    )
     return time.perf_counter() - start
 
 
 def _sample_inputs(settings):
     with psycopg.connect(pgcluster.libpq_url(settings.owner_database_url)) as conn:
-        code, version = conn.execute("SELECT code, version FROM grids WHERE status = 'active' ORDER BY code LIMIT 1").one()
+        code, version = conn.execute(
+            "SELECT code, version FROM grids WHERE status = 'active' ORDER BY code LIMIT 1"
+        ).one()
         pts = conn.execute(
             "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grids ORDER BY code LIMIT 300) s"
         ).fetchall()
-        ext = conn.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-                           "(SELECT ST_Extent(geom)::geometry e FROM grids) s").one()
+        ext = conn.execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            "(SELECT ST_Extent(geom)::geometry e FROM grids) s"
+        ).one()
     return code, version, [tuple(p) for p in pts], ext
 
 
@@ -131,7 +172,7 @@ def _tiles_for(ext, zooms=(12, 13, 14)) -> list[tuple[int, int, int]]:
     import math
 
     def tile(lon, lat, z):
-        n = 2 ** z
+        n = 2**z
         x = int((lon + 180) / 360 * n)
         y = int((1 - math.log(math.tan(math.radians(lat)) + 1 / math.cos(math.radians(lat))) / math.pi) / 2 * n)
         return x, y
@@ -172,9 +213,13 @@ def main() -> int:
     stop = threading.Event()
     with serve(settings) as base:
         t0 = time.perf_counter()
-        threads = [threading.Thread(target=reader, args=(base, rec, t0, stop, tiles, i)) for i in range(args.readers)]
-        threads += [threading.Thread(target=incident_writer, args=(base, rec, t0, stop, points, 100 + i))
-                    for i in range(args.writers)]
+        threads = [
+            threading.Thread(target=reader, args=(base, rec, t0, stop, tiles, i)) for i in range(args.readers)
+        ]
+        threads += [
+            threading.Thread(target=incident_writer, args=(base, rec, t0, stop, points, 100 + i))
+            for i in range(args.writers)
+        ]
         threads.append(threading.Thread(target=grid_editor, args=(base, rec, t0, stop, code)))
         for t in threads:
             t.start()
@@ -189,24 +234,33 @@ def main() -> int:
         elapsed = time.perf_counter() - t0
 
     window = (restart_at - 0.5, restart_at + took + 5)
-    print(f"\n{'operation':<14}{'requests':>9}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'in restart window':>19}")
+    print(
+        f"\n{'operation':<14}{'requests':>9}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'in restart window':>19}"
+    )
     for op, rows in sorted(rec.samples.items()):
         ok = [s for (_, s, st) in rows if st < 500]
         errors = [t for (t, _, st) in rows if st >= 500]
         in_window = sum(window[0] <= t <= window[1] for t in errors)
-        print(f"{op:<14}{len(rows):>9}{len(rows) / elapsed:>8.1f}{_pct(ok, .5) * 1e3:>9.1f}{_pct(ok, .99) * 1e3:>9.1f}"
-              f"{len(errors):>8}{in_window:>19}")
+        print(
+            f"{op:<14}{len(rows):>9}{len(rows) / elapsed:>8.1f}{_pct(ok, 0.5) * 1e3:>9.1f}{_pct(ok, 0.99) * 1e3:>9.1f}"
+            f"{len(errors):>8}{in_window:>19}"
+        )
 
     with psycopg.connect(pgcluster.libpq_url(settings.owner_database_url)) as conn:
-        found = dict(conn.execute(
-            "SELECT external_id, count(*) FROM incidents WHERE external_id = ANY(%s) GROUP BY external_id",
-            (rec.accepted_ids,)).fetchall())
+        found = dict(
+            conn.execute(
+                "SELECT external_id, count(*) FROM incidents WHERE external_id = ANY(%s) GROUP BY external_id",
+                (rec.accepted_ids,),
+            ).fetchall()
+        )
         version = conn.execute("SELECT version FROM grids WHERE code = %s", (code,)).fetchone()[0]
         versions = conn.execute("SELECT count(*) FROM grid_versions WHERE grid_code = %s", (code,)).fetchone()[0]
     missing = [e for e in rec.accepted_ids if e not in found]
     duplicated = [e for e, n in found.items() if n > 1]
-    print(f"\naccepted incident posts: {len(rec.accepted_ids)}; in the database: {len(found)}; "
-          f"missing: {len(missing)}; duplicated: {len(duplicated)}")
+    print(
+        f"\naccepted incident posts: {len(rec.accepted_ids)}; in the database: {len(found)}; "
+        f"missing: {len(missing)}; duplicated: {len(duplicated)}"
+    )
     print(f"grid {code}: {rec.grid_edits_ok} edits acknowledged; version now {version}; {versions} versions kept")
     lost_edits = version - 1 < rec.grid_edits_ok
     healthy_after = any(t > window[1] and st < 500 for rows in rec.samples.values() for (t, _, st) in rows)

@@ -25,6 +25,7 @@ declare -A PINS=(
   [d3@3.5.5]="sha512-JPx0wEFxcYVcCZXgUbsy8NzVzD3zKat1KLtdCeOHPsmrpFlc09nr2/5Ls9ey7mo8SV6cWew0piLrmPVybj9I8w=="
   [leaflet.markercluster@1.1.0]="sha512-eI+XkCiLiHwCC3uZ4/n4+Vq3rXcqEHN2lhHRVG1WVziy/3Q0TTipWkzEa1zO0dKZI2AnI5ppFDWrOjnQ7MJLKQ=="
   [leaflet.fullscreen@3.0.0]="sha512-81wWSUXz1ZtdneR0v5eJDWXUSx+Zo5J50WXWeydG/UcILfIEAgz/iOjZSi3p00Z9MJ/FC/P5i3CgdYuEAos0yQ=="
+  [leaflet.vectorgrid@1.3.0]="sha512-kWmj1pKM+MVdo/7Mg5zsB3YrGZvo/uIuiANV9MvWUFOG+Y2xAJzrteDhoIcCgTjHSSRJ36xdeGdIQVhuWjnCZw=="
 )
 FOLIUM_VERSION=0.20.0
 LEAFLET_HEAT_SHA256=7378c428ff2318ec48e7e73c0d46061f938aa75551c519c74cd790b044dfa0fa
@@ -56,7 +57,7 @@ put() {
 
 # Replace only the folders this script owns; README.md stays.
 for sub in leaflet jquery bootstrap fontawesome-free leaflet-awesome-markers bootstrap3-glyphicons \
-  leaflet-heat d3 leaflet.markercluster leaflet.fullscreen citygrid; do
+  leaflet-heat d3 leaflet.markercluster leaflet.fullscreen leaflet.vectorgrid citygrid; do
   rm -rf "${DEST:?}/$sub"
 done
 mkdir -p "$DEST"
@@ -169,6 +170,29 @@ put "$p" leaflet.markercluster MIT-LICENCE.txt
 
 p="$(unpack leaflet.fullscreen@3.0.0)"
 put "$p" leaflet.fullscreen Control.FullScreen.js Control.FullScreen.css icon-fullscreen.svg LICENSE
+
+# The dashboard draws the MVT grid and incident layers (/tiles/…) with VectorGrid; the bundled build carries
+# pbf and vector-tile. The package ships no licence file: LICENSE quotes its README's notice.
+p="$(unpack leaflet.vectorgrid@1.3.0)"
+put "$p/dist" leaflet.vectorgrid Leaflet.VectorGrid.bundled.min.js
+cat >"$DEST/leaflet.vectorgrid/LICENSE" <<'EOF'
+Leaflet.VectorGrid 1.3.0 (npm: leaflet.vectorgrid), file dist/Leaflet.VectorGrid.bundled.min.js
+
+The npm package ships no licence file; its package.json declares "license": "Beerware" and its README
+("Legalese") reads:
+
+----------------------------------------------------------------------------
+"THE BEER-WARE LICENSE":
+<ivan@sanchezortega.es> wrote this file. As long as you retain this notice you
+can do whatever you want with this stuff. If we meet some day, and you think
+this stuff is worth it, you can buy me a beer in return.
+----------------------------------------------------------------------------
+
+The bundled build also contains, per the package's README and package.json: pbf (BSD-3-Clause, Mapbox),
+vector-tile / @mapbox/point-geometry (BSD-3-Clause / ISC, Mapbox), topojson-client (BSD-3-Clause,
+Michael Bostock), geojson-vt (ISC, Mapbox) and whatwg-fetch (MIT, GitHub). Their licences permit
+redistribution in this form with these notices.
+EOF
 
 # folium links a generated stylesheet with one .fa-rotate-N class per degree for Icon(angle=N); ours is
 # generated here (project code, not third-party).

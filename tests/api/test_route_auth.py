@@ -9,7 +9,7 @@ from fastapi.routing import APIRoute
 
 from geo.auth import create_user
 
-PUBLIC = {"/health", "/", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+PUBLIC = {"/health", "/", "/api/v1/meta", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
