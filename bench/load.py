@@ -157,14 +157,14 @@ def _sample_inputs(settings):
     with psycopg.connect(pgcluster.libpq_url(settings.owner_database_url)) as conn:
         code, version = conn.execute(
             "SELECT code, version FROM grids WHERE status = 'active' ORDER BY code LIMIT 1"
-        ).one()
+        ).fetchone()
         pts = conn.execute(
             "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grids ORDER BY code LIMIT 300) s"
         ).fetchall()
         ext = conn.execute(
             "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
             "(SELECT ST_Extent(geom)::geometry e FROM grids) s"
-        ).one()
+        ).fetchone()
     return code, version, [tuple(p) for p in pts], ext
 
 
