@@ -66,3 +66,20 @@ def test_app_role_is_least_privileged(engine):
         assert can_create is False
         can_write = conn.exec_driver_sql("SELECT has_table_privilege('incidents', 'INSERT')").scalar_one()
         assert can_write is True
+
+
+def test_app_role_cannot_run_programs_or_create_objects(engine):
+    import pytest
+    from sqlalchemy.exc import ProgrammingError
+
+    with engine.connect() as conn:
+        for statement in (
+            "COPY (SELECT 1) TO PROGRAM 'id'",
+            "CREATE TABLE app_may_not_create (id int)",
+            "CREATE EXTENSION IF NOT EXISTS hstore",
+            "ALTER TABLE grids ADD COLUMN x int",
+            "DROP TABLE incidents",
+        ):
+            with pytest.raises(ProgrammingError, match="permission denied|must be|must have|owner"):
+                conn.exec_driver_sql(statement)
+            conn.rollback()
