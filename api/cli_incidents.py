@@ -21,6 +21,7 @@ console = Console()
 STAGES = {
     "read": "读取 reading",
     "check": "校验 checking",
+    "encode": "编码 encoding for COPY",
     "copy": "传输 COPY to PostGIS",
     "assign": "落格 assigning grids + inserting",
 }

@@ -13,6 +13,7 @@ after merging a ~10,000-incident grid into its neighbour, and single-POST latenc
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from pathlib import Path
@@ -109,8 +110,8 @@ def ours(factory, settings: Settings, path: Path, prefix: str, dry_run: bool, re
         stamps["check"] = time.perf_counter()
         summary = import_incidents(session, settings, raw, progress=progress, dry_run=dry_run)
         end = time.perf_counter()
-        out.update(total=end - start, read=stamps["check"] - start, check=stamps["copy"] - stamps["check"])
-        out["stage"] = stamps.get("assign", end) - stamps["copy"]
+        out.update(total=end - start, read=stamps["check"] - start, check=stamps["encode"] - stamps["check"])
+        out["stage"] = stamps.get("assign", end) - stamps["encode"]
         out["insert"] = end - stamps.get("assign", end)
         if not dry_run:
             stored = session.execute(
@@ -163,17 +164,18 @@ def merge_and_reassign(session: Session, target: int = 10_000) -> dict[str, floa
     return {"reassign_s": time.perf_counter() - t, "reassigned": result["incidents_changed"]}
 
 
-def peer(grids, path: Path) -> float:
-    """geopandas: the same CSV → point GeoDataFrame → sjoin(points within grids)."""
+def peer(grids, path: Path) -> tuple[float, float]:
+    """geopandas: the same CSV's lon/lat → point GeoDataFrame → sjoin(points within grids); (total, sjoin alone)."""
     import geopandas as gpd
 
     start = time.perf_counter()
     frame = pd.read_csv(path, usecols=["lon", "lat"])
     points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=4326)
+    joined_at = time.perf_counter()
     joined = gpd.sjoin(points, grids, predicate="within", how="left")
-    elapsed = time.perf_counter() - start
+    end = time.perf_counter()
     assert len(joined) >= len(frame)
-    return elapsed
+    return end - start, end - joined_at
 
 
 def main() -> None:
@@ -200,6 +202,9 @@ def main() -> None:
         n_grids = conn.execute(text("SELECT count(*) FROM grids WHERE status = 'active'")).scalar_one()
         grids = gpd.read_postgis("SELECT code, geom FROM grids WHERE status = 'active'", conn, geom_col="geom")
     print(f"{args.points:,} points ({path.name}), {n_grids} grids ({source}), {args.runs} runs, medians")
+    print(
+        "load average at start (2 cores shared with other work): " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+    )
 
     def factory() -> Session:
         return Session(engine)
@@ -212,21 +217,25 @@ def main() -> None:
         runs["dry"].append(ours(factory, settings, path, prefix, dry_run=True, reassign=False))
         runs["peer"].append(peer(grids, path))
         print(
-            f"  run {i + 1}: ours {runs['ours'][-1]['total']:.2f} s, dry run {runs['dry'][-1]['total']:.2f} s, geopandas {runs['peer'][-1]:.2f} s"
+            f"  run {i + 1}: ours {runs['ours'][-1]['total']:.2f} s, dry run {runs['dry'][-1]['total']:.2f} s, "
+            f"geopandas {runs['peer'][-1][0]:.2f} s (sjoin {runs['peer'][-1][1]:.2f} s)",
+            flush=True,
         )
 
     def med(kind: str, key: str) -> float:
         return statistics.median(r[key] for r in runs[kind])
 
-    ours_t, dry_t, peer_t = med("ours", "total"), med("dry", "total"), statistics.median(runs["peer"])
+    ours_t, dry_t = med("ours", "total"), med("dry", "total")
+    peer_t, sjoin_t = (statistics.median(r[k] for r in runs["peer"]) for k in (0, 1))
     n = args.points
     print(f"ours, end to end (CSV → incidents rows with grid ids): {ours_t:6.2f} s  {n / ours_t:>10,.0f} points/s")
     parts = ", ".join(f"{k} {med('ours', k):.2f} s" for k in ("read", "check", "stage", "insert"))
-    print(f"    of which {parts}")
+    print(f"    of which {parts} (stage: encode, COPY, GiST index on the staging table)")
     print(
         f"ours, assignment only (dry run: CSV → staging rows with grid ids): {dry_t:6.2f} s  {n / dry_t:>10,.0f} points/s"
     )
-    print(f"geopandas sjoin (CSV → points → sjoin within):  {peer_t:6.2f} s  {n / peer_t:>10,.0f} points/s")
+    print(f"geopandas (CSV lon/lat → points → sjoin within):  {peer_t:6.2f} s  {n / peer_t:>10,.0f} points/s")
+    print(f"    of which sjoin alone (points in memory): {sjoin_t:.2f} s  {n / sjoin_t:,.0f} points/s")
     print(
         f"ratio geopandas/ours: end to end {peer_t / ours_t:.2f}x, assignment only {peer_t / dry_t:.2f}x (>1: ours faster)"
     )
@@ -234,6 +243,7 @@ def main() -> None:
         f"reassign_area after merging a grid: {med('ours', 'reassigned'):,.0f} incidents re-assigned in "
         f"{med('ours', 'reassign_s') * 1000:.0f} ms"
     )
+    print("load average now: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     if not args.no_post:
         lon, lat = (pd.read_csv(path, usecols=["lon", "lat"], nrows=5000)[c].to_numpy() for c in ("lon", "lat"))
         post = post_latency.measure(settings.database_url, settings.owner_database_url, owner, lon, lat)

@@ -157,7 +157,11 @@ def _copy_columns(rows: IncidentRows, optional: list[str], order: NDArray[np.int
 
 def _stage(session: Session, rows: IncidentRows, optional: list[str], progress: Progress | None) -> None:
     """COPY the rows (in Z-order) into a temp table incident_staging with a GiST index."""
+    if progress:
+        progress("encode", 0, len(rows))
     payload = pgcopy.build(_copy_columns(rows, optional, morton_order(rows.lon, rows.lat)))
+    if progress:
+        progress("encode", len(rows), len(rows))
     ddl = "".join(f", {n} {_PG_TYPES[n]}" for n in optional)
     session.execute(text("DROP TABLE IF EXISTS incident_staging"))
     session.execute(

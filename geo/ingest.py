@@ -98,6 +98,8 @@ class RawIncidents:
     ignored: list[str] = field(default_factory=list)
     geometry_field: str = "geometry.coordinates"
     field_prefix: str = "properties."
+    # The properties that occur in the input at all: the checks skip the others without touching pandas.
+    present: frozenset[str] = frozenset(PROPERTIES)
 
     def __len__(self) -> int:
         return len(self.lon)
@@ -202,10 +204,12 @@ def read_geojson(doc: Any, crs: str | None = None, single: bool = False) -> RawI
             e if e is not None else i for e, i in zip(columns["external_id"], ids, strict=True)
         ]
     known = set(PROPERTIES)
-    ignored = sorted({k for p in props for k in p} - known) if props else []
+    seen = {k for p in props for k in p}
+    ignored = sorted(seen - known)
     raw = RawIncidents(
         lon, lat, columns, problems, declared_crs(crs, member), np.asarray(z, dtype=np.int64), ignored
     )
+    raw.present = frozenset((seen & known) | ({"external_id"} if any(v is not None for v in ids) else set()))
     flag_unparsed(raw, [i for i, *_ in bad])
     return raw
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from geo import crs as geocrs
 from geo import vocab
 from geo.ingest import Problems, RawIncidents
-from geo.textcols import has_nul, has_offset, stripped_texts
+from geo.textcols import has_offset, stripped_texts
 
 FUTURE_SLACK = np.timedelta64(5, "m")
 CST = np.timedelta64(8, "h")
@@ -164,6 +164,9 @@ def check(
     )
     times = {}
     for name in TIMES:
+        if name != "occurred_at" and name not in raw.present:
+            times[name] = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+            continue
         times[name], missing, bad = parse_times(cols[name])
         if name == "occurred_at":
             p.add(np.flatnonzero(missing), prefix + name, "missing: when did it happen? (ISO 8601)")
@@ -173,13 +176,13 @@ def check(
     for name in ("mediated_at", "resolved_at"):
         p.add(np.flatnonzero(times[name] < times["occurred_at"]), prefix + name, "earlier than occurred_at")
     optional: dict[str, NDArray[Any]] = {}
-    if cols["status"].notna().any():
+    if "status" in raw.present and cols["status"].notna().any():
         status = _vocabulary(p, cols["status"], STATUS_INDEX, vocab.INCIDENT_STATUSES, prefix + "status", False)
         optional["status"] = status
     for name in TEXTS:
-        if cols[name].notna().any():
-            optional[name] = stripped_texts(cols[name])
-            p.add(np.flatnonzero(has_nul(optional[name])), prefix + name, "contains a NUL character")
+        if name in raw.present and cols[name].notna().any():
+            optional[name], nul = stripped_texts(cols[name])
+            p.add(np.flatnonzero(nul), prefix + name, "contains a NUL character")
     if "external_id" in optional:
         ids = pd.Series(optional["external_id"])
         dup = np.flatnonzero(ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy())

@@ -65,6 +65,7 @@ def read_csv(source: bytes | Path, crs: str | None = None) -> RawIncidents:
     columns = pd.DataFrame({k: df[lower[k]] if k in lower else None for k in PROPERTIES}, index=df.index)
     ignored = sorted(c for c in header if c.strip().lower() not in PROPERTIES and c not in (lon_col, lat_col))
     raw = RawIncidents(coords[0], coords[1], columns, problems, declared_crs(crs), ignored=ignored)
+    raw.present = frozenset(lower) & frozenset(PROPERTIES)
     raw.geometry_field, raw.field_prefix = f"{lon_col}/{lat_col}", ""
     flag_unparsed(raw, [int(i) for idx, _, _ in problems.items for i in idx])
     return raw
@@ -109,6 +110,7 @@ def read_geopackage(source: bytes | Path, crs: str | None = None, layer: str | N
     file_crs = meta.get("crs")
     declared = declared_crs(crs) if crs else (canonical_crs(file_crs) if file_crs else "EPSG:4326")
     raw = RawIncidents(lon, lat, columns, problems, declared, z, ignored, "geometry", "")
+    raw.present = frozenset(lower) & frozenset(PROPERTIES)
     flag_unparsed(raw, list(np.flatnonzero(~ok)))
     return raw
 

@@ -62,8 +62,8 @@ def _has_offset_one(t: str) -> bool:
     return ":" in t and ((t[-6:-5] in "+-" and t[-3:-2] == ":") or (t[-5:-4] in "+-" and t[-4:].isdigit()))
 
 
-def stripped_texts(values: pd.Series) -> NDArray[np.object_]:
-    """Values as str with surrounding whitespace removed; None for missing or blank."""
+def stripped_texts(values: pd.Series) -> tuple[NDArray[np.object_], NDArray[np.bool_]]:
+    """(values as str with surrounding whitespace removed, None for missing or blank; where one holds a NUL)."""
     obj = values.to_numpy(dtype=object)
     missing = pd.isna(obj)
     filled = np.where(missing, "", obj)
@@ -71,6 +71,8 @@ def stripped_texts(values: pd.Series) -> NDArray[np.object_]:
         filled = np.array([str(v) for v in filled], dtype=object)  # e.g. numeric GeoJSON ids
     packed = ascii_matrix(filled)
     out = filled.copy()
+    # A plain `in` per value: the byte matrix would miss a trailing NUL, which numpy's S type drops.
+    nul = np.fromiter(("\x00" in v for v in filled), dtype=bool, count=len(filled))
     if packed is None:
         needs = np.ones(len(obj), dtype=bool)
     else:
@@ -83,7 +85,7 @@ def stripped_texts(values: pd.Series) -> NDArray[np.object_]:
     else:
         blank = packed[1] == 0
     out[missing | blank] = None
-    return out
+    return out, nul
 
 
 def encode(values: NDArray[np.object_]) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
@@ -96,13 +98,3 @@ def encode(values: NDArray[np.object_]) -> tuple[NDArray[np.uint8], NDArray[np.i
     encoded: list[Any] = [str(v).encode() for v in filled]
     lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
     return np.frombuffer(b"".join(encoded), dtype=np.uint8), lengths
-
-
-def has_nul(values: NDArray[np.object_]) -> NDArray[np.bool_]:
-    """True where a str value contains a NUL character (PostgreSQL text cannot store it)."""
-    filled = np.where(pd.isna(values), "", values)
-    packed = ascii_matrix(filled)
-    if packed is None:
-        return np.fromiter(("\x00" in str(v) for v in filled), dtype=bool, count=len(filled))
-    m, n = packed
-    return ((m == 0) & (np.arange(m.shape[1]) < n[:, None])).any(axis=1)

@@ -68,18 +68,15 @@ def import_incidents(
     upload: Annotated[tuple[bytes, str], Depends(bulk_upload)],
     crs: CrsParam = None,
     partial: Annotated[bool, Query(description="store the valid features and report the rejected ones")] = False,
+    dry_run: Annotated[bool, Query(description="check and assign grids, write nothing")] = False,
 ) -> dict[str, Any]:
     data, fmt = upload
-    summary = incident_import.import_incidents(session, settings, data, fmt, crs, partial)
+    summary = incident_import.import_incidents(session, settings, data, fmt, crs, partial, dry_run=dry_run)
+    if dry_run:
+        return summary  # nothing was written; the session closes without a commit
     counts = {k: summary[k] for k in ("received", "inserted", "updated", "rejected", "outside_jurisdiction")}
-    audit.record(
-        session,
-        who.username,
-        "bulk_import",
-        "incident",
-        None,
-        after={**counts, "format": fmt, "source_crs": summary["source_crs"]},
-    )
+    after = {**counts, "format": fmt, "source_crs": summary["source_crs"]}
+    audit.record(session, who.username, "bulk_import", "incident", None, after=after)
     session.commit()
     return summary
 

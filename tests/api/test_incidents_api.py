@@ -312,3 +312,15 @@ def test_roles_reads_for_viewers_writes_for_police(client, db):
     assert post_json(client, viewer, URL, point(*INSIDE)).status_code == 403
     assert post_json(client, police, URL, point(*INSIDE)).status_code == 201
     assert post_json(client, {}, URL, point(*INSIDE)).status_code == 401
+
+
+def test_dry_run_reports_what_an_import_would_do_and_writes_nothing(client, db, auth):
+    tree(db)
+    post_json(client, auth, URL, point(*INSIDE, external_id="known"))
+    features = [point(*INSIDE, external_id="known"), point(X1 + 0.03, Y1, external_id="new")]
+    features += [point(*INSIDE) for _ in range(250)]  # enough for the staged path
+    r = post_json(client, auth, f"{URL}/bulk", collection(*features), dry_run="true")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["dry_run"], body["inserted"], body["updated"], body["outside_jurisdiction"]) == (True, 251, 1, 1)
+    assert count(db) == 1

@@ -10,7 +10,7 @@ from geo import pgcopy
 from geo.ingest import Problems, canonical_crs, read_geojson
 from geo.ingest_checks import check, parse_times
 from geo.ingest_files import read_csv
-from geo.textcols import encode, has_nul, has_offset, stripped_texts
+from geo.textcols import encode, has_offset, stripped_texts
 
 
 def test_offsets_are_recognised_and_naive_times_are_china_standard_time():
@@ -27,14 +27,10 @@ def test_offsets_are_recognised_and_naive_times_are_china_standard_time():
 
 
 def test_texts_are_stripped_blank_is_null_and_nul_is_caught():
-    got = stripped_texts(pd.Series([" a ", "b", "", "   ", None, "纠纷 ", 12], dtype=object))
-    assert got.tolist() == ["a", "b", None, None, None, "纠纷", "12"]
-    assert has_nul(np.array(["ok", "bad\x00", None, "中\x00"], dtype=object)).tolist() == [
-        False,
-        True,
-        False,
-        True,
-    ]
+    got, nul = stripped_texts(pd.Series([" a ", "b", "", "   ", None, "纠纷 ", 12], dtype=object))
+    assert got.tolist() == ["a", "b", None, None, None, "纠纷", "12"] and not nul.any()
+    for texts in (["ok", "bad\x00", None], ["中", "bad\x00", None]):  # the ASCII and the general path
+        assert stripped_texts(pd.Series(texts, dtype=object))[1].tolist() == [False, True, False]
     data, lengths = encode(np.array(["ab", None, "中"], dtype=object))
     assert bytes(data) == "ab中".encode() and lengths.tolist() == [2, 0, 3]
 
