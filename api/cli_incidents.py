@@ -89,8 +89,10 @@ def import_file(
             _print_problem(exc)
             raise typer.Exit(1) from exc
     elapsed = time.perf_counter() - started
+    what = "dry run, nothing written" if dry_run else "imported"
     table = Table(
-        title=f"{file.name}: {summary['received']} rows in {elapsed:.1f} s ({summary['received'] / elapsed:,.0f}/s)"
+        title=f"{file.name}, {what}: {summary['received']:,} rows in {elapsed:.1f} s "
+        f"({summary['received'] / elapsed:,.0f}/s)"
     )
     for key in ("received", "inserted", "updated", "rejected", "outside_jurisdiction"):
         label = f"would be {key}" if dry_run and key in ("inserted", "updated") else key
@@ -98,7 +100,8 @@ def import_file(
     table.add_row("source_crs", summary["source_crs"])
     console.print(table)
     for w in summary["warnings"]:
-        console.print(f"[yellow]warning[/yellow] {w['detail']}")
+        if not (dry_run and w["code"] == "outside_jurisdiction"):  # the table already counts them
+            console.print(f"[yellow]warning[/yellow] {w['detail']}")
     for e in summary["errors"][:20]:
         console.print(f"[red]rejected[/red] #{e['index']} {e['field']}: {e['reason']}")
     if summary["errors_total"] > 20:
