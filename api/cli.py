@@ -111,6 +111,20 @@ def migrate(revision: str = typer.Argument("head")) -> None:
     console.print(f"migrated to {revision}")
 
 
+@app.command("run")
+def run(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Set everything up (database, migrations, the Baoji demo) and serve: what `make run` calls.
+
+    One process for all steps, so a second `make run` pays the imports once and starts in seconds.
+    """
+    from api.cli_demo import load as demo_load
+
+    db_up()
+    migrate("head")
+    demo_load(seed=None, force=False)
+    serve(host=host, port=port)
+
+
 @app.command("serve")
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve the API and the dashboard."""

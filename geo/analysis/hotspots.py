@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from typing import TYPE_CHECKING
 
-import esda
 import numpy as np
 import pandas as pd
 import shapely
-from libpysal.weights import W, fill_diagonal
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
@@ -40,6 +39,10 @@ GI_CLASSES = {
     "cold_99": ("冷点 99% 置信", "Cold spot, 99% confidence", "#2166ac"),
 }
 
+if TYPE_CHECKING:  # esda and libpysal cost seconds to import: only the analysis itself loads them
+    from libpysal.weights import W
+
+
 
 def contiguity_weights(metric_geoms: NDArray[np.object_], tolerance_m: float = NEIGHBOUR_TOLERANCE_M) -> W:
     """Binary queen contiguity between polygons (metres), tolerant to gaps of up to tolerance_m."""
@@ -52,11 +55,15 @@ def contiguity_weights(metric_geoms: NDArray[np.object_], tolerance_m: float = N
             neighbours[a].append(b)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # islands (a lone grid) are legitimate here
+        from libpysal.weights import W
+
         return W(neighbours, silence_warnings=True)
 
 
 def star_weights(weights: W) -> W:
     """Binary weights with each unit its own neighbour (the Gi* form esda expects for star=True)."""
+    from libpysal.weights import fill_diagonal
+
     starred = fill_diagonal(weights, 1.0)
     starred.transform = "B"
     return starred
@@ -95,6 +102,8 @@ def gi_star_counts(
     if n < 3 or np.ptp(y) == 0:  # nothing to test: too few grids, or every grid alike (no variance)
         z, p = np.zeros(n), np.ones(n)
     else:
+        import esda
+
         g = esda.G_Local(
             y,
             weights,

@@ -8,7 +8,6 @@ they occur, with numpy, in milliseconds; mapclassify.UserDefined then classes th
 
 from __future__ import annotations
 
-import mapclassify
 import numpy as np
 from numpy.typing import NDArray
 
@@ -25,6 +24,8 @@ def fisher_jenks_breaks(values: NDArray[np.float64], k: int = 5) -> list[float]:
     u = len(distinct)
     k = max(1, min(k, u))
     if u > MAX_DISTINCT:
+        import mapclassify  # seconds to import (it pulls matplotlib): loaded on first use
+
         return [float(b) for b in mapclassify.FisherJenksSampled(y, k=k).bins]
     w = np.concatenate([[0.0], np.cumsum(weight)])
     s1 = np.concatenate([[0.0], np.cumsum(weight * distinct)])
@@ -60,5 +61,7 @@ def classes(values: NDArray[np.float64], k: int = 5) -> tuple[NDArray[np.int64],
     breaks = fisher_jenks_breaks(y, k)
     finite = np.isfinite(y)
     if breaks and finite.any():
+        import mapclassify
+
         out[finite] = mapclassify.UserDefined(y[finite], breaks).yb
     return out, breaks
