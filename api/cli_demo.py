@@ -17,7 +17,7 @@ console = Console()
 
 @demo_app.command("load")
 def load(
-    seed: int = typer.Option(None, help="generator seed (default: CITYGRID_DEMO_SEED)"),
+    seed: int | None = typer.Option(None, help="generator seed (default: CITYGRID_DEMO_SEED)"),
     force: bool = typer.Option(False, "--force", help="replace data that is not the demo"),
 ) -> None:
     """Generate the Baoji demo and load it (does nothing when the same demo is already loaded)."""
