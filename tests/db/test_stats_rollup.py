@@ -101,6 +101,8 @@ def test_rollup_follows_copy(data):
 def test_rollup_follows_truncate_and_rebuild(owner_engine):
     with owner_engine.connect() as conn:
         tx = conn.begin()
+        # Other tests may have committed incidents; start from none (all of this is rolled back).
+        conn.execute(text("TRUNCATE incidents"))
         conn.execute(
             text(
                 "INSERT INTO incidents (category, occurred_at, county_code, geom) VALUES "
