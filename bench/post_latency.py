@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -22,12 +23,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _feature(i: int, lon: float, lat: float) -> dict:
+def _feature(run: str, i: int, lon: float, lat: float) -> dict:
     return {
         "type": "Feature",
         "geometry": {"type": "Point", "coordinates": [lon, lat]},
         "properties": {
-            "external_id": f"bench-post-{i}",
+            "external_id": f"bench-post-{run}-{i}",
             "category": "dispute",
             "occurred_at": "2024-06-01T08:00:00+08:00",
         },
@@ -45,6 +46,7 @@ def measure(
 ) -> dict[str, float]:
     """Start uvicorn, POST n incidents from `clients` threads, return p50/p99 (ms) and throughput; clean up."""
     port = _free_port()
+    run = secrets.token_hex(4)  # fresh external ids: every POST creates (201) rather than updates
     env = {
         **os.environ,
         "CITYGRID_ENV": "development",
@@ -72,13 +74,13 @@ def measure(
         # Warm-up: connections in the pool, plans and the city region cache.
         with httpx.Client(base_url=base, headers=headers) as c:
             for i in range(20):
-                c.post("/api/v1/incidents", json=_feature(-1 - i, float(lon[i]), float(lat[i])))
+                c.post("/api/v1/incidents", json=_feature(run, -1 - i, float(lon[i]), float(lat[i])))
 
         def worker(k: int) -> list[float]:
             out = []
             with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
                 for i in range(k, n, clients):
-                    body = _feature(i, float(lon[i % len(lon)]), float(lat[i % len(lat)]))
+                    body = _feature(run, i, float(lon[i % len(lon)]), float(lat[i % len(lat)]))
                     t = time.perf_counter()
                     r = c.post("/api/v1/incidents", json=body)
                     out.append(time.perf_counter() - t)
