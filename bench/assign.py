@@ -251,6 +251,8 @@ def compare(args, settings: Settings, engine, owner, grids, path: Path) -> None:
     print(
         f"ours, assignment only (dry run: CSV → staging rows with grid ids): {dry_t:6.2f} s  {n / dry_t:>10,.0f} points/s"
     )
+    parts = ", ".join(f"{k} {med('dry', k):.2f} s" for k in ("read", "check", "stage", "insert"))
+    print(f"    of which {parts.replace('insert', 'grid join')}")
     print(f"geopandas (CSV lon/lat → points → sjoin within):  {peer_t:6.2f} s  {n / peer_t:>10,.0f} points/s")
     print(f"    of which sjoin alone (points in memory): {sjoin_t:.2f} s  {n / sjoin_t:,.0f} points/s")
     print(
@@ -276,11 +278,11 @@ def main() -> None:
     settings, source = database(Settings())
     settings = settings.model_copy(update={"max_bulk_features": max(args.points, settings.max_bulk_features)})
     engine, owner = create_engine(settings.database_url), create_engine(settings.owner_database_url)
-    path = (
-        settings.data_dir
-        / "bench"
-        / f"incidents_{args.points}_{args.seed}_{make_url(settings.database_url).database}.csv"
-    )
+    with engine.connect() as conn:
+        grids_key = conn.execute(
+            text("SELECT left(md5(string_agg(code, ',' ORDER BY code)), 8) FROM grids")
+        ).scalar()
+    path = settings.data_dir / "bench" / f"incidents_{args.points}_{args.seed}_{grids_key}.csv"
     if not path.exists():
         make_points(engine, args.points, args.seed, path)
     with engine.connect() as conn:

@@ -91,15 +91,25 @@ def store(
     if len(rows) == 0:
         return {"inserted": 0, "updated": 0, "outside_jurisdiction": 0, "ids": []}
     optional = list(rows.optional)
-    if dry_run:
-        _stage(session, rows, optional, progress)
-        return _dry_run(session, optional)
-    if len(rows) < STAGING_MIN:
+    if len(rows) < STAGING_MIN and not dry_run:
         inserted, updated, outside, ids = _store_small(session, rows, optional, synthetic)
+        return {"inserted": inserted, "updated": updated, "outside_jurisdiction": outside, "ids": ids}
+    # Memory to sort and hash a million rows in RAM: the per-point lowest-code pick, and the insert in time
+    # order (time-ordered inserts touch the time-keyed indexes' pages in sequence: ~30% faster than spatial
+    # order, and the heap is laid out by time). Measured: the grid join of 10⁶ points 6.6 s → 4 s.
+    session.execute(text("SET LOCAL work_mem = '512MB'"))  # an error rolls the transaction back, SET LOCAL too
+    _stage(session, rows, optional, progress)
+    if progress:
+        progress("assign", 0, len(rows))
+    if dry_run:
+        result = _dry_run(session, optional)
     else:
-        _stage(session, rows, optional, progress)
-        inserted, updated, outside, ids = _insert_staged(session, rows, optional, synthetic, progress)
-    return {"inserted": inserted, "updated": updated, "outside_jurisdiction": outside, "ids": ids or []}
+        inserted, updated, outside = _insert_staged(session, rows, optional, synthetic)
+        result = {"inserted": inserted, "updated": updated, "outside_jurisdiction": outside, "ids": []}
+    session.execute(text("SET LOCAL work_mem = DEFAULT"))
+    if progress:
+        progress("assign", len(rows), len(rows))
+    return result
 
 
 def _store_small(session: Session, rows: IncidentRows, optional: list[str], synthetic: bool) -> Any:
@@ -188,22 +198,12 @@ def _stage(session: Session, rows: IncidentRows, optional: list[str], progress: 
 STAGED_HITS = f"hit AS ({grid_hits_sql('incident_staging', 'idx')}), chit AS ({compound_hits_sql('incident_staging', 'idx')})"
 
 
-def _insert_staged(
-    session: Session, rows: IncidentRows, optional: list[str], synthetic: bool, progress: Progress | None
-) -> Any:
-    if progress:
-        progress("assign", 0, len(rows))
-    # Enough memory to sort the batch by time in RAM: time-ordered inserts touch the time-keyed indexes'
-    # pages in sequence (measured ~30% faster than spatial order) and lay the heap out by time.
-    session.execute(text("SET LOCAL work_mem = '512MB'"))
+def _insert_staged(session: Session, rows: IncidentRows, optional: list[str], synthetic: bool) -> Any:
     result = session.execute(
         text(_insert_sql("incident_staging", STAGED_HITS, optional, ids=False)), _params(rows, synthetic)
     ).one()
-    session.execute(text("SET LOCAL work_mem = DEFAULT"))
     session.execute(text("DROP TABLE incident_staging"))
-    if progress:
-        progress("assign", len(rows), len(rows))
-    return result[0], result[1], result[2], None
+    return result[0], result[1], result[2]
 
 
 def _dry_run(session: Session, optional: list[str]) -> dict:
