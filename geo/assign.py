@@ -42,25 +42,35 @@ HIT_COLUMNS = "g.code, g.community_code, t.code AS town_code, t.parent_code AS c
 
 
 def _covering_admin(level: str, geom: str) -> str:
-    """Scalar subquery: the lowest code of the admin unit of `level` covering `geom` (a gap point's tree)."""
+    """Scalar subquery: the lowest code of the admin unit of `level` covering `geom`."""
     return (
         f"(SELECT a.code FROM admin_units a WHERE a.level = '{level}' AND ST_Covers(a.geom, {geom}) "
         "ORDER BY a.code LIMIT 1)"
     )
 
 
-def assigned_columns(geom: str, hit: str, compound: str) -> str:
-    """SELECT expressions for grid_code … outside_jurisdiction from a grid hit row and a compound id.
+def gap_tree(hit_code: str, geom: str) -> str:
+    """A column `gap`: [community, town, county] covering a point no grid holds (NULL for the others).
 
-    The admin lookups by polygon only run for points no grid covers (CASE evaluates lazily).
+    One indexed probe for all three levels, and CASE runs it only for the points without a grid; put it
+    under an OFFSET 0 fence so that assigned_columns' three references do not run it three times.
     """
+    return f"""CASE WHEN {hit_code} IS NULL THEN (
+        SELECT ARRAY[min(a.code) FILTER (WHERE a.level = 'community'), min(a.code) FILTER (WHERE a.level = 'town'),
+                     min(a.code) FILTER (WHERE a.level = 'county')]
+        FROM admin_units a WHERE a.level IN ('community', 'town', 'county') AND ST_Covers(a.geom, {geom})
+    ) END AS gap"""
+
+
+def assigned_columns(row: str, compound: str) -> str:
+    """SELECT expressions for grid_code … outside_jurisdiction from a row with the grid hit and its gap tree."""
     return f"""
-        {hit}.code,
-        CASE WHEN {hit}.code IS NULL THEN {_covering_admin("community", geom)} ELSE {hit}.community_code END,
-        CASE WHEN {hit}.code IS NULL THEN {_covering_admin("town", geom)} ELSE {hit}.town_code END,
-        CASE WHEN {hit}.code IS NULL THEN {_covering_admin("county", geom)} ELSE {hit}.county_code END,
+        {row}.code,
+        CASE WHEN {row}.code IS NULL THEN {row}.gap[1] ELSE {row}.community_code END,
+        CASE WHEN {row}.code IS NULL THEN {row}.gap[2] ELSE {row}.town_code END,
+        CASE WHEN {row}.code IS NULL THEN {row}.gap[3] ELSE {row}.county_code END,
         {compound},
-        {hit}.code IS NULL
+        {row}.code IS NULL
     """
 
 
@@ -142,10 +152,14 @@ def _reassign_incidents(session: Session, area: str, params: dict[str, Any]) -> 
     sql = f"""
         WITH hit AS ({hits}),
         fresh AS (
-            SELECT i.id, {assigned_columns("i.geom", "hit", "i.compound_id")}
-            FROM incidents i
-            LEFT JOIN hit ON hit.key = i.id
-            WHERE ST_Covers({area}, i.geom)
+            SELECT x.id, {assigned_columns("x", "x.compound_id")}
+            FROM (
+                SELECT i.id, i.compound_id, hit.code, hit.community_code, hit.town_code, hit.county_code,
+                       {gap_tree("hit.code", "i.geom")}
+                FROM incidents i LEFT JOIN hit ON hit.key = i.id
+                WHERE ST_Covers({area}, i.geom)
+                OFFSET 0
+            ) x
         )
         UPDATE incidents i
         SET grid_code = f.grid_code, community_code = f.community_code, town_code = f.town_code,

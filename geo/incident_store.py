@@ -24,6 +24,7 @@ from geo.assign import (
     STATUS_KEYS,
     assigned_columns,
     compound_hits_sql,
+    gap_tree,
     grid_hits_sql,
 )
 from geo.ingest_checks import TEXTS, TIMES, IncidentRows
@@ -52,18 +53,23 @@ def morton_order(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[
 def _insert_sql(source: str, hits: str, optional: list[str], ids: bool) -> str:
     """The one INSERT … SELECT … ON CONFLICT both paths share; `hits` defines the CTEs hit and chit."""
     names = ["category", "occurred_at", "source_crs", "synthetic", "geom", *optional]
-    exprs = ["(CAST(:categories AS text[]))[s.category + 1]", "s.occurred_at", ":crs", ":synthetic", "s.geom"]
-    exprs += ["(CAST(:statuses AS text[]))[s.status + 1]" if o == "status" else f"s.{o}" for o in optional]
+    exprs = ["(CAST(:categories AS text[]))[x.category + 1]", "x.occurred_at", ":crs", ":synthetic", "x.geom"]
+    exprs += ["(CAST(:statuses AS text[]))[x.status + 1]" if o == "status" else f"x.{o}" for o in optional]
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in names + ASSIGNED if c != "synthetic")
     return f"""
         WITH {hits},
         ins AS (
             INSERT INTO incidents ({", ".join(names + ASSIGNED)})
-            SELECT {", ".join(exprs)}, {assigned_columns("s.geom", "hit", "chit.id")}
-            FROM {source} s
-            LEFT JOIN hit ON hit.key = s.idx
-            LEFT JOIN chit ON chit.key = s.idx
-            ORDER BY s.occurred_at
+            SELECT {", ".join(exprs)}, {assigned_columns("x", "x.compound")}
+            FROM (
+                SELECT s.*, hit.code, hit.community_code, hit.town_code, hit.county_code, chit.id AS compound,
+                       {gap_tree("hit.code", "s.geom")}
+                FROM {source} s
+                LEFT JOIN hit ON hit.key = s.idx
+                LEFT JOIN chit ON chit.key = s.idx
+                OFFSET 0
+            ) x
+            ORDER BY x.occurred_at
             ON CONFLICT (external_id) DO UPDATE SET {updates}, updated_at = now()
             RETURNING id, (xmax = 0) AS inserted, outside_jurisdiction
         )
