@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 from pathlib import Path
 
@@ -117,11 +118,17 @@ def run(host: str = "127.0.0.1", port: int = 8000) -> None:
 
     One process for all steps, so a second `make run` pays the imports once and starts in seconds.
     """
+    import threading
+
     from api.cli_demo import load as demo_load
 
+    # Importing the app (the scientific stack) takes most of a re-run; do it while the database steps wait.
+    preload = threading.Thread(target=importlib.import_module, args=("api.main",), daemon=True)
+    preload.start()
     db_up()
     migrate("head")
     demo_load(seed=None, force=False)
+    preload.join()
     serve(host=host, port=port)
 
 
