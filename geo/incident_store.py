@@ -1,8 +1,9 @@
-"""Storing checked incidents: COPY into a staging table, then one INSERT that assigns grids as it goes.
+"""Storing checked incidents: assign in memory, COPY into a staging table, then one INSERT … ON CONFLICT.
 
 Re-importing an external_id updates that incident (the columns the input provides win; the others keep
 their stored values); rows without external_id always insert. Everything runs in the caller's
-transaction, so an error anywhere writes nothing. Small batches skip the staging table.
+transaction, so an error anywhere writes nothing. Small batches skip the staging table and assign in
+PostGIS, one indexed probe per point; large ones are assigned by geo.assign_points (the same rule).
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ from geo.assign import (
     POINT_GRID,
     STATUS_KEYS,
     assigned_columns,
-    compound_hits_sql,
     gap_tree,
-    grid_hits_sql,
 )
+from geo.assign_points import Assigned, assign_points
 from geo.ingest_checks import TEXTS, TIMES, IncidentRows
 
 # Below this many rows an unnest() insert with one indexed probe per point beats a temp table + GiST build.
@@ -35,41 +35,22 @@ Progress = Callable[[str, int, int], None]
 _PG_TYPES = {"status": "int2", **{t: "text" for t in TEXTS}, **{t: "timestamptz" for t in TIMES}}
 
 
-def morton_order(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.int64]:
-    """A permutation putting points in Z-order, so neighbours sit together in the staging table's pages."""
+def _insert_sql(ctes: str, rows: str, optional: list[str], ids: bool) -> str:
+    """The one INSERT … SELECT … ON CONFLICT both paths share.
 
-    def spread(v: NDArray[np.uint64]) -> NDArray[np.uint64]:
-        for shift, mask in ((8, 0x00FF00FF), (4, 0x0F0F0F0F), (2, 0x33333333), (1, 0x55555555)):
-            v = (v | (v << np.uint64(shift))) & np.uint64(mask)
-        return v
-
-    def scale(a: NDArray[np.float64]) -> NDArray[np.uint64]:
-        span = float(a.max() - a.min()) or 1.0
-        return ((a - a.min()) / span * 65535).astype(np.uint64)
-
-    return np.argsort(spread(scale(lon)) | (spread(scale(lat)) << np.uint64(1)), kind="stable")
-
-
-def _insert_sql(source: str, hits: str, optional: list[str], ids: bool) -> str:
-    """The one INSERT … SELECT … ON CONFLICT both paths share; `hits` defines the CTEs hit and chit."""
+    `rows` selects the input columns with the assignment: code, community_code, town_code, county_code
+    (of the grid hit, NULL for none), compound and gap (the [community, town, county] of a point in no grid).
+    """
     names = ["category", "occurred_at", "source_crs", "synthetic", "geom", *optional]
     exprs = ["(CAST(:categories AS text[]))[x.category + 1]", "x.occurred_at", ":crs", ":synthetic", "x.geom"]
     exprs += ["(CAST(:statuses AS text[]))[x.status + 1]" if o == "status" else f"x.{o}" for o in optional]
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in names + ASSIGNED if c != "synthetic")
     return f"""
-        WITH {hits},
+        WITH {ctes}
         ins AS (
             INSERT INTO incidents ({", ".join(names + ASSIGNED)})
             SELECT {", ".join(exprs)}, {assigned_columns("x", "x.compound")}
-            FROM (
-                SELECT s.*, hit.code, hit.community_code, hit.town_code, hit.county_code, chit.id AS compound,
-                       {gap_tree("hit.code", "s.geom")}
-                FROM {source} s
-                LEFT JOIN hit ON hit.key = s.idx
-                LEFT JOIN chit ON chit.key = s.idx
-                OFFSET 0
-            ) x
-            ORDER BY x.occurred_at
+            FROM ({rows} OFFSET 0) x
             ON CONFLICT (external_id) DO UPDATE SET {updates}, updated_at = now()
             RETURNING id, (xmax = 0) AS inserted, outside_jurisdiction
         )
@@ -100,21 +81,16 @@ def store(
     if len(rows) < STAGING_MIN and not dry_run:
         inserted, updated, outside, ids = _store_small(session, rows, optional, synthetic)
         return {"inserted": inserted, "updated": updated, "outside_jurisdiction": outside, "ids": ids}
-    # Memory to sort and hash a million rows in RAM: the per-point lowest-code pick, and the insert in time
-    # order (time-ordered inserts touch the time-keyed indexes' pages in sequence: ~30% faster than spatial
-    # order, and the heap is laid out by time). Measured: the grid join of 10⁶ points 6.6 s → 4 s.
+    # Memory for the insert's transition table (the daily roll-up trigger reads every new row once): a
+    # million rows spill to disk at the default work_mem.
     session.execute(text("SET LOCAL work_mem = '512MB'"))  # an error rolls the transaction back, SET LOCAL too
-    _stage(session, rows, optional, progress)
-    if progress:
-        progress("assign", 0, len(rows))
+    hits = _stage(session, rows, optional, progress)
     if dry_run:
-        result = _dry_run(session, optional)
+        result = _dry_run(session, optional, hits)
     else:
         inserted, updated, outside = _insert_staged(session, rows, optional, synthetic)
         result = {"inserted": inserted, "updated": updated, "outside_jurisdiction": outside, "ids": []}
     session.execute(text("SET LOCAL work_mem = DEFAULT"))
-    if progress:
-        progress("assign", len(rows), len(rows))
     return result
 
 
@@ -137,9 +113,14 @@ def _store_small(session: Session, rows: IncidentRows, optional: list[str], synt
         FROM unnest({unnest}) AS u({", ".join(types)})
     ),
     hit AS (SELECT s.idx AS key, h.* FROM src s LEFT JOIN LATERAL {POINT_GRID.format(geom="s.geom")} h ON true),
-    chit AS (SELECT s.idx AS key, {POINT_COMPOUND.format(geom="s.geom")} AS id FROM src s)"""
+    chit AS (SELECT s.idx AS key, {POINT_COMPOUND.format(geom="s.geom")} AS id FROM src s),"""
+    assigned = f"""
+        SELECT s.*, hit.code, hit.community_code, hit.town_code, hit.county_code, chit.id AS compound,
+               {gap_tree("hit.code", "s.geom")}
+        FROM src s LEFT JOIN hit ON hit.key = s.idx LEFT JOIN chit ON chit.key = s.idx
+    """
     return session.execute(
-        text(_insert_sql("src", src, optional, ids=True)), {**arrays, **_params(rows, synthetic)}
+        text(_insert_sql(src, assigned, optional, ids=True)), {**arrays, **_params(rows, synthetic)}
     ).one()
 
 
@@ -152,12 +133,18 @@ def _utc(t: np.datetime64) -> Any:
     return t.astype("datetime64[us]").item().replace(tzinfo=dt.UTC)
 
 
-def _copy_columns(rows: IncidentRows, optional: list[str], order: NDArray[np.int64]) -> list[pgcopy.Column]:
+def _copy_columns(
+    rows: IncidentRows, optional: list[str], hits: Assigned, order: NDArray[np.int64]
+) -> list[pgcopy.Column]:
+    grid, compound = hits.grid[order], hits.compound_id[order]
     columns = [
         pgcopy.fixed(rows.index[order], "int4"),
         pgcopy.point_ewkb(rows.lon[order], rows.lat[order]),
         pgcopy.fixed(rows.category[order], "int2"),
         pgcopy.fixed(rows.occurred_at[order], "timestamptz"),
+        pgcopy.fixed(grid, "int4", grid < 0),
+        pgcopy.fixed(compound, "int4", compound < 0),
+        *(pgcopy.text(hits.gap[level][order]) for level in GAP_LEVELS),
     ]
     for name in optional:
         values = rows.optional[name][order]
@@ -171,24 +158,57 @@ def _copy_columns(rows: IncidentRows, optional: list[str], order: NDArray[np.int
     return columns
 
 
-def _stage(session: Session, rows: IncidentRows, optional: list[str], progress: Progress | None) -> None:
-    """COPY the rows (in Z-order) into a temp table incident_staging with a GiST index."""
+GAP_LEVELS = ("community", "town", "county")
+STAGED_ROWS = """
+    SELECT s.*, t.code, t.community_code, t.town_code, t.county_code,
+           CASE WHEN t.code IS NULL THEN ARRAY[s.gap_community, s.gap_town, s.gap_county] END AS gap
+    FROM incident_staging s LEFT JOIN incident_grid_rows t ON t.idx = s.grid
+"""
+
+
+def _stage(session: Session, rows: IncidentRows, optional: list[str], progress: Progress | None) -> Assigned:
+    """Assign the rows in memory and COPY them, in time order, into the temp table incident_staging.
+
+    Time order, because the insert then touches the time-keyed indexes' pages in sequence and lays the
+    heap out by time (the order statistics read it in). incident_grid_rows maps a row's grid number to
+    the grid's code and admin tree.
+    """
     if progress:
+        progress("assign", 0, len(rows))
+    hits = assign_points(session, rows.lon, rows.lat)
+    if progress:
+        progress("assign", len(rows), len(rows))
         progress("encode", 0, len(rows))
-    payload = pgcopy.build(_copy_columns(rows, optional, morton_order(rows.lon, rows.lat)))
+    order = np.argsort(rows.occurred_at, kind="stable")
+    payload = pgcopy.build(_copy_columns(rows, optional, hits, order))
     if progress:
         progress("encode", len(rows), len(rows))
     ddl = "".join(f", {n} {_PG_TYPES[n]}" for n in optional)
-    session.execute(text("DROP TABLE IF EXISTS incident_staging"))
+    for table in ("incident_staging", "incident_grid_rows"):
+        session.execute(text(f"DROP TABLE IF EXISTS {table}"))
     session.execute(
         text(
             "CREATE TEMP TABLE incident_staging (idx int4, geom geometry(Point, 4326), category int2, "
-            f"occurred_at timestamptz{ddl}) ON COMMIT DROP"
+            f"occurred_at timestamptz, grid int4, compound int4, gap_community text, gap_town text, gap_county text"
+            f"{ddl}) ON COMMIT DROP"
         )
+    )
+    session.execute(
+        text(
+            "CREATE TEMP TABLE incident_grid_rows ON COMMIT DROP AS "
+            "SELECT (n - 1)::int4 AS idx, code, community_code, town_code, county_code "
+            "FROM unnest(CAST(:codes AS text[]), CAST(:communities AS text[]), CAST(:towns AS text[]), "
+            "CAST(:counties AS text[])) WITH ORDINALITY AS u(code, community_code, town_code, county_code, n)"
+        ),
+        {
+            f"{key}": [g[i] for g in hits.grids]
+            for i, key in enumerate(("codes", "communities", "towns", "counties"))
+        },
     )
     raw = session.connection().connection.driver_connection  # psycopg's own: same transaction
     assert raw is not None
-    names = ", ".join(["idx", "geom", "category", "occurred_at", *optional])
+    names = ", ".join(["idx", "geom", "category", "occurred_at", "grid", "compound"])
+    names += "".join(f", gap_{level}" for level in GAP_LEVELS) + "".join(f", {n}" for n in optional)
     chunk = 1 << 20
     with raw.cursor() as cur, cur.copy(f"COPY incident_staging ({names}) FROM STDIN (FORMAT BINARY)") as copy:
         view = memoryview(payload)
@@ -196,35 +216,38 @@ def _stage(session: Session, rows: IncidentRows, optional: list[str], progress: 
             copy.write(view[start : start + chunk])
             if progress:
                 progress("copy", min(start + chunk, len(payload)), len(payload))
-    session.execute(text("CREATE INDEX ON incident_staging USING gist (geom)"))
-    # Row count only: the grid join is fixed by its LATERAL form, so geometry statistics would be wasted work.
+    # Row counts only: the plan is two scans and a hash join on 1,537 rows whatever the statistics.
     session.execute(text("ANALYZE incident_staging (idx)"))
-
-
-STAGED_HITS = f"hit AS ({grid_hits_sql('incident_staging', 'idx')}), chit AS ({compound_hits_sql('incident_staging', 'idx')})"
+    session.execute(text("ANALYZE incident_grid_rows (idx)"))
+    return hits
 
 
 def _insert_staged(session: Session, rows: IncidentRows, optional: list[str], synthetic: bool) -> Any:
     result = session.execute(
-        text(_insert_sql("incident_staging", STAGED_HITS, optional, ids=False)), _params(rows, synthetic)
+        text(_insert_sql("", STAGED_ROWS, optional, ids=False)), _params(rows, synthetic)
     ).one()
-    session.execute(text("DROP TABLE incident_staging"))
+    for table in ("incident_staging", "incident_grid_rows"):
+        session.execute(text(f"DROP TABLE {table}"))
     return result[0], result[1], result[2]
 
 
-def _dry_run(session: Session, optional: list[str]) -> dict:
+def _dry_run(session: Session, optional: list[str], hits: Assigned) -> dict:
     """What an import of the staged rows would do, writing nothing to incidents."""
-    existing = (
-        "count(*) FILTER (WHERE EXISTS (SELECT 1 FROM incidents i WHERE i.external_id = s.external_id))"
-        if "external_id" in optional
-        else "0"
-    )
-    row = session.execute(
-        text(
-            f"""WITH {STAGED_HITS}
-                SELECT count(*) - {existing}, {existing}, count(*) FILTER (WHERE hit.code IS NULL)
-                FROM incident_staging s LEFT JOIN hit ON hit.key = s.idx"""
-        )
-    ).one()
-    session.execute(text("DROP TABLE incident_staging"))
-    return {"inserted": row[0], "updated": row[1], "outside_jurisdiction": row[2], "ids": [], "dry_run": True}
+    existing = 0
+    if "external_id" in optional:
+        existing = session.execute(
+            text(
+                "SELECT count(*) FROM incident_staging s WHERE EXISTS (SELECT 1 FROM incidents i WHERE i.external_id = s.external_id)"
+            )
+        ).scalar_one()
+    for table in ("incident_staging", "incident_grid_rows"):
+        session.execute(text(f"DROP TABLE {table}"))
+    n = len(hits.grid)
+    outside = int((hits.grid < 0).sum())
+    return {
+        "inserted": n - existing,
+        "updated": existing,
+        "outside_jurisdiction": outside,
+        "ids": [],
+        "dry_run": True,
+    }

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from geo.patrols.hotspots import gi_star_grids, resolve_as_of, top_grids, window
 from geo.patrols.params import DEFAULT_HOUSEHOLDS, DEFAULT_WEIGHTS, DWELL_MINUTES
+from geo.stats.scope import via_communities
 
 COMPOUNDS_SQL = """
     SELECT c.id, c.name, c.households, c.renovation_status, ST_X(p.pt) AS lon, ST_Y(p.pt) AS lat
@@ -18,10 +19,10 @@ COMPOUNDS_SQL = """
     WHERE c.renovation_status <> 'renovated' AND c.grid_code = ANY(:area)
     ORDER BY c.id
 """
-HAZARDS_SQL = """
+HAZARDS_SQL = f"""
     SELECT i.id, i.subcategory, i.status, i.occurred_at, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat
     FROM incidents i
-    WHERE i.category = 'hazard' AND i.grid_code = ANY(:area) AND i.occurred_at > :since AND i.occurred_at <= :as_of
+    WHERE i.category = 'hazard' AND i.grid_code = ANY(:area) AND {via_communities("i", "area")} AND i.occurred_at > :since AND i.occurred_at <= :as_of
     ORDER BY i.occurred_at DESC, i.id
 """
 

@@ -30,6 +30,18 @@ PREVIOUS_MODES = ("prior", "yoy")
 EARLIEST, LATEST = dt.date(1950, 1, 1), dt.date(2150, 1, 1)
 
 
+def via_communities(alias: str, grids_param: str) -> str:
+    """SQL condition `alias`.community_code = the communities of the grids bound to :grids_param (a text[]).
+
+    AND it to a grid_code = ANY(:grids) filter: no index leads with grid_code (migration 0003) and a grid's
+    incidents carry its community, so this reaches ix_incidents_community_time and selects the same rows.
+    """
+    return (
+        f"{alias}.community_code = ANY(ARRAY(SELECT DISTINCT g_.community_code FROM grids g_ "
+        f"WHERE g_.code = ANY(:{grids_param})))"
+    )
+
+
 @dataclass(frozen=True)
 class Scope:
     """An admin unit or grid that a question is asked about."""
@@ -37,7 +49,8 @@ class Scope:
     code: str
     level: str  # city, county, town, community or grid
     name: str
-    communities: tuple[str, ...] = field(default=(), compare=False, repr=False)  # a town's, for its index
+    # A town's communities, or a grid's one: the way to ix_incidents_community_time (see incident_filter).
+    communities: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def incident_filter(self, alias: str = "i") -> str:
         """SQL condition selecting this scope's incidents; binds :scope_code (except for the city)."""
@@ -45,17 +58,18 @@ class Scope:
         # outside_jurisdiction have no county_code and are left out.
         if self.level == "city":
             return f"{alias}.county_code IS NOT NULL"
-        if self.level == "town":
-            # No index leads with town_code; the town's communities reach ix_incidents_community_time
-            # (ingest fills community and town from the same grid, so this selects the same rows).
-            return f"{alias}.town_code = :scope_code AND {alias}.community_code = ANY(:scope_communities)"
+        if self.level in ("town", "grid"):
+            # No index leads with town_code or grid_code (migration 0003); the communities reach
+            # ix_incidents_community_time. Assignment fills community and town from the same grid, and a grid's
+            # incidents carry its community, so this selects the same rows.
+            return f"{alias}.{SCOPE_COLUMN[self.level]} = :scope_code AND {alias}.community_code = ANY(:scope_communities)"
         return f"{alias}.{SCOPE_COLUMN[self.level]} = :scope_code"
 
     @property
     def params(self) -> dict[str, Any]:
         if self.level == "city":
             return {}
-        if self.level == "town":
+        if self.level in ("town", "grid"):
             return {"scope_code": self.code, "scope_communities": list(self.communities)}
         return {"scope_code": self.code}
 
@@ -90,10 +104,10 @@ def resolve_scope(session: Session, code: str) -> Scope:
             field="admin_code",
         )
     if level == "grid":
-        name = session.execute(text("SELECT name FROM grids WHERE code = :c"), {"c": code}).scalar_one_or_none()
-        if name is None:
+        grid = session.execute(text("SELECT name, community_code FROM grids WHERE code = :c"), {"c": code}).first()
+        if grid is None:
             raise GridNotFound(f"no grid with code {code}", field="admin_code", value=code)
-        return Scope(code, "grid", name)
+        return Scope(code, "grid", grid.name, (grid.community_code,))
     row = session.execute(text("SELECT name, level FROM admin_units WHERE code = :c"), {"c": code}).first()
     if row is None:
         raise AdminUnitNotFound(f"no admin unit with code {code}", field="admin_code", value=code)
