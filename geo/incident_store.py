@@ -85,6 +85,8 @@ def store(
     # million rows spill to disk at the default work_mem.
     session.execute(text("SET LOCAL work_mem = '512MB'"))  # an error rolls the transaction back, SET LOCAL too
     hits = _stage(session, rows, optional, progress)
+    if progress:
+        progress("insert", 0, len(rows))
     if dry_run:
         result = _dry_run(session, optional, hits)
     else:

@@ -181,7 +181,6 @@ class Incident(Base):
         CheckConstraint(vocab.check_sql("status", vocab.INCIDENT_STATUSES), name="ck_incidents_status"),
         # Lean on purpose (migration 0003): each index is paid by every write and by every re-assignment.
         Index("ix_incidents_occurred_at", "occurred_at"),
-        Index("ix_incidents_community_time", "community_code", "occurred_at"),
         {"postgresql_with": {"fillfactor": 85}},
     )
 

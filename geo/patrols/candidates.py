@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from geo.patrols.hotspots import gi_star_grids, resolve_as_of, top_grids, window
 from geo.patrols.params import DEFAULT_HOUSEHOLDS, DEFAULT_WEIGHTS, DWELL_MINUTES
-from geo.stats.scope import via_communities
+from geo.stats.scope import in_grids_box
 
 COMPOUNDS_SQL = """
     SELECT c.id, c.name, c.households, c.renovation_status, ST_X(p.pt) AS lon, ST_Y(p.pt) AS lat
@@ -22,7 +22,7 @@ COMPOUNDS_SQL = """
 HAZARDS_SQL = f"""
     SELECT i.id, i.subcategory, i.status, i.occurred_at, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat
     FROM incidents i
-    WHERE i.category = 'hazard' AND i.grid_code = ANY(:area) AND {via_communities("i", "area")} AND i.occurred_at > :since AND i.occurred_at <= :as_of
+    WHERE i.category = 'hazard' AND i.grid_code = ANY(:area) AND {in_grids_box("i", "area")} AND i.occurred_at > :since AND i.occurred_at <= :as_of
     ORDER BY i.occurred_at DESC, i.id
 """
 

@@ -15,7 +15,7 @@ from geo.errors import AdminUnitNotFound, InvalidInput
 from geo.patrols.hotspots import HOT_METHODS, hot_grids, resolve_as_of, window
 from geo.patrols.params import travel_minutes
 from geo.patrols.routes import OfficerNotFound, RouteNotFound
-from geo.stats.scope import via_communities
+from geo.stats.scope import in_grids_box
 
 # `lm` holds the lines in metres and a lon/lat box grown by the reach (5% spare, and the longitude
 # margin taken at the line's largest |lat|), so every reach test is `geom && box` (GiST index) first,
@@ -43,7 +43,7 @@ COMPOUNDS_SQL = f"""
 AREA_INCIDENTS_SQL = f"""
     SELECT count(*) AS total, count(*) FILTER (WHERE {NEAR.format(a="i")}) AS near
     FROM incidents i LEFT JOIN lm ON TRUE
-    WHERE i.grid_code = ANY(:area) AND {via_communities("i", "area")} AND i.occurred_at > :since AND i.occurred_at <= :as_of
+    WHERE i.grid_code = ANY(:area) AND {in_grids_box("i", "area")} AND i.occurred_at > :since AND i.occurred_at <= :as_of
 """
 ALL_NEAR_INCIDENTS_SQL = f"""
     SELECT count(*) FROM lm JOIN incidents i ON {NEAR.format(a="i")}

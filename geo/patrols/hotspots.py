@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.stats.scope import via_communities
+from geo.stats.scope import in_grids_box
 
 # Incidents in the window, per grid of the area; the representative point is the centroid of those
 # incidents when it falls inside the grid (where trouble actually is), else a point on the grid.
@@ -17,7 +17,7 @@ TOP_GRIDS_SQL = f"""
     WITH counts AS (
         SELECT i.grid_code, count(*) AS n, ST_Centroid(ST_Collect(i.geom)) AS c
         FROM incidents i
-        WHERE i.grid_code = ANY(:codes) AND {via_communities("i", "codes")} AND i.occurred_at > :since AND i.occurred_at <= :as_of
+        WHERE i.grid_code = ANY(:codes) AND {in_grids_box("i", "codes")} AND i.occurred_at > :since AND i.occurred_at <= :as_of
           AND (CAST(:cats AS text[]) IS NULL OR i.category = ANY(CAST(:cats AS text[])))
         GROUP BY i.grid_code
     )

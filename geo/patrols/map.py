@@ -27,7 +27,7 @@ from geo.settings import Settings
 GRIDS_SQL = """
     SELECT g.code, g.name, ST_AsBinary(g.geom) AS wkb,
            (SELECT count(*) FROM incidents i
-             WHERE i.grid_code = g.code AND i.community_code = g.community_code AND i.occurred_at > :since AND i.occurred_at <= :as_of) AS n
+             WHERE i.grid_code = g.code AND i.geom && g.geom AND i.occurred_at > :since AND i.occurred_at <= :as_of) AS n
     FROM grids g, patrol_routes r
     WHERE r.id = :id AND g.status = 'active'
       AND (g.community_code = r.community_code OR g.geom && ST_Expand(r.geom, 0.01))

@@ -30,16 +30,26 @@ PREVIOUS_MODES = ("prior", "yoy")
 EARLIEST, LATEST = dt.date(1950, 1, 1), dt.date(2150, 1, 1)
 
 
-def via_communities(alias: str, grids_param: str) -> str:
-    """SQL condition `alias`.community_code = the communities of the grids bound to :grids_param (a text[]).
+def in_grids_box(alias: str, grids_param: str) -> str:
+    """SQL condition: `alias`.geom inside the box of the grids bound to :grids_param (a text[]).
 
-    AND it to a grid_code = ANY(:grids) filter: no index leads with grid_code (migration 0003) and a grid's
-    incidents carry its community, so this reaches ix_incidents_community_time and selects the same rows.
+    AND it to a grid_code = ANY(:grids) filter: no index leads with an assignment column (migration 0003),
+    and a grid's incidents lie in its polygon, so this reaches the GiST index and selects the same rows.
     """
     return (
-        f"{alias}.community_code = ANY(ARRAY(SELECT DISTINCT g_.community_code FROM grids g_ "
-        f"WHERE g_.code = ANY(:{grids_param})))"
+        f"{alias}.geom && (SELECT ST_Extent(g_.geom)::geometry FROM grids g_ WHERE g_.code = ANY(:{grids_param}))"
     )
+
+
+# The box holding every incident assigned to a town, community or grid: assignment puts a point in no grid
+# in the community covering it, and a point in a grid in that grid's community, town and county.
+_SCOPE_BOX = {
+    "grid": "SELECT geom FROM grids WHERE code = :c",
+    "community": "SELECT geom FROM admin_units WHERE code = :c UNION ALL SELECT geom FROM grids WHERE community_code = :c",
+    "town": """SELECT geom FROM admin_units WHERE code = :c OR (level = 'community' AND parent_code = :c)
+               UNION ALL SELECT g.geom FROM grids g JOIN admin_units a ON a.code = g.community_code
+               WHERE a.parent_code = :c""",
+}
 
 
 @dataclass(frozen=True)
@@ -49,8 +59,8 @@ class Scope:
     code: str
     level: str  # city, county, town, community or grid
     name: str
-    # A town's communities, or a grid's one: the way to ix_incidents_community_time (see incident_filter).
-    communities: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    # (xmin, ymin, xmax, ymax) holding every incident of a town, community or grid: the way to the GiST index.
+    box: tuple[float, float, float, float] | None = field(default=None, compare=False, repr=False)
 
     def incident_filter(self, alias: str = "i") -> str:
         """SQL condition selecting this scope's incidents; binds :scope_code (except for the city)."""
@@ -58,19 +68,21 @@ class Scope:
         # outside_jurisdiction have no county_code and are left out.
         if self.level == "city":
             return f"{alias}.county_code IS NOT NULL"
-        if self.level in ("town", "grid"):
-            # No index leads with town_code or grid_code (migration 0003); the communities reach
-            # ix_incidents_community_time. Assignment fills community and town from the same grid, and a grid's
-            # incidents carry its community, so this selects the same rows.
-            return f"{alias}.{SCOPE_COLUMN[self.level]} = :scope_code AND {alias}.community_code = ANY(:scope_communities)"
-        return f"{alias}.{SCOPE_COLUMN[self.level]} = :scope_code"
+        condition = f"{alias}.{SCOPE_COLUMN[self.level]} = :scope_code"
+        if self.box is not None:
+            # No index leads with an assignment column (migration 0003): the box reaches the GiST index.
+            condition += f" AND {alias}.geom && ST_MakeEnvelope(:box_x0, :box_y0, :box_x1, :box_y1, 4326)"
+        return condition
 
     @property
     def params(self) -> dict[str, Any]:
         if self.level == "city":
             return {}
-        if self.level in ("town", "grid"):
-            return {"scope_code": self.code, "scope_communities": list(self.communities)}
+        if self.box is not None:
+            return {
+                "scope_code": self.code,
+                **dict(zip(("box_x0", "box_y0", "box_x1", "box_y1"), self.box, strict=True)),
+            }
         return {"scope_code": self.code}
 
 
@@ -104,10 +116,10 @@ def resolve_scope(session: Session, code: str) -> Scope:
             field="admin_code",
         )
     if level == "grid":
-        grid = session.execute(text("SELECT name, community_code FROM grids WHERE code = :c"), {"c": code}).first()
-        if grid is None:
+        name = session.execute(text("SELECT name FROM grids WHERE code = :c"), {"c": code}).scalar_one_or_none()
+        if name is None:
             raise GridNotFound(f"no grid with code {code}", field="admin_code", value=code)
-        return Scope(code, "grid", grid.name, (grid.community_code,))
+        return Scope(code, "grid", name, _box(session, "grid", code))
     row = session.execute(text("SELECT name, level FROM admin_units WHERE code = :c"), {"c": code}).first()
     if row is None:
         raise AdminUnitNotFound(f"no admin unit with code {code}", field="admin_code", value=code)
@@ -118,14 +130,19 @@ def resolve_scope(session: Session, code: str) -> Scope:
             f"admin unit {code} is a {row.level}, but a {len(code)}-digit code names a {level}",
             field="admin_code",
         )
-    communities: tuple[str, ...] = ()
-    if level == "town":
-        communities = tuple(
-            session.execute(
-                text("SELECT code FROM admin_units WHERE parent_code = :c AND level = 'community'"), {"c": code}
-            ).scalars()
-        )
-    return Scope(code, level, row.name, communities)
+    return Scope(code, level, row.name, _box(session, level, code) if level in _SCOPE_BOX else None)
+
+
+def _box(session: Session, level: str, code: str) -> tuple[float, float, float, float] | None:
+    """The box of the scope's polygons (None when it has none: then no incident is assigned to it either)."""
+    row = session.execute(
+        text(
+            f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            f"(SELECT ST_Extent(geom) AS e FROM ({_SCOPE_BOX[level]}) u) x"
+        ),
+        {"c": code},
+    ).one()
+    return None if row[0] is None else (row[0], row[1], row[2], row[3])
 
 
 def make_window(start: dt.date, end: dt.date) -> Window:

@@ -60,13 +60,16 @@ def zero_incident_communities(
         "community": "c.code = :root",
     }[scope.level]
     params: dict[str, Any] = {"root": scope.code, "cats": cats, "s": window.start_at, "e": window.end_at}
-    # NOT EXISTS probes ix_incidents_community_time once per community instead of counting every incident.
+    params.update(scope.params)
+    # One pass over the window's incidents (no index leads with community_code, migration 0003).
     sql = f"""
+        WITH hit AS (
+            SELECT DISTINCT i.community_code FROM incidents i
+            WHERE {scope.incident_filter("i")} AND i.category = ANY(:cats)
+              AND i.occurred_at >= :s AND i.occurred_at < :e AND i.community_code IS NOT NULL
+        )
         SELECT c.code, c.name, t.code AS town_code, t.name AS town_name, k.code AS county_code,
-               k.name AS county_name,
-               NOT EXISTS (SELECT 1 FROM incidents i
-                           WHERE i.community_code = c.code AND i.category = ANY(:cats)
-                             AND i.occurred_at >= :s AND i.occurred_at < :e) AS zero
+               k.name AS county_name, c.code NOT IN (SELECT community_code FROM hit) AS zero
         FROM admin_units c
         LEFT JOIN admin_units t ON t.code = c.parent_code
         LEFT JOIN admin_units k ON k.code = t.parent_code
