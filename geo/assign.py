@@ -141,20 +141,29 @@ def reassign_area(session: Session, area: str | bytes | shapely.Geometry) -> dic
     Call it after changing grids (in the same transaction): the area is what changed, e.g. the union of a
     grid's old and new polygon. Only rows whose assignment actually differs are written.
     """
+    counts, _ = reassign_area_moves(session, area)
+    return counts
+
+
+def reassign_area_moves(
+    session: Session, area: str | bytes | shapely.Geometry
+) -> tuple[dict[str, int], list[tuple[int, str | None, str | None]]]:
+    """reassign_area, also returning (incident id, old grid, new grid) for every incident that changed grid."""
     area_sql, params = area_param(area)
-    incidents = _reassign_incidents(session, area_sql, params)
+    changed = _reassign_incidents(session, area_sql, params)
     compounds = assign_compounds(session, f"ST_Intersects(c.geom, {area_sql})", params)
-    return {"incidents_changed": incidents, "compounds_changed": compounds}
+    moves = [(i, old, new) for i, old, new in changed if old != new]
+    return {"incidents_changed": len(changed), "compounds_changed": compounds}, moves
 
 
-def _reassign_incidents(session: Session, area: str, params: dict[str, Any]) -> int:
+def _reassign_incidents(session: Session, area: str, params: dict[str, Any]) -> list[Any]:
     hits = grid_hits_sql("incidents", "id", f"AND ST_Covers({area}, p.geom)", f"AND ST_Intersects(g.geom, {area})")
     sql = f"""
         WITH hit AS ({hits}),
         fresh AS (
-            SELECT x.id, {assigned_columns("x", "x.compound_id")}
+            SELECT x.id, {assigned_columns("x", "x.compound_id")}, x.old_grid
             FROM (
-                SELECT i.id, i.compound_id, hit.code, hit.community_code, hit.town_code, hit.county_code,
+                SELECT i.id, i.compound_id, i.grid_code AS old_grid, hit.code, hit.community_code, hit.town_code, hit.county_code,
                        {gap_tree("hit.code", "i.geom")}
                 FROM incidents i LEFT JOIN hit ON hit.key = i.id
                 WHERE ST_Covers({area}, i.geom)
@@ -164,12 +173,13 @@ def _reassign_incidents(session: Session, area: str, params: dict[str, Any]) -> 
         UPDATE incidents i
         SET grid_code = f.grid_code, community_code = f.community_code, town_code = f.town_code,
             county_code = f.county_code, outside_jurisdiction = f.outside_jurisdiction, updated_at = now()
-        FROM fresh AS f(id, {", ".join(ASSIGNED)})
+        FROM fresh AS f(id, {", ".join(ASSIGNED)}, old_grid)
         WHERE i.id = f.id
           AND (i.grid_code, i.community_code, i.town_code, i.county_code, i.outside_jurisdiction)
               IS DISTINCT FROM (f.grid_code, f.community_code, f.town_code, f.county_code, f.outside_jurisdiction)
+        RETURNING i.id, f.old_grid, i.grid_code
     """
-    return _changed(session, sql, params)
+    return list(session.execute(text(sql), params).all())
 
 
 def reassign_incident_compounds(session: Session, area: str | bytes | shapely.Geometry) -> int:

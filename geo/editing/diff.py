@@ -1,36 +1,32 @@
-"""What an edit moves: incidents, compounds and households that change grid, snapshotted before and after."""
+"""What an edit moves: incidents (as the re-assignment reports them), compounds and households that change grid."""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 ID_LIMIT = 1000  # a response lists at most this many moved incident ids (the counts are always complete)
-_INCIDENTS_IN_AREA = """
-    SELECT i.id, i.grid_code FROM incidents i, (SELECT ST_GeomFromWKB(:area, 4326) AS g) a
-    WHERE i.geom && a.g AND ST_Intersects(a.g, i.geom)
-"""
 
 
 @dataclass
 class Snapshot:
-    """Grid assignments inside the changed area before the edit."""
+    """Compounds' grids inside the changed area before the edit; the re-assignment fills in the incidents."""
 
     area: bytes
-    incidents: dict[int, str | None]
     compounds: dict[int, tuple[str | None, str, int | None]]  # id → (grid_code, name, households)
+    # (id, old grid, new grid) of every incident the re-assignment moved to another grid
+    incident_moves: list[tuple[int, str | None, str | None]] = field(default_factory=list)
 
 
 def snapshot(session: Session, area: bytes | None) -> Snapshot | None:
-    """The current grid of every incident and compound touching area (None: nothing can move)."""
+    """The current grid of every compound touching area (None: nothing can move)."""
     if area is None:
         return None
     params = {"area": area}
-    incidents = session.execute(text(_INCIDENTS_IN_AREA), params).all()
     compounds = session.execute(
         text(
             """
@@ -41,20 +37,17 @@ def snapshot(session: Session, area: bytes | None) -> Snapshot | None:
         ),
         params,
     ).all()
-    return Snapshot(
-        area=area,
-        incidents={i: g for i, g in incidents},
-        compounds={i: (g, name, hh) for i, g, name, hh in compounds},
-    )
+    return Snapshot(area=area, compounds={i: (g, name, hh) for i, g, name, hh in compounds})
 
 
-def reassign(session: Session, area: bytes | None) -> dict[str, Any] | None:
-    """Re-assign incidents and compounds inside area with the spatial API's one function."""
-    if area is None:
+def reassign(session: Session, before: Snapshot | None) -> dict[str, Any] | None:
+    """Re-assign incidents and compounds inside the snapshot's area with the spatial API's one function."""
+    if before is None:
         return None
-    from geo.assign import reassign_area  # the spatial API's module; imported late to keep layers loose
+    from geo.assign import reassign_area_moves  # the spatial API's module; imported late to keep layers loose
 
-    return reassign_area(session, area)
+    counts, before.incident_moves = reassign_area_moves(session, before.area)
+    return counts
 
 
 def compare(session: Session, before: Snapshot | None) -> dict[str, Any]:
@@ -65,10 +58,8 @@ def compare(session: Session, before: Snapshot | None) -> dict[str, Any]:
             "compounds": {"changed": 0, "moves": []},
             "households": {"changed": 0, "moves": []},
         }
-    # The same spatial predicate as the snapshot (a bitmap scan) beats probing 10,000 ids one by one.
-    now_inc: dict[int, str | None] = dict(session.execute(text(_INCIDENTS_IN_AREA), {"area": before.area}).all())
-    moved = sorted(i for i, g in before.incidents.items() if now_inc.get(i) != g)
-    pairs = Counter((before.incidents[i], now_inc.get(i)) for i in moved)
+    moved = sorted(i for i, _, _ in before.incident_moves)
+    pairs = Counter((old, new) for _, old, new in before.incident_moves)
     now_cmp: dict[int, str | None] = dict(
         session.execute(
             text("SELECT id, grid_code FROM compounds WHERE id = ANY(:ids)"), {"ids": list(before.compounds)}

@@ -116,7 +116,7 @@ def apply_changes(
             "dry_run": dry_run,
             "grids": _grid_summaries(session, codes, olds, after),
             "coverage": coverage(session, communities),
-            "reassigned": diff.reassign(session, area),
+            "reassigned": diff.reassign(session, before),
             **diff.compare(session, before),
             "changed_bbox": list(_bbox(olds, after)) if area is not None else None,
         }
