@@ -21,9 +21,10 @@ console = Console()
 STAGES = {
     "read": "读取 reading",
     "check": "校验 checking",
+    "assign": "落格 assigning grids",
     "encode": "编码 encoding for COPY",
     "copy": "传输 COPY to PostGIS",
-    "assign": "落格 assigning grids + inserting",
+    "insert": "入库 inserting",
 }
 
 

@@ -272,6 +272,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--no-post", action="store_true", help="skip the HTTP latency part")
     parser.add_argument("--post-only", action="store_true", help="only the HTTP latency part")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes for the POST part")
     args = parser.parse_args()
     import geopandas as gpd
 
@@ -297,9 +298,11 @@ def main() -> None:
         compare(args, settings, engine, owner, grids, path)
     if not args.no_post:
         lon, lat = (pd.read_csv(path, usecols=["lon", "lat"], nrows=5000)[c].to_numpy() for c in ("lon", "lat"))
-        post = post_latency.measure(settings.database_url, settings.owner_database_url, owner, lon, lat)
+        post = post_latency.measure(
+            settings.database_url, settings.owner_database_url, owner, lon, lat, workers=args.workers
+        )
         print(
-            f"single POST /api/v1/incidents, 1,000 requests, 10 clients, uvicorn on 127.0.0.1: "
+            f"single POST /api/v1/incidents, 1,000 requests, 10 clients, uvicorn ({args.workers} worker(s)) on 127.0.0.1: "
             f"p50 {post['p50_ms']:.1f} ms, p99 {post['p99_ms']:.1f} ms, {post['req_per_s']:.0f} req/s"
         )
 

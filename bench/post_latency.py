@@ -43,6 +43,7 @@ def measure(
     lat: np.ndarray,
     n: int = 1000,
     clients: int = 10,
+    workers: int = 1,
 ) -> dict[str, float]:
     """Start uvicorn, POST n incidents from `clients` threads, return p50/p99 (ms) and throughput; clean up."""
     port = _free_port()
@@ -55,6 +56,7 @@ def measure(
         "CITYGRID_BOOTSTRAP_ADMIN_TOKEN": TOKEN,
     }
     cmd = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--workers", str(workers)]
     server = subprocess.Popen([*cmd, "--log-level", "warning"], env=env)
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {TOKEN}", "content-type": "application/geo+json"}

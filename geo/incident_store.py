@@ -93,6 +93,8 @@ def store(
         inserted, updated, outside = _insert_staged(session, rows, optional, synthetic)
         result = {"inserted": inserted, "updated": updated, "outside_jurisdiction": outside, "ids": []}
     session.execute(text("SET LOCAL work_mem = DEFAULT"))
+    if progress:
+        progress("insert", len(rows), len(rows))
     return result
 
 
