@@ -148,7 +148,6 @@ def _copy_columns(
         pgcopy.fixed(rows.occurred_at[order], "timestamptz"),
         pgcopy.fixed(grid, "int4", grid < 0),
         pgcopy.fixed(compound, "int4", compound < 0),
-        *(pgcopy.text(hits.gap[level][order]) for level in GAP_LEVELS),
     ]
     for name in optional:
         values = rows.optional[name][order]
@@ -165,9 +164,12 @@ def _copy_columns(
 GAP_LEVELS = ("community", "town", "county")
 STAGED_ROWS = """
     SELECT s.*, t.code, t.community_code, t.town_code, t.county_code,
-           CASE WHEN t.code IS NULL THEN ARRAY[s.gap_community, s.gap_town, s.gap_county] END AS gap
-    FROM incident_staging s LEFT JOIN incident_grid_rows t ON t.idx = s.grid
+           ARRAY[gp.community_code, gp.town_code, gp.county_code] AS gap
+    FROM incident_staging s
+    LEFT JOIN incident_grid_rows t ON t.idx = s.grid
+    LEFT JOIN incident_gap_rows gp ON gp.idx = s.idx
 """
+TEMP_TABLES = ("incident_staging", "incident_grid_rows", "incident_gap_rows")
 
 
 def _stage(session: Session, rows: IncidentRows, optional: list[str], progress: Progress | None) -> Assigned:
@@ -175,7 +177,7 @@ def _stage(session: Session, rows: IncidentRows, optional: list[str], progress: 
 
     Time order, because the insert then touches the time-keyed indexes' pages in sequence and lays the
     heap out by time (the order statistics read it in). incident_grid_rows maps a row's grid number to
-    the grid's code and admin tree.
+    the grid's code and admin tree; incident_gap_rows holds the admin tree of the rows in no grid (few).
     """
     if progress:
         progress("assign", 0, len(rows))
@@ -188,14 +190,24 @@ def _stage(session: Session, rows: IncidentRows, optional: list[str], progress: 
     if progress:
         progress("encode", len(rows), len(rows))
     ddl = "".join(f", {n} {_PG_TYPES[n]}" for n in optional)
-    for table in ("incident_staging", "incident_grid_rows"):
+    for table in TEMP_TABLES:
         session.execute(text(f"DROP TABLE IF EXISTS {table}"))
     session.execute(
         text(
             "CREATE TEMP TABLE incident_staging (idx int4, geom geometry(Point, 4326), category int2, "
-            f"occurred_at timestamptz, grid int4, compound int4, gap_community text, gap_town text, gap_county text"
-            f"{ddl}) ON COMMIT DROP"
+            f"occurred_at timestamptz, grid int4, compound int4{ddl}) ON COMMIT DROP"
         )
+    )
+    outside = np.flatnonzero(hits.grid < 0)
+    session.execute(
+        text(
+            "CREATE TEMP TABLE incident_gap_rows ON COMMIT DROP AS SELECT * FROM unnest(CAST(:idx AS int4[]), "
+            "CAST(:c AS text[]), CAST(:t AS text[]), CAST(:k AS text[])) AS u(idx, community_code, town_code, county_code)"
+        ),
+        {
+            "idx": rows.index[outside].tolist(),
+            **{key: hits.gap[level][outside].tolist() for key, level in zip("ctk", GAP_LEVELS, strict=True)},
+        },
     )
     session.execute(
         text(
@@ -211,8 +223,7 @@ def _stage(session: Session, rows: IncidentRows, optional: list[str], progress: 
     )
     raw = session.connection().connection.driver_connection  # psycopg's own: same transaction
     assert raw is not None
-    names = ", ".join(["idx", "geom", "category", "occurred_at", "grid", "compound"])
-    names += "".join(f", gap_{level}" for level in GAP_LEVELS) + "".join(f", {n}" for n in optional)
+    names = ", ".join(["idx", "geom", "category", "occurred_at", "grid", "compound", *optional])
     chunk = 1 << 20
     with raw.cursor() as cur, cur.copy(f"COPY incident_staging ({names}) FROM STDIN (FORMAT BINARY)") as copy:
         view = memoryview(payload)
@@ -223,6 +234,7 @@ def _stage(session: Session, rows: IncidentRows, optional: list[str], progress: 
     # Row counts only: the plan is two scans and a hash join on 1,537 rows whatever the statistics.
     session.execute(text("ANALYZE incident_staging (idx)"))
     session.execute(text("ANALYZE incident_grid_rows (idx)"))
+    session.execute(text("ANALYZE incident_gap_rows (idx)"))
     return hits
 
 
@@ -230,7 +242,7 @@ def _insert_staged(session: Session, rows: IncidentRows, optional: list[str], sy
     result = session.execute(
         text(_insert_sql("", STAGED_ROWS, optional, ids=False)), _params(rows, synthetic)
     ).one()
-    for table in ("incident_staging", "incident_grid_rows"):
+    for table in TEMP_TABLES:
         session.execute(text(f"DROP TABLE {table}"))
     return result[0], result[1], result[2]
 
@@ -244,7 +256,7 @@ def _dry_run(session: Session, optional: list[str], hits: Assigned) -> dict:
                 "SELECT count(*) FROM incident_staging s WHERE EXISTS (SELECT 1 FROM incidents i WHERE i.external_id = s.external_id)"
             )
         ).scalar_one()
-    for table in ("incident_staging", "incident_grid_rows"):
+    for table in TEMP_TABLES:
         session.execute(text(f"DROP TABLE {table}"))
     n = len(hits.grid)
     outside = int((hits.grid < 0).sum())
