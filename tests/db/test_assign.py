@@ -259,3 +259,20 @@ def test_optional_columns_with_gaps_and_chinese_text_are_stored_exactly(db, sett
         full[4].isoformat() == "2024-05-02T02:00:00+00:00" and full[5].isoformat() == "2024-05-01T09:00:00+00:00"
     )
     assert got[0][4] is None and got[0][5] is None
+
+
+def test_staged_imports_follow_a_redrawn_grid_and_keep_the_gap_tree(db, settings):
+    """The in-memory index of the staged path is rebuilt when a grid's geometry changes."""
+    load_tiny_tree(db)
+    inside_ws = ((X0 + X1) / 2, (Y0 + Y1) / 2)
+    features = [point(*inside_ws, external_id=f"r-{i}") for i in range(incident_store.STAGING_MIN)]
+    assert load(db, settings, collection(*features))["outside_jurisdiction"] == 0
+    assert {r.grid_code for r in rows(db)} == {WS}
+    # Retire WS: its points now lie in no grid, but still in their community, town and county.
+    db.execute(text("UPDATE grids SET status = 'retired' WHERE code = :c"), {"c": WS})
+    result = load(db, settings, collection(*features))
+    assert result["updated"] == len(features) and result["outside_jurisdiction"] == len(features)
+    stored = rows(db)
+    assert {(r.grid_code, r.community_code, r.town_code, r.county_code, r.outside_jurisdiction) for r in stored} == {
+        (None, WS[:12], WS[:9], WS[:6], True)
+    }
