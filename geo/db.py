@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -49,9 +50,15 @@ def migrate(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+@functools.cache
+def code_head() -> str | None:
+    """The head revision of the migrations shipped with this code (read once: parsing them costs ~15 ms)."""
+    return ScriptDirectory.from_config(alembic_config("postgresql://")).get_current_head()
+
+
 def migration_heads(engine: Engine) -> tuple[str | None, str | None]:
     """(revision the database is at, head revision of the code)."""
-    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+    head = code_head()
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
     return current, head
