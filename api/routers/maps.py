@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.compression import respond
 from api.deps import Reader, SessionDep, SettingsDep
@@ -38,6 +38,16 @@ Category = Annotated[
 ]
 
 
+def map_filters(
+    admin_code: AdminCode = None, start: Start = None, end: End = None, category: Category = None
+) -> dict[str, Any]:
+    """The filters every map takes (scope, local-date range, categories), as render_map's keywords."""
+    return {"admin_code": admin_code, "start": start, "end": end, "categories": category}
+
+
+Filters = Annotated[dict[str, Any], Depends(map_filters)]
+
+
 def _page(request: Request, html: str) -> Response:
     # The maps are opened inside the dashboard (srcdoc): never cache a page that was fetched with a token.
     return respond(request, html.encode("utf-8"), HTML, {"Cache-Control": "no-store"})
@@ -54,24 +64,12 @@ def density(
     session: SessionDep,
     settings: SettingsDep,
     _: Reader,
-    admin_code: AdminCode = None,
-    start: Start = None,
-    end: End = None,
-    category: Category = None,
+    filters: Filters,
     bandwidth_m: Annotated[
         float | None, Query(ge=10, le=5000, description="kernel σ in metres (default the setting)")
     ] = None,
 ) -> Response:
-    html = render_map(
-        "density",
-        session,
-        settings,
-        admin_code=admin_code,
-        start=start,
-        end=end,
-        categories=category,
-        bandwidth_m=bandwidth_m,
-    )
+    html = render_map("density", session, settings, **filters, bandwidth_m=bandwidth_m)
     return _page(request, html)
 
 
@@ -86,24 +84,12 @@ def choropleth(
     session: SessionDep,
     settings: SettingsDep,
     _: Reader,
-    admin_code: AdminCode = None,
-    start: Start = None,
-    end: End = None,
-    category: Category = None,
+    filters: Filters,
     measure: Annotated[
         Literal["count", "rate"], Query(description="count, or rate per 1,000 households")
     ] = "count",
 ) -> Response:
-    html = render_map(
-        "choropleth",
-        session,
-        settings,
-        admin_code=admin_code,
-        start=start,
-        end=end,
-        categories=category,
-        measure=measure,
-    )
+    html = render_map("choropleth", session, settings, **filters, measure=measure)
     return _page(request, html)
 
 
@@ -118,14 +104,9 @@ def hotspots(
     session: SessionDep,
     settings: SettingsDep,
     _: Reader,
-    admin_code: AdminCode = None,
-    start: Start = None,
-    end: End = None,
-    category: Category = None,
+    filters: Filters,
 ) -> Response:
-    html = render_map(
-        "hotspots", session, settings, admin_code=admin_code, start=start, end=end, categories=category
-    )
+    html = render_map("hotspots", session, settings, **filters)
     return _page(request, html)
 
 
@@ -140,14 +121,9 @@ def change(
     session: SessionDep,
     settings: SettingsDep,
     _: Reader,
-    admin_code: AdminCode = None,
-    start: Start = None,
-    end: End = None,
-    category: Category = None,
+    filters: Filters,
 ) -> Response:
-    html = render_map(
-        "change", session, settings, admin_code=admin_code, start=start, end=end, categories=category
-    )
+    html = render_map("change", session, settings, **filters)
     return _page(request, html)
 
 
@@ -162,11 +138,11 @@ def dashboard_scope(
     session: SessionDep,
     settings: SettingsDep,
     _: Reader,
-    admin_code: AdminCode = None,
-    start: Start = None,
-    end: End = None,
-    category: Category = None,
+    filters: Filters,
     grid_geometry: Annotated[bool, Query(description="false: grid counts only (the map draws grid tiles)")] = True,
 ) -> Response:
-    body = scope_layers(session, admin_code, start, end, category, uses_gcj02(settings), grid_geometry)
+    f = filters
+    body = scope_layers(
+        session, f["admin_code"], f["start"], f["end"], f["categories"], uses_gcj02(settings), grid_geometry
+    )
     return respond(request, json.dumps(body, ensure_ascii=False).encode("utf-8"), "application/json")
