@@ -50,6 +50,11 @@ def _layer(session: Session, name: str) -> tuple[list[Any], PolygonIndex]:
     return [tuple(row[:-1]) for row in rows], cached[1]
 
 
+def warm() -> bool:
+    """Whether this process has built the grid index already (it is rebuilt if the grids changed since)."""
+    return "grids" in _cache
+
+
 @dataclass
 class Assigned:
     """Per point: the grid's row number in `grids` (−1: none), compound id (−1: none), gap codes."""

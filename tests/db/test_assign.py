@@ -14,6 +14,12 @@ from tests.fixtures import X0, X1, X2, Y0, Y1, Y2, box, load_tiny_tree
 WN, WS, EN, ES = "610302001001001", "610302001001002", "610302001002001", "610302001002002"
 
 
+@pytest.fixture(autouse=True)
+def _staged_from_staging_min(monkeypatch):
+    """The staged (in-memory) path for every batch of STAGING_MIN rows, built indexes or not."""
+    monkeypatch.setattr(incident_store, "COLD_MIN", incident_store.STAGING_MIN)
+
+
 def point(lon: float, lat: float, **props) -> dict:
     props.setdefault("category", "dispute")
     props.setdefault("occurred_at", "2024-05-01T08:30:00+08:00")
@@ -273,6 +279,6 @@ def test_staged_imports_follow_a_redrawn_grid_and_keep_the_gap_tree(db, settings
     result = load(db, settings, collection(*features))
     assert result["updated"] == len(features) and result["outside_jurisdiction"] == len(features)
     stored = rows(db)
-    assert {(r.grid_code, r.community_code, r.town_code, r.county_code, r.outside_jurisdiction) for r in stored} == {
-        (None, WS[:12], WS[:9], WS[:6], True)
-    }
+    assert {
+        (r.grid_code, r.community_code, r.town_code, r.county_code, r.outside_jurisdiction) for r in stored
+    } == {(None, WS[:12], WS[:9], WS[:6], True)}
