@@ -8,7 +8,6 @@ settings.city_margin_km beyond the admin_units 'city' polygon; with no city row 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,40 +100,8 @@ def _allowed(values: dict[str, tuple[str, str]]) -> str:
     return ", ".join(f"{k} ({zh})" for k, (zh, _) in values.items())
 
 
-# A single report (the field app's POST) is checked by the same functions as a million-row file; below this
-# many rows plain Python beats building pandas objects (~8 ms of a ~10 ms request went to them).
-FEW = 64
-# The common ISO 8601 shape, on which datetime.fromisoformat and pandas' ISO8601 parser agree exactly;
-# anything else (other shapes, impossible dates) takes the pandas path and its error reporting.
-_PLAIN_ISO = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?")
-_CST_TZ = dt.timezone(dt.timedelta(hours=8))
-
-
-def _parse_few(values: pd.Series) -> tuple[NDArray[np.datetime64], NDArray[np.bool_], NDArray[np.bool_]] | None:
-    """parse_times for a few plain ISO 8601 texts, or None when any value needs the general path."""
-    out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
-    missing = np.zeros(len(values), dtype=bool)
-    for i, v in enumerate(values.tolist()):
-        if v is None or (isinstance(v, float) and v != v):
-            missing[i] = True
-            continue
-        if not isinstance(v, str) or not _PLAIN_ISO.fullmatch(v):
-            return None
-        try:
-            t = dt.datetime.fromisoformat(v)
-        except ValueError:  # e.g. 2024-02-30
-            return None
-        t = t.replace(tzinfo=_CST_TZ) if t.tzinfo is None else t
-        out[i] = np.datetime64(t.astimezone(dt.UTC).replace(tzinfo=None), "us")
-    return out, missing, np.zeros(len(values), dtype=bool)
-
-
 def parse_times(values: pd.Series) -> tuple[NDArray[np.datetime64], NDArray[np.bool_], NDArray[np.bool_]]:
     """ISO 8601 texts → (UTC datetime64[us] with NaT, missing mask, unparseable mask)."""
-    if len(values) <= FEW:
-        few = _parse_few(values)
-        if few is not None:
-            return few
     missing = values.isna().to_numpy()
     out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
     if missing.all():
@@ -246,20 +213,13 @@ def _vocabulary(
 ) -> NDArray[np.int16]:
     """Map words to vocabulary indexes; record unknown (and, when required, missing) ones."""
     values = values.astype(object)
-    few = values.tolist() if len(values) <= FEW else None
-    if few is not None and all(v is None or isinstance(v, str) for v in few):
-        missing = np.array([v is None for v in few], dtype=bool)
-        found = [None if v is None else index.get(v, index.get(v.strip())) for v in few]
-        unknown_mask = np.array([f is None for f in found], dtype=bool) & ~missing
-        codes = np.array([0 if f is None else f for f in found], dtype=np.int16)
-    else:
-        mapped = values.map(index)  # a dict lookup per distinct value, not a Python call per row
-        missing = values.isna().to_numpy()
-        retry = mapped.isna().to_numpy() & ~missing
-        if retry.any():
-            mapped[retry] = values[retry].astype(str).str.strip().map(index)
-        unknown_mask = mapped.isna().to_numpy() & ~missing
-        codes = np.asarray(mapped.fillna(0).to_numpy(), dtype=np.int16)
+    mapped = values.map(index)  # a dict lookup per distinct value, not a Python call per row
+    missing = values.isna().to_numpy()
+    retry = mapped.isna().to_numpy() & ~missing
+    if retry.any():
+        mapped[retry] = values[retry].astype(str).str.strip().map(index)
+    unknown_mask = mapped.isna().to_numpy() & ~missing
+    codes = np.asarray(mapped.fillna(0).to_numpy(), dtype=np.int16)
     unknown = np.flatnonzero(unknown_mask)
     p.add(unknown, field_name, [f"unknown value {values.iloc[i]!r}; allowed: {_allowed(words)}" for i in unknown])
     if required:

@@ -1,4 +1,4 @@
-"""The few-rows paths of the checks (a single POST) answer exactly what the pandas paths answer."""
+"""A single report is checked exactly as the same values inside a large file (padded times keep their offset)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 
 from geo import vocab
 from geo.ingest import Problems
-from geo.ingest_checks import CATEGORY_INDEX, FEW, _vocabulary, parse_times
+from geo.ingest_checks import CATEGORY_INDEX, _vocabulary, parse_times
 
 TIMES = [
     "2024-05-01T08:30:00+08:00",
@@ -23,6 +23,7 @@ TIMES = [
     "yesterday",
     "",
 ]
+FEW = 64  # rows: more than one report
 WORDS = ["dispute", "DISPUTE", "矛盾纠纷", " hazard ", "Dispute", None, "burglary", ""]
 
 
