@@ -247,12 +247,15 @@ def compare(args, settings: Settings, engine, owner, grids, path: Path) -> None:
     n = args.points
     print(f"ours, end to end (CSV → incidents rows with grid ids): {ours_t:6.2f} s  {n / ours_t:>10,.0f} points/s")
     parts = ", ".join(f"{k} {med('ours', k):.2f} s" for k in ("read", "check", "assign", "stage", "insert"))
-    print(f"    of which {parts} (assign: in memory; stage: encode and COPY to a temp table)")
+    print(
+        f"    of which {parts} (assign: in memory; stage: encode and send by COPY, in parts, while the database "
+        "inserts; insert: the database finishing the rows, their indexes and the daily roll-up)"
+    )
     print(
         f"ours, assignment only (dry run: CSV → staging rows with grid ids): {dry_t:6.2f} s  {n / dry_t:>10,.0f} points/s"
     )
     parts = ", ".join(f"{k} {med('dry', k):.2f} s" for k in ("read", "check", "assign", "stage", "insert"))
-    print(f"    of which {parts.replace('insert', 'count')}")
+    print(f"    of which {parts.replace('insert', 'count')} (stage: encode and COPY to a temp table)")
     print(f"geopandas (CSV lon/lat → points → sjoin within):  {peer_t:6.2f} s  {n / peer_t:>10,.0f} points/s")
     print(f"    of which sjoin alone (points in memory): {sjoin_t:.2f} s  {n / sjoin_t:,.0f} points/s")
     print(

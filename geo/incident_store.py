@@ -1,10 +1,11 @@
-"""Storing checked incidents: assign in memory, COPY into a staging table, then one INSERT … ON CONFLICT.
+"""Storing checked incidents with their grid assignment, in the caller's transaction.
 
 Re-importing an external_id updates that incident (the columns the input provides win; the others keep
-their stored values); rows without external_id always insert. Everything runs in the caller's
-transaction, so an error anywhere writes nothing. Small batches skip the staging table and assign in
-PostGIS, one indexed probe per point; large ones are assigned by geo.assign_points (the same rule).
-"""
+their stored values); rows without external_id always insert. An error anywhere writes nothing.
+- Small batches: one INSERT … ON CONFLICT assigning in PostGIS, one indexed probe per point.
+- Large batches are assigned in memory by geo.assign_points (the same rule) and COPYed straight into
+  incidents. If one of their external_ids is stored already, that COPY is undone and they go through a
+  staging table and the same INSERT … ON CONFLICT, which updates."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import psycopg
 from numpy.typing import NDArray
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -28,6 +32,7 @@ from geo.assign import (
 )
 from geo.assign_points import Assigned
 from geo.ingest_checks import TEXTS, TIMES, IncidentRows
+from geo.textcols import missing
 
 # Below STAGING_MIN rows an unnest() insert with one indexed probe per point is fastest. Above it the
 # in-memory assignment wins once its indexes are built (1,000 rows: 354 vs 663 ms; 5,000: 321 vs 1,222 ms),
@@ -35,6 +40,7 @@ from geo.ingest_checks import TEXTS, TIMES, IncidentRows
 # (20,000 rows: 3.3 s by probes).
 STAGING_MIN = 200
 COLD_MIN = 20_000
+COPY_PART = 100_000
 Progress = Callable[[str, int, int], None]
 _PG_TYPES = {"status": "int2", **{t: "text" for t in TEXTS}, **{t: "timestamptz" for t in TIMES}}
 
@@ -77,7 +83,7 @@ def store(
 ) -> dict:
     """Insert/update the rows with their grid assignment; {inserted, updated, outside_jurisdiction, ids}.
 
-    dry_run assigns the grids in the staging table only and reports what an import would do.
+    dry_run assigns the points and reports what an import would do, writing nothing.
     """
     if len(rows) == 0:
         return {"inserted": 0, "updated": 0, "outside_jurisdiction": 0, "ids": []}
@@ -89,12 +95,21 @@ def store(
     # Memory for the insert's transition table (the daily roll-up trigger reads every new row once): a
     # million rows spill to disk at the default work_mem.
     session.execute(text("SET LOCAL work_mem = '512MB'"))  # an error rolls the transaction back, SET LOCAL too
-    hits = _stage(session, rows, optional, progress)
     if progress:
-        progress("insert", 0, len(rows))
+        progress("assign", 0, len(rows))
+    hits = assign_points.assign_points(session, rows.lon, rows.lat)
+    if progress:
+        progress("assign", len(rows), len(rows))
+    order = np.argsort(rows.occurred_at, kind="stable")
+    result: dict | None
     if dry_run:
-        result = _dry_run(session, optional, hits)
+        result = _dry_run(session, rows, hits, progress)
     else:
+        result = _copy_new(session, rows, optional, hits, order, synthetic, progress)
+    if result is None:
+        _stage(session, rows, optional, hits, order, progress)
+        if progress:
+            progress("insert", 0, len(rows))
         inserted, updated, outside = _insert_staged(session, rows, optional, synthetic)
         result = {"inserted": inserted, "updated": updated, "outside_jurisdiction": outside, "ids": []}
     session.execute(text("SET LOCAL work_mem = DEFAULT"))
@@ -177,20 +192,22 @@ STAGED_ROWS = """
 TEMP_TABLES = ("incident_staging", "incident_grid_rows", "incident_gap_rows")
 
 
-def _stage(session: Session, rows: IncidentRows, optional: list[str], progress: Progress | None) -> Assigned:
-    """Assign the rows in memory and COPY them, in time order, into the temp table incident_staging.
+def _stage(
+    session: Session,
+    rows: IncidentRows,
+    optional: list[str],
+    hits: Assigned,
+    order: NDArray[np.int64],
+    progress: Progress | None,
+) -> None:
+    """COPY the assigned rows, in time order, into the temp table incident_staging.
 
-    Time order, because the insert then touches the time-keyed indexes' pages in sequence and lays the
+    Time order, because the insert then touches the time-keyed index's pages in sequence and lays the
     heap out by time (the order statistics read it in). incident_grid_rows maps a row's grid number to
     the grid's code and admin tree; incident_gap_rows holds the admin tree of the rows in no grid (few).
     """
     if progress:
-        progress("assign", 0, len(rows))
-    hits = assign_points.assign_points(session, rows.lon, rows.lat)
-    if progress:
-        progress("assign", len(rows), len(rows))
         progress("encode", 0, len(rows))
-    order = np.argsort(rows.occurred_at, kind="stable")
     payload = pgcopy.build(_copy_columns(rows, optional, hits, order))
     if progress:
         progress("encode", len(rows), len(rows))
@@ -226,21 +243,123 @@ def _stage(session: Session, rows: IncidentRows, optional: list[str], progress: 
             for i, key in enumerate(("codes", "communities", "towns", "counties"))
         },
     )
+    names = ["idx", "geom", "category", "occurred_at", "grid", "compound", *optional]
+    _copy(session, "incident_staging", names, payload, progress)
+    # Row counts only: the plan is two scans and a hash join on 1,537 rows whatever the statistics.
+    session.execute(text("ANALYZE incident_staging (idx)"))
+    session.execute(text("ANALYZE incident_grid_rows (idx)"))
+    session.execute(text("ANALYZE incident_gap_rows (idx)"))
+
+
+def _copy(
+    session: Session, table: str, names: list[str], payload: bytes | memoryview, progress: Progress | None
+) -> None:
+    """Binary COPY of a built payload into `table`, in the session's transaction, with progress."""
     raw = session.connection().connection.driver_connection  # psycopg's own: same transaction
     assert raw is not None
-    names = ", ".join(["idx", "geom", "category", "occurred_at", "grid", "compound", *optional])
     chunk = 1 << 20
-    with raw.cursor() as cur, cur.copy(f"COPY incident_staging ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)") as copy:
         view = memoryview(payload)
         for start in range(0, len(payload), chunk):
             copy.write(view[start : start + chunk])
             if progress:
                 progress("copy", min(start + chunk, len(payload)), len(payload))
-    # Row counts only: the plan is two scans and a hash join on 1,537 rows whatever the statistics.
-    session.execute(text("ANALYZE incident_staging (idx)"))
-    session.execute(text("ANALYZE incident_grid_rows (idx)"))
-    session.execute(text("ANALYZE incident_gap_rows (idx)"))
-    return hits
+
+
+def _copy_new(
+    session: Session,
+    rows: IncidentRows,
+    optional: list[str],
+    hits: Assigned,
+    order: NDArray[np.int64],
+    synthetic: bool,
+    progress: Progress | None,
+) -> dict | None:
+    """COPY the rows straight into incidents, assignment included; None if an external_id is stored already.
+
+    New rows are the common case of a bulk import, and COPY writes them in batches without the staging
+    table or ON CONFLICT's per-row speculative insert. The rows go in parts of COPY_PART: a writer thread
+    sends one part while the next is encoded, so the database works while Python encodes. The unique
+    index on external_id finds a re-imported id, also one committed meanwhile by another writer; the
+    savepoint then undoes the partial COPY and the caller takes the upsert path.
+    """
+    n = len(rows)
+    names = ["category", "occurred_at", "source_crs", "synthetic", "geom", *ASSIGNED, *optional]
+    raw = session.connection().connection.driver_connection  # psycopg's own: same transaction
+    assert raw is not None
+    parts = np.array_split(order, max(1, -(-n // COPY_PART)))
+    if progress:
+        progress("encode", 0, n)
+    session.execute(text("SAVEPOINT incident_copy"))
+    try:
+        with (
+            raw.cursor() as cur,
+            cur.copy(
+                f"COPY incidents ({', '.join(names)}) FROM STDIN (FORMAT BINARY)", writer=QueuedLibpqWriter(cur)
+            ) as copy,
+        ):
+            done = 0
+            for k, part in enumerate(parts):
+                columns = _incident_columns(rows, optional, hits, part, synthetic)
+                copy.write(pgcopy.build(columns, header=k == 0, trailer=k == len(parts) - 1))
+                done += len(part)
+                if progress:
+                    progress("copy", done, n)
+            if progress:
+                progress("insert", 0, n)  # the rest is the database finishing the rows, indexes and roll-up
+    except psycopg.errors.UniqueViolation as exc:
+        if exc.diag.constraint_name != "incidents_external_id_key":
+            raise
+        session.execute(text("ROLLBACK TO SAVEPOINT incident_copy"))
+        return None
+    session.execute(text("RELEASE SAVEPOINT incident_copy"))
+    outside = int((hits.grid < 0).sum())
+    return {"inserted": n, "updated": 0, "outside_jurisdiction": outside, "ids": []}
+
+
+def _incident_columns(
+    rows: IncidentRows, optional: list[str], hits: Assigned, order: NDArray[np.int64], synthetic: bool
+) -> list[pgcopy.Column]:
+    """incidents' own columns for COPY, the assignment resolved in memory as assigned_columns does in SQL."""
+    grid = hits.grid[order]
+    inside = grid >= 0
+    compound = hits.compound_id[order]
+    n = len(order)
+    columns = [
+        pgcopy.coded(rows.category[order], CATEGORY_KEYS),
+        pgcopy.fixed(rows.occurred_at[order], "timestamptz"),
+        pgcopy.coded(np.zeros(n, dtype=np.int64), [rows.source_crs]),
+        pgcopy.fixed(np.full(n, synthetic), "bool"),
+        pgcopy.point_ewkb(rows.lon[order], rows.lat[order]),
+        _tree_column(hits, 0, grid, None),
+        *(_tree_column(hits, i + 1, grid, hits.gap[level][order]) for i, level in enumerate(GAP_LEVELS)),
+        pgcopy.fixed(compound, "int4", compound < 0),
+        pgcopy.fixed(~inside, "bool"),
+    ]
+    for name in optional:
+        values = rows.optional[name][order]
+        kind = _PG_TYPES[name]
+        if name == "status":
+            columns.append(pgcopy.coded(values, STATUS_KEYS))
+        elif kind == "text":
+            columns.append(pgcopy.text(values))
+        else:
+            columns.append(pgcopy.fixed(values, kind, np.isnat(values)))
+    return columns
+
+
+def _tree_column(
+    hits: Assigned, level: int, grid: NDArray[np.int64], gap: NDArray[np.object_] | None
+) -> pgcopy.Column:
+    """Column `level` of the grid's (code, community, town, county), or the gap code for a point in no grid."""
+    words: list[str | None] = [g[level] for g in hits.grids] + [None]
+    codes = np.where(grid >= 0, grid, len(words) - 1)
+    if gap is not None:
+        out = grid < 0
+        found, uniques = pd.factorize(gap[out])  # None → −1
+        codes[out] = np.where(found >= 0, len(words) + found, len(words) - 1)
+        words += list(uniques)
+    return pgcopy.coded(codes, words)
 
 
 def _insert_staged(session: Session, rows: IncidentRows, optional: list[str], synthetic: bool) -> Any:
@@ -252,18 +371,30 @@ def _insert_staged(session: Session, rows: IncidentRows, optional: list[str], sy
     return result[0], result[1], result[2]
 
 
-def _dry_run(session: Session, optional: list[str], hits: Assigned) -> dict:
-    """What an import of the staged rows would do, writing nothing to incidents."""
+def _dry_run(session: Session, rows: IncidentRows, hits: Assigned, progress: Progress | None) -> dict:
+    """What an import of the rows would do, writing nothing to incidents: only their external ids are sent."""
     existing = 0
-    if "external_id" in optional:
+    n = len(rows)
+    if progress:
+        progress("encode", 0, n)
+    if "external_id" in rows.optional:
+        ids = rows.optional["external_id"]
+        ids = ids[~missing(ids)]
+        session.execute(text("DROP TABLE IF EXISTS incident_keys"))
+        session.execute(text('CREATE TEMP TABLE incident_keys (external_id text COLLATE "C") ON COMMIT DROP'))
+        _copy(session, "incident_keys", ["external_id"], pgcopy.build([pgcopy.text(ids)]), progress)
+        if progress:
+            progress("insert", 0, n)
+        session.execute(text("ANALYZE incident_keys"))
         existing = session.execute(
             text(
-                "SELECT count(*) FROM incident_staging s WHERE EXISTS (SELECT 1 FROM incidents i WHERE i.external_id = s.external_id)"
+                "SELECT count(*) FROM incident_keys k WHERE EXISTS "
+                "(SELECT 1 FROM incidents i WHERE i.external_id = k.external_id)"
             )
         ).scalar_one()
-    for table in TEMP_TABLES:
-        session.execute(text(f"DROP TABLE {table}"))
-    n = len(hits.grid)
+        session.execute(text("DROP TABLE incident_keys"))
+    if progress:
+        progress("insert", 0, n)
     outside = int((hits.grid < 0).sum())
     return {
         "inserted": n - existing,

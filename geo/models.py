@@ -156,7 +156,7 @@ class Incident(Base):
 
     __tablename__ = "incidents"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    external_id: Mapped[str | None] = mapped_column(Text, unique=True)
+    external_id: Mapped[str | None] = mapped_column(Text(collation="C"), unique=True)  # opaque: byte order
     category: Mapped[str] = mapped_column(String(16))
     subcategory: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), server_default="reported")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from geo.textcols import encode
+from geo.textcols import encode, missing
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 TRAILER = b"\xff\xff"
@@ -21,9 +22,10 @@ class Column:
     """One COPY column: fixed-width bytes (n, w) or variable-length (concatenated bytes + lengths), nulls."""
 
     width: int  # bytes per value; 0 for variable-length
-    data: NDArray[np.uint8]  # (n, width) for fixed; flat for variable
+    data: NDArray[np.uint8]  # (n, width) for fixed; flat for variable; (words, longest) for coded
     lengths: NDArray[np.int64] | None = None  # per-row byte lengths for variable-length columns
     null: NDArray[np.bool_] | None = None
+    codes: NDArray[np.int64] | None = None  # coded: each row's word number in `data`
 
 
 def fixed(values: NDArray, pg_type: str, null: NDArray[np.bool_] | None = None) -> Column:
@@ -48,9 +50,34 @@ def point_ewkb(lon: NDArray[np.float64], lat: NDArray[np.float64], srid: int = 4
 
 def text(values: NDArray[np.object_]) -> Column:
     """A text column from an object array of str/None (None → NULL)."""
-    null = pd.isna(values)
+    null = missing(values)
     data, lengths = encode(values)
     return Column(0, data, lengths, _none_if_empty(null))
+
+
+def coded(codes: NDArray[np.integer], words: Sequence[str | None]) -> Column:
+    """A text column given as word numbers into a short list (None → NULL), e.g. a vocabulary or grid codes.
+
+    A million values cost a gather instead of encoding a million Python strings (~0.5 s a column).
+    """
+    encoded = [(w or "").encode() for w in words]
+    longest = max((len(b) for b in encoded), default=0)
+    matrix = np.zeros((len(words), max(longest, 1)), dtype=np.uint8)
+    for i, b in enumerate(encoded):
+        matrix[i, : len(b)] = np.frombuffer(b, dtype=np.uint8)
+    number = np.asarray(codes, dtype=np.int64)
+    null = np.array([w is None for w in words])[number]
+    lengths = np.array([len(b) for b in encoded], dtype=np.int64)[number]
+    return Column(0, matrix, lengths, _none_if_empty(null), number)
+
+
+def _plain(col: Column) -> Column:
+    """A coded column as an ordinary variable-length one (concatenated bytes)."""
+    if col.codes is None:
+        return col
+    assert col.lengths is not None
+    rows = col.data[col.codes]
+    return Column(0, rows[np.arange(rows.shape[1]) < col.lengths[:, None]], col.lengths, col.null)
 
 
 def _none_if_empty(null: NDArray[np.bool_] | None) -> NDArray[np.bool_] | None:
@@ -65,52 +92,71 @@ def _sizes(col: Column, n: int) -> NDArray[np.int64]:
     return size
 
 
-def build(columns: list[Column]) -> bytes:
-    """The whole binary COPY stream (header, tuples, trailer) for equally long columns.
+def build(columns: list[Column], header: bool = True, trailer: bool = True) -> bytes | memoryview:
+    """The binary COPY stream (header, tuples, trailer) for equally long columns.
+
+    Without header or trailer it is a piece of a stream sent in parts: the first part has the header,
+    the last the trailer.
 
     Rows whose variable parts (text lengths, NULLs) have the same sizes share one layout, so each such
     group is written as one packed structured array; groups follow each other (row order within a
     group is kept). With very many distinct layouts it falls back to scattering every field.
     """
     n = len(columns[0].data) if columns[0].width else len(columns[0].lengths)  # type: ignore[arg-type]
+    head, tail = HEADER if header else b"", TRAILER if trailer else b""
     if all(c.width and c.null is None for c in columns):
-        return HEADER + _build_fixed(columns, n) + TRAILER
+        return head + _build_fixed(columns, n) + tail
     sizes = [_sizes(c, n) for c in columns]
     words = [
         np.where(c.null, -1, size) if c.null is not None else size for c, size in zip(columns, sizes, strict=True)
     ]
     varying = [i for i, c in enumerate(columns) if not c.width or c.null is not None]
-    key = np.zeros(n, dtype=np.int64)
+    # Number the layouts one column at a time, so the key stays below n × (longest value + 2) (one key
+    # over all columns overflows int64 with a few long texts); hashing, not sorting, a million keys.
+    group, layouts = np.zeros(n, dtype=np.int64), 1
     for i in varying:
-        key = key * (int(words[i].max()) + 2) + (words[i] + 1)
-    layouts, group = np.unique(key, return_inverse=True)
-    if len(layouts) > MAX_LAYOUTS:
-        return HEADER + _build_scattered(columns, sizes, n) + TRAILER
+        group, uniques = pd.factorize(group * (int(words[i].max()) + 2) + (words[i] + 1))
+        layouts = len(uniques)
+    if layouts > MAX_LAYOUTS:
+        return head + _build_scattered([_plain(c) for c in columns], sizes, n) + tail
     starts = [_offsets(c) for c in columns]
-    order = np.argsort(group, kind="stable")
-    bounds = np.searchsorted(group[order], np.arange(len(layouts) + 1))
-    parts = []
-    for g in range(len(layouts)):
-        rows = order[bounds[g] : bounds[g + 1]]
-        first = rows[0]
+    order = np.argsort(group.astype(np.uint16), kind="stable")  # a radix sort for 16-bit keys
+    bounds = np.zeros(layouts + 1, dtype=np.int64)
+    np.cumsum(np.bincount(group, minlength=layouts), out=bounds[1:])
+    dtypes = []
+    for g in range(layouts):
+        first = order[bounds[g]]
         fields: list[tuple[str, str, tuple[int, ...]]] = [("nfields", ">i2", ())]
         for i in range(len(columns)):
             fields.append((f"l{i}", ">i4", ()))
             if sizes[i][first]:
                 fields.append((f"v{i}", "u1", (int(sizes[i][first]),)))
-        packed = np.empty(len(rows), dtype=np.dtype(fields))
+        dtypes.append(np.dtype(fields))
+    # One buffer for the whole stream, each group packed in place: no per-group bytes and no joins.
+    counts = np.diff(bounds)
+    body = sum(int(k) * d.itemsize for k, d in zip(counts, dtypes, strict=True))
+    out = np.empty(len(head) + body + len(tail), np.uint8)
+    out[: len(head)] = np.frombuffer(head, np.uint8)
+    out[len(head) + body :] = np.frombuffer(tail, np.uint8)
+    pos = len(head)
+    for g, dtype in enumerate(dtypes):
+        rows = order[bounds[g] : bounds[g + 1]]
+        first = rows[0]
+        packed = out[pos : pos + len(rows) * dtype.itemsize].view(dtype)
+        pos += len(rows) * dtype.itemsize
         packed["nfields"] = len(columns)
         for i, c in enumerate(columns):
             packed[f"l{i}"] = words[i][first]
             width = int(sizes[i][first])
             if width and c.width:
                 packed[f"v{i}"] = c.data[rows]
+            elif width and c.codes is not None:
+                packed[f"v{i}"] = c.data[c.codes[rows], :width]
             elif width:
                 begin = starts[i]
                 assert begin is not None
                 packed[f"v{i}"] = c.data[begin[rows][:, None] + np.arange(width)]
-        parts.append(packed.tobytes())
-    return HEADER + b"".join(parts) + TRAILER
+    return out.data  # a memoryview of the buffer, no copy
 
 
 MAX_LAYOUTS = 512
@@ -118,7 +164,7 @@ MAX_LAYOUTS = 512
 
 def _offsets(col: Column) -> NDArray[np.int64] | None:
     """Where each value of a variable-length column starts in its concatenated bytes."""
-    if col.lengths is None:
+    if col.lengths is None or col.codes is not None:
         return None
     out = np.zeros(len(col.lengths), dtype=np.int64)
     np.cumsum(col.lengths[:-1], out=out[1:])

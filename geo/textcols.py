@@ -7,8 +7,6 @@ fall back to plain Python.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -88,13 +86,22 @@ def stripped_texts(values: pd.Series) -> tuple[NDArray[np.object_], NDArray[np.b
     return out, nul
 
 
+def missing(values: NDArray[np.object_]) -> NDArray[np.bool_]:
+    """None or NaN per value, in one pass (pd.isna on an object array costs ~0.3 s per million)."""
+    return np.fromiter((v is None or v != v for v in values), dtype=bool, count=len(values))
+
+
 def encode(values: NDArray[np.object_]) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
-    """UTF-8 bytes of str values (None → empty), concatenated, and each value's byte length."""
-    filled = np.where(pd.isna(values), "", values)
-    packed = ascii_matrix(filled)
-    if packed is not None:
-        m, n = packed
-        return m[np.arange(m.shape[1]) < n[:, None]], n
-    encoded: list[Any] = [str(v).encode() for v in filled]
-    lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
-    return np.frombuffer(b"".join(encoded), dtype=np.uint8), lengths
+    """UTF-8 bytes of str values (None → empty), concatenated, and each value's byte length.
+
+    The UTF-8 of a joined string is the join of the values' UTF-8, so one encode does the bytes; the
+    lengths are the character counts when that encoding took one byte per character (ASCII).
+    """
+    texts = [v if isinstance(v, str) else "" if v is None or v != v else str(v) for v in values]
+    joined = "".join(texts)
+    data = joined.encode()
+    if len(data) == len(joined):
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    else:
+        lengths = np.fromiter((len(t.encode()) for t in texts), dtype=np.int64, count=len(texts))
+    return np.frombuffer(data, dtype=np.uint8), lengths

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from geo import assign, incident_import, incident_store
 from geo.crs import wgs84_to_gcj02
 from geo.ingest import read_geojson
+from geo.stats import rollup
 from tests.fixtures import X0, X1, X2, Y0, Y1, Y2, box, load_tiny_tree
 
 WN, WS, EN, ES = "610302001001001", "610302001001002", "610302001002001", "610302001002002"
@@ -282,3 +283,90 @@ def test_staged_imports_follow_a_redrawn_grid_and_keep_the_gap_tree(db, settings
     assert {
         (r.grid_code, r.community_code, r.town_code, r.county_code, r.outside_jurisdiction) for r in stored
     } == {(None, WS[:12], WS[:9], WS[:6], True)}
+
+
+def test_a_fresh_bulk_import_is_copied_and_stores_what_single_writes_store(db, settings, monkeypatch):
+    """New rows go straight into incidents by COPY; every stored column equals the one-by-one answer."""
+    load_tiny_tree(db)
+    db.execute(text("UPDATE grids SET status = 'retired' WHERE code = :c"), {"c": ES})  # a gap in the tree
+    spots = [xy for xy, _ in EDGE_CASES] + [((X1 + X2) / 2, (Y0 + Y1) / 2), (X2 + 0.01, Y1)]
+    docs = [
+        point(
+            *spots[i % len(spots)],
+            category=("dispute", "hazard")[i % 2],
+            status=("reported", "resolved", None)[i % 3],
+            description=("纠纷", None)[i % 2],
+            occurred_at=f"2024-05-{1 + i % 28:02d}T{i % 24:02d}:15:00+08:00",
+        )
+        for i in range(incident_store.STAGING_MIN + 7)
+    ]
+
+    def no_staging(*args):
+        raise AssertionError("new rows must go straight into incidents")
+
+    monkeypatch.setattr(incident_store, "_stage", no_staging)
+    monkeypatch.setattr(incident_store, "COPY_PART", 50)  # sent in five parts
+    bulk = [
+        point(*d["geometry"]["coordinates"], **d["properties"], external_id=f"bulk-{i}")
+        for i, d in enumerate(docs)
+    ]
+    assert load(db, settings, collection(*bulk))["inserted"] == len(docs)
+    for i, d in enumerate(docs):
+        incident_import.create_incident(
+            db, settings, point(*d["geometry"]["coordinates"], **d["properties"], external_id=f"one-{i}")
+        )
+    columns = (
+        "category, status, description, occurred_at, source_crs, synthetic, grid_code, community_code, "
+        "town_code, county_code, compound_id, outside_jurisdiction, ST_AsEWKB(geom)"
+    )
+    got = [
+        db.execute(
+            text(
+                f"SELECT {columns} FROM incidents WHERE external_id LIKE :p ORDER BY split_part(external_id, '-', 2)::int"
+            ),
+            {"p": f"{tag}-%"},
+        ).all()
+        for tag in ("bulk", "one")
+    ]
+    assert got[0] == got[1] and len(got[0]) == len(docs)
+    assert {r.outside_jurisdiction for r in got[0]} == {True, False}
+    assert rollup.drift(db) == []
+
+
+def test_a_stored_id_late_in_a_bulk_import_undoes_its_copy_and_updates(db, settings, monkeypatch):
+    """The COPY fails parts in, at the first stored id; the savepoint drops the copied rows, the upsert runs."""
+    load_tiny_tree(db)
+    monkeypatch.setattr(incident_store, "COPY_PART", 50)
+    n = incident_store.STAGING_MIN
+    old = [
+        point(X0 + 0.002, Y1 + 0.002, external_id=f"old-{i}", occurred_at="2024-06-01T08:00:00+08:00")
+        for i in range(n)
+    ]
+    assert load(db, settings, collection(*old))["inserted"] == n
+    # Rows go in time order: the new ones (May) first, the stored ids (June) after 150 of them.
+    new = [
+        point(X0 + 0.002, Y1 + 0.002, external_id=f"new-{i}", occurred_at="2024-05-01T08:00:00+08:00")
+        for i in range(150)
+    ]
+    again = [
+        point(
+            X2 - 0.002,
+            Y0 + 0.002,
+            external_id=f"old-{i}",
+            category="hazard",
+            occurred_at="2024-06-01T08:00:00+08:00",
+        )
+        for i in range(n)
+    ]
+    staged = []
+    real_stage = incident_store._stage
+    monkeypatch.setattr(incident_store, "_stage", lambda *a: staged.append(1) or real_stage(*a))
+    result = load(db, settings, collection(*again, *new))
+    assert (result["inserted"], result["updated"]) == (150, n) and staged == [1]
+    counts = db.execute(
+        text(
+            "SELECT count(*), count(DISTINCT external_id), count(*) FILTER (WHERE category = 'hazard') FROM incidents"
+        )
+    ).one()
+    assert tuple(counts) == (n + 150, n + 150, n)
+    assert rollup.drift(db) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 import shapely
 
 from geo import pgcopy
@@ -47,6 +48,45 @@ def test_binary_copy_layout_with_nulls():
     assert body in (row1 + row2, row2 + row1)
     fast = pgcopy.build([pgcopy.fixed(np.array([7], dtype=np.int16), "int2")])
     assert fast == pgcopy.HEADER + b"\x00\x01\x00\x00\x00\x02\x00\x07" + pgcopy.TRAILER
+
+
+def _decode(stream) -> list[tuple]:
+    """The tuples of a binary COPY stream, each field as bytes (None for NULL)."""
+    data, pos, out = bytes(stream), len(pgcopy.HEADER), []
+    while data[pos : pos + 2] != pgcopy.TRAILER:
+        fields, pos = int.from_bytes(data[pos : pos + 2], "big"), pos + 2
+        row: list = []
+        for _ in range(fields):
+            size, pos = int.from_bytes(data[pos : pos + 4], "big", signed=True), pos + 4
+            row.append(None if size < 0 else data[pos : pos + size])
+            pos += max(size, 0)
+        out.append(tuple(row))
+    assert pos + 2 == len(data)
+    return out
+
+
+@pytest.mark.parametrize("max_layouts", [pgcopy.MAX_LAYOUTS, 2], ids=["grouped", "scattered"])
+def test_binary_copy_of_long_texts_and_coded_columns_round_trips(monkeypatch, max_layouts):
+    """Many long texts (one layout key over all of them would overflow int64) and coded words come back exactly."""
+    monkeypatch.setattr(pgcopy, "MAX_LAYOUTS", max_layouts)
+    rng = np.random.default_rng(7)
+    n = 300
+    texts = [
+        np.array(
+            [None if rng.random() < 0.1 else "纠纷" * int(rng.integers(0, 4000)) for _ in range(n)], dtype=object
+        )
+        for _ in range(7)
+    ]
+    words = ["dispute", None, "hazard", "邻里"]
+    codes = rng.integers(0, len(words), n)
+    columns = [pgcopy.fixed(np.arange(n), "int4"), *(pgcopy.text(t) for t in texts), pgcopy.coded(codes, words)]
+    got = sorted(_decode(pgcopy.build(columns)), key=lambda r: int.from_bytes(r[0], "big"))
+    want = [
+        (i.to_bytes(4, "big"), *(None if t[i] is None else t[i].encode() for t in texts),
+         None if words[codes[i]] is None else words[codes[i]].encode())
+        for i in range(n)
+    ]  # fmt: skip
+    assert got == want
 
 
 def test_problem_report_is_ordered_capped_and_counted():
