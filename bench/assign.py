@@ -308,6 +308,11 @@ def main() -> None:
             f"single POST /api/v1/incidents, 1,000 requests, 10 clients, uvicorn ({args.workers} worker(s)) on 127.0.0.1: "
             f"p50 {post['p50_ms']:.1f} ms, p99 {post['p99_ms']:.1f} ms, {post['req_per_s']:.0f} req/s"
         )
+        one = post["single"]
+        print(
+            f"    the same from one client ({one['count']:.0f} requests in sequence): "
+            f"p50 {one['p50_ms']:.1f} ms, p99 {one['p99_ms']:.1f} ms, {one['req_per_s']:.0f} req/s"
+        )
 
 
 if __name__ == "__main__":

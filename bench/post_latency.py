@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import numpy as np
@@ -44,8 +45,9 @@ def measure(
     n: int = 1000,
     clients: int = 10,
     workers: int = 1,
-) -> dict[str, float]:
-    """Start uvicorn, POST n incidents from `clients` threads, return p50/p99 (ms) and throughput; clean up."""
+) -> dict:
+    """Start uvicorn, POST n incidents from `clients` threads, then n/3 from one client; p50/p99 (ms) and
+    throughput of each (the single client's under "single"); clean up."""
     port = _free_port()
     run = secrets.token_hex(4)  # fresh external ids: every POST creates (201) rather than updates
     env = {
@@ -78,22 +80,33 @@ def measure(
             for i in range(20):
                 c.post("/api/v1/incidents", json=_feature(run, -1 - i, float(lon[i]), float(lat[i])))
 
-        def worker(k: int) -> list[float]:
-            out = []
-            with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
-                for i in range(k, n, clients):
-                    body = _feature(run, i, float(lon[i % len(lon)]), float(lat[i % len(lat)]))
-                    t = time.perf_counter()
-                    r = c.post("/api/v1/incidents", json=body)
-                    out.append(time.perf_counter() - t)
-                    if r.status_code != 201:
-                        raise RuntimeError(f"POST failed: {r.status_code} {r.text[:200]}")
-            return out
+        def load(first: int, count: int, clients: int) -> dict[str, float]:
+            def worker(k: int) -> list[float]:
+                out = []
+                with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
+                    for i in range(first + k, first + count, clients):
+                        body = _feature(run, i, float(lon[i % len(lon)]), float(lat[i % len(lat)]))
+                        t = time.perf_counter()
+                        r = c.post("/api/v1/incidents", json=body)
+                        out.append(time.perf_counter() - t)
+                        if r.status_code != 201:
+                            raise RuntimeError(f"POST failed: {r.status_code} {r.text[:200]}")
+                return out
 
-        started = time.perf_counter()
-        with ThreadPoolExecutor(clients) as pool:
-            latencies = np.concatenate([np.asarray(x) for x in pool.map(worker, range(clients))])
-        wall = time.perf_counter() - started
+            started = time.perf_counter()
+            with ThreadPoolExecutor(clients) as pool:
+                latencies = np.concatenate([np.asarray(x) for x in pool.map(worker, range(clients))])
+            wall = time.perf_counter() - started
+            return {
+                "p50_ms": float(np.percentile(latencies, 50) * 1000),
+                "p99_ms": float(np.percentile(latencies, 99) * 1000),
+                "req_per_s": count / wall,
+                "count": count,
+            }
+
+        result: dict[str, Any] = dict(load(0, n, clients))
+        # One officer at a time: the latency of a report when the server is not saturated.
+        result["single"] = load(n, n // 3, 1)
     finally:
         server.terminate()
         server.wait(10)
@@ -109,8 +122,4 @@ def measure(
                 text("DELETE FROM audit_log WHERE entity_type = 'incident' AND entity_id = ANY(:ids)"),
                 {"ids": ids},
             )
-    return {
-        "p50_ms": float(np.percentile(latencies, 50) * 1000),
-        "p99_ms": float(np.percentile(latencies, 99) * 1000),
-        "req_per_s": n / wall,
-    }
+    return result
