@@ -22,7 +22,7 @@ STAGES = {
     "read": "读取 reading",
     "check": "校验 checking",
     "assign": "落格 assigning grids",
-    "encode": "编码 encoding for COPY",
+    "encode": "编码 encoding for COPY",  # new rows: encoded part by part and sent as they are
     "copy": "传输 COPY to PostGIS",
     "insert": "入库 inserting",
 }

@@ -304,7 +304,7 @@ def _copy_new(
                 copy.write(pgcopy.build(columns, header=k == 0, trailer=k == len(parts) - 1))
                 done += len(part)
                 if progress:
-                    progress("copy", done, n)
+                    progress("encode", done, n)  # encoded and handed to the COPY
             if progress:
                 progress("insert", 0, n)  # the rest is the database finishing the rows, indexes and roll-up
     except psycopg.errors.UniqueViolation as exc:
