@@ -30,7 +30,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from bench.assign import database, make_points
-from geo import assign_points, incident_store, pgcopy
+from geo import assign_points, incident_copy, pgcopy
+from geo.assign import ASSIGNED
 from geo.ingest_checks import check, city_region
 from geo.ingest_files import read_csv
 from geo.settings import Settings
@@ -66,8 +67,8 @@ def payload(settings: Settings, engine, path: Path) -> tuple[memoryview | bytes,
         times["assign"] = time.perf_counter() - start
     order = np.argsort(rows.occurred_at, kind="stable")
     optional = list(rows.optional)
-    data = pgcopy.build(incident_store._incident_columns(rows, optional, hits, order, False))
-    names = ["category", "occurred_at", "source_crs", "synthetic", "geom", *incident_store.ASSIGNED, *optional]
+    data = pgcopy.build(incident_copy.incident_columns(rows, optional, hits, order, False))
+    names = ["category", "occurred_at", "source_crs", "synthetic", "geom", *ASSIGNED, *optional]
     return data, names, times, len(rows)
 
 

@@ -4,19 +4,15 @@ Re-importing an external_id updates that incident (the columns the input provide
 their stored values); rows without external_id always insert. An error anywhere writes nothing.
 - Small batches: one INSERT … ON CONFLICT assigning in PostGIS, one indexed probe per point.
 - Large batches are assigned in memory by geo.assign_points (the same rule) and COPYed straight into
-  incidents. If one of their external_ids is stored already, that COPY is undone and they go through a
+  incidents (geo.incident_copy). If one of their external_ids is stored already, that COPY is undone and they go through a
   staging table and the same INSERT … ON CONFLICT, which updates."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import pandas as pd
-import psycopg
 from numpy.typing import NDArray
-from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -31,7 +27,8 @@ from geo.assign import (
     gap_tree,
 )
 from geo.assign_points import Assigned
-from geo.ingest_checks import TEXTS, TIMES, IncidentRows
+from geo.incident_copy import GAP_LEVELS, PG_TYPES, Progress, copy_new, copy_payload
+from geo.ingest_checks import IncidentRows
 from geo.textcols import missing
 
 # Below STAGING_MIN rows an unnest() insert with one indexed probe per point is fastest. Above it the
@@ -40,9 +37,6 @@ from geo.textcols import missing
 # (20,000 rows: 3.3 s by probes).
 STAGING_MIN = 200
 COLD_MIN = 20_000
-COPY_PART = 100_000
-Progress = Callable[[str, int, int], None]
-_PG_TYPES = {"status": "int2", **{t: "text" for t in TEXTS}, **{t: "timestamptz" for t in TIMES}}
 
 
 def _insert_sql(ctes: str, rows: str, optional: list[str], ids: bool) -> str:
@@ -105,7 +99,7 @@ def store(
     if dry_run:
         result = _dry_run(session, rows, hits, progress)
     else:
-        result = _copy_new(session, rows, optional, hits, order, synthetic, progress)
+        result = copy_new(session, rows, optional, hits, order, synthetic, progress)
     if result is None:
         _stage(session, rows, optional, hits, order, progress)
         if progress:
@@ -129,8 +123,8 @@ def _store_small(session: Session, rows: IncidentRows, optional: list[str], synt
     types = {"idx": "int4", "lon": "float8", "lat": "float8", "category": "int2", "occurred_at": "timestamptz"}
     for name in optional:
         values = rows.optional[name]
-        arrays[name] = [_utc(v) for v in values] if _PG_TYPES[name] == "timestamptz" else values.tolist()
-        types[name] = _PG_TYPES[name]
+        arrays[name] = [_utc(v) for v in values] if PG_TYPES[name] == "timestamptz" else values.tolist()
+        types[name] = PG_TYPES[name]
     unnest = ", ".join(f"CAST(:{n} AS {t}[])" for n, t in types.items())
     src = f"""src AS (
         SELECT u.idx, ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326) AS geom, {", ".join(f"u.{n}" for n in list(types)[3:])}
@@ -171,7 +165,7 @@ def _copy_columns(
     ]
     for name in optional:
         values = rows.optional[name][order]
-        kind = _PG_TYPES[name]
+        kind = PG_TYPES[name]
         if kind == "text":
             columns.append(pgcopy.text(values))
         elif kind == "timestamptz":
@@ -181,7 +175,6 @@ def _copy_columns(
     return columns
 
 
-GAP_LEVELS = ("community", "town", "county")
 STAGED_ROWS = """
     SELECT s.*, t.code, t.community_code, t.town_code, t.county_code,
            ARRAY[gp.community_code, gp.town_code, gp.county_code] AS gap
@@ -211,7 +204,7 @@ def _stage(
     payload = pgcopy.build(_copy_columns(rows, optional, hits, order))
     if progress:
         progress("encode", len(rows), len(rows))
-    ddl = "".join(f", {n} {_PG_TYPES[n]}" for n in optional)
+    ddl = "".join(f", {n} {PG_TYPES[n]}" for n in optional)
     for table in TEMP_TABLES:
         session.execute(text(f"DROP TABLE IF EXISTS {table}"))
     session.execute(
@@ -244,122 +237,11 @@ def _stage(
         },
     )
     names = ["idx", "geom", "category", "occurred_at", "grid", "compound", *optional]
-    _copy(session, "incident_staging", names, payload, progress)
+    copy_payload(session, "incident_staging", names, payload, progress)
     # Row counts only: the plan is two scans and a hash join on 1,537 rows whatever the statistics.
     session.execute(text("ANALYZE incident_staging (idx)"))
     session.execute(text("ANALYZE incident_grid_rows (idx)"))
     session.execute(text("ANALYZE incident_gap_rows (idx)"))
-
-
-def _copy(
-    session: Session, table: str, names: list[str], payload: bytes | memoryview, progress: Progress | None
-) -> None:
-    """Binary COPY of a built payload into `table`, in the session's transaction, with progress."""
-    raw = session.connection().connection.driver_connection  # psycopg's own: same transaction
-    assert raw is not None
-    chunk = 1 << 20
-    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)") as copy:
-        view = memoryview(payload)
-        for start in range(0, len(payload), chunk):
-            copy.write(view[start : start + chunk])
-            if progress:
-                progress("copy", min(start + chunk, len(payload)), len(payload))
-
-
-def _copy_new(
-    session: Session,
-    rows: IncidentRows,
-    optional: list[str],
-    hits: Assigned,
-    order: NDArray[np.int64],
-    synthetic: bool,
-    progress: Progress | None,
-) -> dict | None:
-    """COPY the rows straight into incidents, assignment included; None if an external_id is stored already.
-
-    New rows are the common case of a bulk import, and COPY writes them in batches without the staging
-    table or ON CONFLICT's per-row speculative insert. The rows go in parts of COPY_PART: a writer thread
-    sends one part while the next is encoded, so the database works while Python encodes. The unique
-    index on external_id finds a re-imported id, also one committed meanwhile by another writer; the
-    savepoint then undoes the partial COPY and the caller takes the upsert path.
-    """
-    n = len(rows)
-    names = ["category", "occurred_at", "source_crs", "synthetic", "geom", *ASSIGNED, *optional]
-    raw = session.connection().connection.driver_connection  # psycopg's own: same transaction
-    assert raw is not None
-    parts = np.array_split(order, max(1, -(-n // COPY_PART)))
-    if progress:
-        progress("encode", 0, n)
-    session.execute(text("SAVEPOINT incident_copy"))
-    try:
-        with (
-            raw.cursor() as cur,
-            cur.copy(
-                f"COPY incidents ({', '.join(names)}) FROM STDIN (FORMAT BINARY)", writer=QueuedLibpqWriter(cur)
-            ) as copy,
-        ):
-            done = 0
-            for k, part in enumerate(parts):
-                columns = _incident_columns(rows, optional, hits, part, synthetic)
-                copy.write(pgcopy.build(columns, header=k == 0, trailer=k == len(parts) - 1))
-                done += len(part)
-                if progress:
-                    progress("encode", done, n)  # encoded and handed to the COPY
-            if progress:
-                progress("insert", 0, n)  # the rest is the database finishing the rows, indexes and roll-up
-    except psycopg.errors.UniqueViolation as exc:
-        if exc.diag.constraint_name != "incidents_external_id_key":
-            raise
-        session.execute(text("ROLLBACK TO SAVEPOINT incident_copy"))
-        return None
-    session.execute(text("RELEASE SAVEPOINT incident_copy"))
-    outside = int((hits.grid < 0).sum())
-    return {"inserted": n, "updated": 0, "outside_jurisdiction": outside, "ids": []}
-
-
-def _incident_columns(
-    rows: IncidentRows, optional: list[str], hits: Assigned, order: NDArray[np.int64], synthetic: bool
-) -> list[pgcopy.Column]:
-    """incidents' own columns for COPY, the assignment resolved in memory as assigned_columns does in SQL."""
-    grid = hits.grid[order]
-    inside = grid >= 0
-    compound = hits.compound_id[order]
-    n = len(order)
-    columns = [
-        pgcopy.coded(rows.category[order], CATEGORY_KEYS),
-        pgcopy.fixed(rows.occurred_at[order], "timestamptz"),
-        pgcopy.coded(np.zeros(n, dtype=np.int64), [rows.source_crs]),
-        pgcopy.fixed(np.full(n, synthetic), "bool"),
-        pgcopy.point_ewkb(rows.lon[order], rows.lat[order]),
-        _tree_column(hits, 0, grid, None),
-        *(_tree_column(hits, i + 1, grid, hits.gap[level][order]) for i, level in enumerate(GAP_LEVELS)),
-        pgcopy.fixed(compound, "int4", compound < 0),
-        pgcopy.fixed(~inside, "bool"),
-    ]
-    for name in optional:
-        values = rows.optional[name][order]
-        kind = _PG_TYPES[name]
-        if name == "status":
-            columns.append(pgcopy.coded(values, STATUS_KEYS))
-        elif kind == "text":
-            columns.append(pgcopy.text(values))
-        else:
-            columns.append(pgcopy.fixed(values, kind, np.isnat(values)))
-    return columns
-
-
-def _tree_column(
-    hits: Assigned, level: int, grid: NDArray[np.int64], gap: NDArray[np.object_] | None
-) -> pgcopy.Column:
-    """Column `level` of the grid's (code, community, town, county), or the gap code for a point in no grid."""
-    words: list[str | None] = [g[level] for g in hits.grids] + [None]
-    codes = np.where(grid >= 0, grid, len(words) - 1)
-    if gap is not None:
-        out = grid < 0
-        found, uniques = pd.factorize(gap[out])  # None → −1
-        codes[out] = np.where(found >= 0, len(words) + found, len(words) - 1)
-        words += list(uniques)
-    return pgcopy.coded(codes, words)
 
 
 def _insert_staged(session: Session, rows: IncidentRows, optional: list[str], synthetic: bool) -> Any:
@@ -382,7 +264,7 @@ def _dry_run(session: Session, rows: IncidentRows, hits: Assigned, progress: Pro
         ids = ids[~missing(ids)]
         session.execute(text("DROP TABLE IF EXISTS incident_keys"))
         session.execute(text('CREATE TEMP TABLE incident_keys (external_id text COLLATE "C") ON COMMIT DROP'))
-        _copy(session, "incident_keys", ["external_id"], pgcopy.build([pgcopy.text(ids)]), progress)
+        copy_payload(session, "incident_keys", ["external_id"], pgcopy.build([pgcopy.text(ids)]), progress)
         if progress:
             progress("insert", 0, n)
         session.execute(text("ANALYZE incident_keys"))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from geo import assign, incident_import, incident_store
+from geo import assign, incident_copy, incident_import, incident_store
 from geo.crs import wgs84_to_gcj02
 from geo.ingest import read_geojson
 from geo.stats import rollup
@@ -305,7 +305,7 @@ def test_a_fresh_bulk_import_is_copied_and_stores_what_single_writes_store(db, s
         raise AssertionError("new rows must go straight into incidents")
 
     monkeypatch.setattr(incident_store, "_stage", no_staging)
-    monkeypatch.setattr(incident_store, "COPY_PART", 50)  # sent in five parts
+    monkeypatch.setattr(incident_copy, "COPY_PART", 50)  # sent in five parts
     bulk = [
         point(*d["geometry"]["coordinates"], **d["properties"], external_id=f"bulk-{i}")
         for i, d in enumerate(docs)
@@ -336,7 +336,7 @@ def test_a_fresh_bulk_import_is_copied_and_stores_what_single_writes_store(db, s
 def test_a_stored_id_late_in_a_bulk_import_undoes_its_copy_and_updates(db, settings, monkeypatch):
     """The COPY fails parts in, at the first stored id; the savepoint drops the copied rows, the upsert runs."""
     load_tiny_tree(db)
-    monkeypatch.setattr(incident_store, "COPY_PART", 50)
+    monkeypatch.setattr(incident_copy, "COPY_PART", 50)
     n = incident_store.STAGING_MIN
     old = [
         point(X0 + 0.002, Y1 + 0.002, external_id=f"old-{i}", occurred_at="2024-06-01T08:00:00+08:00")
