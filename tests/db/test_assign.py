@@ -370,3 +370,22 @@ def test_a_stored_id_late_in_a_bulk_import_undoes_its_copy_and_updates(db, setti
     ).one()
     assert tuple(counts) == (n + 150, n + 150, n)
     assert rollup.drift(db) == []
+
+
+def test_a_bulk_import_outlasts_the_statement_limit_and_gives_it_back(db, settings, monkeypatch):
+    """A 10⁶-row COPY outlasts the app's 30 s statement limit: a bulk import lifts it for itself only."""
+    load_tiny_tree(db)
+    limit = "SELECT setting FROM pg_settings WHERE name = 'statement_timeout'"
+    db.execute(text("SET LOCAL statement_timeout = 1000"))
+    monkeypatch.setattr(incident_store, "BULK_MS_PER_ROW", 10.0)
+    seen, real = [], incident_store.copy_new
+
+    def spy(session, *args):
+        seen.append(session.execute(text(limit)).scalar_one())
+        return real(session, *args)
+
+    monkeypatch.setattr(incident_store, "copy_new", spy)
+    n = incident_store.STAGING_MIN + 100
+    features = [point(X0 + 0.002, Y1 + 0.002, external_id=f"t-{i}") for i in range(n)]
+    assert load(db, settings, collection(*features))["inserted"] == n
+    assert seen == [str(n * 10)] and db.execute(text(limit)).scalar_one() == "1000"
