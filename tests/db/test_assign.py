@@ -358,6 +358,7 @@ def test_a_stored_id_late_in_a_bulk_import_undoes_its_copy_and_updates(db, setti
         )
         for i in range(n)
     ]
+    monkeypatch.setattr(incident_store, "_some_stored", lambda *args: False)  # as if the sample missed them
     staged = []
     real_stage = incident_store._stage
     monkeypatch.setattr(incident_store, "_stage", lambda *a: staged.append(1) or real_stage(*a))
@@ -389,3 +390,18 @@ def test_a_bulk_import_outlasts_the_statement_limit_and_gives_it_back(db, settin
     features = [point(X0 + 0.002, Y1 + 0.002, external_id=f"t-{i}") for i in range(n)]
     assert load(db, settings, collection(*features))["inserted"] == n
     assert seen == [str(n * 10)] and db.execute(text(limit)).scalar_one() == "1000"
+
+
+def test_a_resent_file_goes_straight_to_the_upsert(db, settings, monkeypatch):
+    """A sample of the ids finds them stored: no COPY is tried, the rows are updated."""
+    load_tiny_tree(db)
+    n = incident_store.STAGING_MIN + 50
+    features = [point(X0 + 0.002, Y1 + 0.002, external_id=f"r-{i}") for i in range(n)]
+    assert load(db, settings, collection(*features))["inserted"] == n
+
+    def no_copy(*args):
+        raise AssertionError("a re-sent file must not try the COPY")
+
+    monkeypatch.setattr(incident_store, "copy_new", no_copy)
+    assert (load(db, settings, collection(*features))["updated"]) == n
+    assert db.execute(text("SELECT count(*) FROM incidents")).scalar_one() == n
