@@ -137,6 +137,18 @@ def make_points(engine, n: int, seed: int, path: Path) -> None:
     frame.to_csv(path, index=False)
 
 
+def points_file(engine, settings: Settings, n: int, seed: int) -> Path:
+    """The benchmark's CSV of n points for these grids, made once (make_points) and reused."""
+    with engine.connect() as conn:
+        grids_key = conn.execute(
+            text("SELECT left(md5(string_agg(code, ',' ORDER BY code)), 8) FROM grids")
+        ).scalar()
+    path = settings.data_dir / "bench" / f"incidents_{n}_{seed}_{grids_key}.csv"
+    if not path.exists():
+        make_points(engine, n, seed, path)
+    return path
+
+
 def ours(factory, settings: Settings, path: Path, prefix: str, dry_run: bool, reassign: bool) -> dict[str, float]:
     """One timed import (file → rows with grid ids), rolled back afterwards."""
     stamps: dict[str, float] = {}
@@ -288,13 +300,7 @@ def main() -> None:
     settings, source = database(Settings())
     settings = settings.model_copy(update={"max_bulk_features": max(args.points, settings.max_bulk_features)})
     engine, owner = create_engine(settings.database_url), create_engine(settings.owner_database_url)
-    with engine.connect() as conn:
-        grids_key = conn.execute(
-            text("SELECT left(md5(string_agg(code, ',' ORDER BY code)), 8) FROM grids")
-        ).scalar()
-    path = settings.data_dir / "bench" / f"incidents_{args.points}_{args.seed}_{grids_key}.csv"
-    if not path.exists():
-        make_points(engine, args.points, args.seed, path)
+    path = points_file(engine, settings, args.points, args.seed)
     with engine.connect() as conn:
         n_grids = conn.execute(text("SELECT count(*) FROM grids WHERE status = 'active'")).scalar_one()
         grids = gpd.read_postgis("SELECT code, geom FROM grids WHERE status = 'active'", conn, geom_col="geom")

@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from bench.assign import database, make_points
+from bench.assign import database, points_file
 from geo import assign_points, incident_copy, pgcopy
 from geo.assign import ASSIGNED
 from geo.ingest_checks import check, city_region
@@ -114,13 +114,7 @@ def main() -> None:
             conn.execute(text("SELECT 1"))
     except Exception:  # no superuser here: runs go on without a CHECKPOINT between them
         admin = None
-    with engine.connect() as conn:
-        grids_key = conn.execute(
-            text("SELECT left(md5(string_agg(code, ',' ORDER BY code)), 8) FROM grids")
-        ).scalar()
-    path = settings.data_dir / "bench" / f"incidents_{args.points}_{args.seed}_{grids_key}.csv"
-    if not path.exists():
-        make_points(engine, args.points, args.seed, path)
+    path = points_file(engine, settings, args.points, args.seed)
     data, names, python, n = payload(settings, engine, path)
     side = sum(python.values())
     print(f"{n:,} rows ({path.name}) into incidents ({source}), {args.runs} runs each, medians")

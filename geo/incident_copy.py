@@ -7,7 +7,8 @@ SQL, which a test checks against the single-row path column by column.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -28,19 +29,40 @@ PG_TYPES = {"status": "int2", **{t: "text" for t in TEXTS}, **{t: "timestamptz" 
 Progress = Callable[[str, int, int], None]
 
 
+@contextmanager
+def _copy_into(session: Session, table: str, names: list[str], queued: bool = False) -> Iterator[psycopg.Copy]:
+    """A binary COPY into `table` on the session's own connection, so in its transaction.
+
+    queued: a writer thread sends the data, and the caller can encode the next part meanwhile.
+    """
+    raw = session.connection().connection.driver_connection  # psycopg's own: same transaction
+    assert raw is not None
+    with raw.cursor() as cur:
+        sql = f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)"
+        with cur.copy(sql, writer=QueuedLibpqWriter(cur) if queued else None) as copy:
+            yield copy
+
+
 def copy_payload(
     session: Session, table: str, names: list[str], payload: bytes | memoryview, progress: Progress | None
 ) -> None:
     """Binary COPY of a built payload into `table`, in the session's transaction, with progress."""
-    raw = session.connection().connection.driver_connection  # psycopg's own: same transaction
-    assert raw is not None
     chunk = 1 << 20
-    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)") as copy:
+    with _copy_into(session, table, names) as copy:
         view = memoryview(payload)
         for start in range(0, len(payload), chunk):
             copy.write(view[start : start + chunk])
             if progress:
                 progress("copy", min(start + chunk, len(payload)), len(payload))
+
+
+def optional_column(values: NDArray, kind: str) -> pgcopy.Column:
+    """An optional input column of PG type `kind` (None and NaT are NULL)."""
+    if kind == "text":
+        return pgcopy.text(values)
+    if kind == "timestamptz":
+        return pgcopy.fixed(values, kind, np.isnat(values))
+    return pgcopy.fixed(values, kind)
 
 
 def copy_new(
@@ -62,19 +84,12 @@ def copy_new(
     """
     n = len(rows)
     names = ["category", "occurred_at", "source_crs", "synthetic", "geom", *ASSIGNED, *optional]
-    raw = session.connection().connection.driver_connection  # psycopg's own: same transaction
-    assert raw is not None
     parts = np.array_split(order, max(1, -(-n // COPY_PART)))
     if progress:
         progress("encode", 0, n)
     session.execute(text("SAVEPOINT incident_copy"))
     try:
-        with (
-            raw.cursor() as cur,
-            cur.copy(
-                f"COPY incidents ({', '.join(names)}) FROM STDIN (FORMAT BINARY)", writer=QueuedLibpqWriter(cur)
-            ) as copy,
-        ):
+        with _copy_into(session, "incidents", names, queued=True) as copy:
             done = 0
             for k, part in enumerate(parts):
                 columns = incident_columns(rows, optional, hits, part, synthetic)
@@ -115,13 +130,10 @@ def incident_columns(
     ]
     for name in optional:
         values = rows.optional[name][order]
-        kind = PG_TYPES[name]
-        if name == "status":
-            columns.append(pgcopy.coded(values, STATUS_KEYS))
-        elif kind == "text":
-            columns.append(pgcopy.text(values))
-        else:
-            columns.append(pgcopy.fixed(values, kind, np.isnat(values)))
+        # status travels as its vocabulary index; the table stores the word
+        columns.append(
+            pgcopy.coded(values, STATUS_KEYS) if name == "status" else optional_column(values, PG_TYPES[name])
+        )
     return columns
 
 

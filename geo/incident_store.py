@@ -4,8 +4,9 @@ Re-importing an external_id updates that incident (the columns the input provide
 their stored values); rows without external_id always insert. An error anywhere writes nothing.
 - Small batches: one INSERT … ON CONFLICT assigning in PostGIS, one indexed probe per point.
 - Large batches are assigned in memory by geo.assign_points (the same rule) and COPYed straight into
-  incidents (geo.incident_copy). If one of their external_ids is stored already, that COPY is undone and they go through a
-  staging table and the same INSERT … ON CONFLICT, which updates."""
+  incidents (geo.incident_copy). If one of their external_ids is stored already (a sample is looked up
+  first; the COPY's unique index catches the rest, and a savepoint undoes it), they go through a staging
+  table and the same INSERT … ON CONFLICT, which updates."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from geo.assign import (
     gap_tree,
 )
 from geo.assign_points import Assigned
-from geo.incident_copy import GAP_LEVELS, PG_TYPES, Progress, copy_new, copy_payload
+from geo.incident_copy import GAP_LEVELS, PG_TYPES, Progress, copy_new, copy_payload, optional_column
 from geo.ingest_checks import IncidentRows
 from geo.textcols import missing
 
@@ -199,15 +200,7 @@ def _copy_columns(
         pgcopy.fixed(grid, "int4", grid < 0),
         pgcopy.fixed(compound, "int4", compound < 0),
     ]
-    for name in optional:
-        values = rows.optional[name][order]
-        kind = PG_TYPES[name]
-        if kind == "text":
-            columns.append(pgcopy.text(values))
-        elif kind == "timestamptz":
-            columns.append(pgcopy.fixed(values, kind, np.isnat(values)))
-        else:
-            columns.append(pgcopy.fixed(values, kind))
+    columns += [optional_column(rows.optional[name][order], PG_TYPES[name]) for name in optional]
     return columns
 
 
