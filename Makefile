@@ -45,6 +45,7 @@ test-deps:
 
 lint: venv
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 
 typecheck: venv
 	.venv/bin/mypy

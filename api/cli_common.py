@@ -34,6 +34,8 @@ def run_in_transaction(work: Callable[[Any, Settings], Any]) -> Any:
     except CitygridError as exc:
         console.print(f"[red]{exc.code}[/red]: {exc.detail}")
         for p in exc.context.get("problems", []):
-            where = ", ".join(f"{k}={p[k]}" for k in ("feature", "grid_code", "other_grid", "area_m2", "location") if k in p)
+            where = ", ".join(
+                f"{k}={p[k]}" for k in ("feature", "grid_code", "other_grid", "area_m2", "location") if k in p
+            )
             console.print(f"  • [bold]{p.get('rule', '')}[/bold] {p.get('detail', '')}  ({where})")
         raise typer.Exit(1) from exc

@@ -14,7 +14,9 @@ from rich.table import Table
 from api.cli_common import cli_actor, run_in_transaction
 from geo.settings import Settings
 
-grids_app = typer.Typer(help="网格编辑 Grid editing: move boundaries, split, merge, retire, revert, import, export")
+grids_app = typer.Typer(
+    help="网格编辑 Grid editing: move boundaries, split, merge, retire, revert, import, export"
+)
 console = Console()
 
 DRY_RUN = typer.Option(False, "--dry-run", help="show the diff, write nothing")
@@ -52,14 +54,19 @@ def _report(result: dict[str, Any], as_json: bool) -> None:
     for g in result["grids"]:
         before = "—" if g["area_before_m2"] is None else f"{g['area_before_m2']:,.0f}"
         table.add_row(
-            g["code"], g["status"], f"{g['version_before'] or '—'} → {g['version_after']}",
-            f"{before} → {g['area_after_m2']:,.0f}", f"{g['area_change_m2']:+,.0f}",
+            g["code"],
+            g["status"],
+            f"{g['version_before'] or '—'} → {g['version_after']}",
+            f"{before} → {g['area_after_m2']:,.0f}",
+            f"{g['area_change_m2']:+,.0f}",
         )
     console.print(table)
     for m in result["incidents"]["moves"]:
         console.print(f"incidents {m['from']} → {m['to']}: {m['count']}")
     for m in result["compounds"]["moves"]:
-        console.print(f"compound {m['id']} {m['name']}: {m['from']} → {m['to']} ({m['households'] or 0} households)")
+        console.print(
+            f"compound {m['id']} {m['name']}: {m['from']} → {m['to']} ({m['households'] or 0} households)"
+        )
     for c in result["coverage"]:
         console.print(f"coverage of {c['community_code']} {c['name']}: {c['share']:.4%} ({c['grids']} grids)")
 
@@ -73,16 +80,27 @@ def _edit(action: Callable[..., dict[str, Any]], *args: Any, as_json: bool = Fal
 
 @grids_app.command("move-boundary")
 def move_boundary(
-    a: str, b: str,
+    a: str,
+    b: str,
     line: str = typer.Option(..., help="the new shared boundary: WKT, GeoJSON or a .geojson file"),
     expect: list[str] = typer.Option(None, help="CODE=VERSION for each grid (If-Match)"),
-    reason: str = REASON, dry_run: bool = DRY_RUN, as_json: bool = AS_JSON,
+    reason: str = REASON,
+    dry_run: bool = DRY_RUN,
+    as_json: bool = AS_JSON,
 ) -> None:
     """Move the boundary between two neighbouring grids along a new line."""
     from geo.editing.edits import move_boundary as run
 
-    _edit(run, a, b, line=_geometry(line), expected_versions=_versions(expect), reason=reason, dry_run=dry_run,
-          as_json=as_json)
+    _edit(
+        run,
+        a,
+        b,
+        line=_geometry(line),
+        expected_versions=_versions(expect),
+        reason=reason,
+        dry_run=dry_run,
+        as_json=as_json,
+    )
 
 
 @grids_app.command("split")
@@ -91,43 +109,78 @@ def split(
     line: str = typer.Option(..., help="a line across the grid: WKT, GeoJSON or a .geojson file"),
     new_code: list[str] = typer.Option(None, help="codes for the new pieces (default: the next free)"),
     expect: int = typer.Option(None, help="the grid's current version (If-Match)"),
-    reason: str = REASON, dry_run: bool = DRY_RUN, as_json: bool = AS_JSON,
+    reason: str = REASON,
+    dry_run: bool = DRY_RUN,
+    as_json: bool = AS_JSON,
 ) -> None:
     """Split a grid by a line; the largest piece keeps the code."""
     from geo.editing.edits import split_grid
 
-    _edit(split_grid, code, _geometry(line), expected_version=expect, new_codes=new_code or None, reason=reason,
-          dry_run=dry_run, as_json=as_json)
+    _edit(
+        split_grid,
+        code,
+        _geometry(line),
+        expected_version=expect,
+        new_codes=new_code or None,
+        reason=reason,
+        dry_run=dry_run,
+        as_json=as_json,
+    )
 
 
 @grids_app.command("merge")
 def merge(
-    codes: list[str], keep: str = typer.Option(None, help="the grid that takes the union (default: the first)"),
+    codes: list[str],
+    keep: str = typer.Option(None, help="the grid that takes the union (default: the first)"),
     expect: list[str] = typer.Option(None, help="CODE=VERSION for each grid"),
-    reason: str = REASON, dry_run: bool = DRY_RUN, as_json: bool = AS_JSON,
+    reason: str = REASON,
+    dry_run: bool = DRY_RUN,
+    as_json: bool = AS_JSON,
 ) -> None:
     """Merge adjacent grids of one community."""
     from geo.editing.edits import merge_grids
 
-    _edit(merge_grids, codes, keep=keep, expected_versions=_versions(expect), reason=reason, dry_run=dry_run,
-          as_json=as_json)
+    _edit(
+        merge_grids,
+        codes,
+        keep=keep,
+        expected_versions=_versions(expect),
+        reason=reason,
+        dry_run=dry_run,
+        as_json=as_json,
+    )
 
 
 @grids_app.command("retire")
 def retire(
-    code: str, absorbed_by: str = typer.Option(None, help="the neighbour that takes the area"),
-    expect: int = typer.Option(None), reason: str = REASON, dry_run: bool = DRY_RUN, as_json: bool = AS_JSON,
+    code: str,
+    absorbed_by: str = typer.Option(None, help="the neighbour that takes the area"),
+    expect: int = typer.Option(None),
+    reason: str = REASON,
+    dry_run: bool = DRY_RUN,
+    as_json: bool = AS_JSON,
 ) -> None:
     """Retire a grid (its area must go to a neighbour or lie outside its community)."""
     from geo.editing.edits import retire_grid
 
-    _edit(retire_grid, code, expected_version=expect, absorbed_by=absorbed_by, reason=reason, dry_run=dry_run,
-          as_json=as_json)
+    _edit(
+        retire_grid,
+        code,
+        expected_version=expect,
+        absorbed_by=absorbed_by,
+        reason=reason,
+        dry_run=dry_run,
+        as_json=as_json,
+    )
 
 
 @grids_app.command("revert")
 def revert(
-    code: str, version: int, expect: int = typer.Option(None), reason: str = REASON, dry_run: bool = DRY_RUN,
+    code: str,
+    version: int,
+    expect: int = typer.Option(None),
+    reason: str = REASON,
+    dry_run: bool = DRY_RUN,
     as_json: bool = AS_JSON,
 ) -> None:
     """Make an earlier version current again (as a new version)."""
@@ -148,33 +201,55 @@ def history(code: str, as_json: bool = AS_JSON) -> None:
     table = Table("version", "status", "valid from", "valid to", "editor", "reason", "area m²", title=code)
     for f in doc["features"]:
         p = f["properties"]
-        table.add_row(str(p["version"]), p["status"], str(p["valid_from"]), str(p["valid_to"] or "—"),
-                      p["editor"] or "", p["reason"] or "", f"{p['area_m2']:,.0f}")
+        table.add_row(
+            str(p["version"]),
+            p["status"],
+            str(p["valid_from"]),
+            str(p["valid_to"] or "—"),
+            p["editor"] or "",
+            p["reason"] or "",
+            f"{p['area_m2']:,.0f}",
+        )
     console.print(table)
 
 
 @grids_app.command("import")
 def import_layer(
-    path: Path, crs: str = typer.Option(None, help="GCJ-02 or BD-09 when the layer uses them"),
-    reason: str = REASON, dry_run: bool = DRY_RUN, as_json: bool = AS_JSON,
+    path: Path,
+    crs: str = typer.Option(None, help="GCJ-02 or BD-09 when the layer uses them"),
+    reason: str = REASON,
+    dry_run: bool = DRY_RUN,
+    as_json: bool = AS_JSON,
 ) -> None:
     """Import a grid layer (GeoJSON, GeoPackage, zipped Shapefile): all or nothing."""
     from geo.editing.exchange import import_grids
 
     data = path.read_bytes()
     with console.status(f"validating and importing {path.name} …"):
-        result = run_in_transaction(lambda session, s: import_grids(
-            session, data, path.name, editor=cli_actor(), reason=reason, crs=crs, dry_run=dry_run,
-            tolerance_m=s.edit_tolerance_m))
-    console.print(f"{result['features']} features: {len(result['created'])} created, "
-                  f"{len(result['updated'])} updated, {len(result['unchanged'])} unchanged")
+        result = run_in_transaction(
+            lambda session, s: import_grids(
+                session,
+                data,
+                path.name,
+                editor=cli_actor(),
+                reason=reason,
+                crs=crs,
+                dry_run=dry_run,
+                tolerance_m=s.edit_tolerance_m,
+            )
+        )
+    console.print(
+        f"{result['features']} features: {len(result['created'])} created, "
+        f"{len(result['updated'])} updated, {len(result['unchanged'])} unchanged"
+    )
     if result["edit"]:
         _report(result["edit"], as_json)
 
 
 @grids_app.command("export")
 def export_layer(
-    path: Path, admin_code: str = typer.Option(None, help="city, county, town, community or grid code"),
+    path: Path,
+    admin_code: str = typer.Option(None, help="city, county, town, community or grid code"),
     format: str = typer.Option(None, help="geojson, gpkg or shp (default: from the file name)"),
     include_retired: bool = False,
 ) -> None:
@@ -190,16 +265,19 @@ def export_layer(
 
 @grids_app.command("crosswalk")
 def crosswalk(
-    department: str, layer: Path = typer.Option(None, help="a department grid layer (default: department_grids)"),
-    csv_out: Path = typer.Option(None, "--csv", help="write the crosswalk as CSV here"), as_json: bool = AS_JSON,
+    department: str,
+    layer: Path = typer.Option(None, help="a department grid layer (default: department_grids)"),
+    csv_out: Path = typer.Option(None, "--csv", help="write the crosswalk as CSV here"),
+    as_json: bool = AS_JSON,
 ) -> None:
     """For each integrated grid, which of a department's grids overlap it and by what share."""
     from geo.editing import crosswalk as cw
 
     def work(session: Any, s: Settings) -> dict[str, Any]:
         if layer:
-            return cw.crosswalk_upload(session, department, layer.read_bytes(), layer.name,
-                                       tolerance_m=s.edit_tolerance_m)
+            return cw.crosswalk_upload(
+                session, department, layer.read_bytes(), layer.name, tolerance_m=s.edit_tolerance_m
+            )
         return cw.crosswalk_table(session, department, tolerance_m=s.edit_tolerance_m)
 
     with console.status("intersecting …"):
@@ -211,5 +289,7 @@ def crosswalk(
         console.print_json(json.dumps(result, ensure_ascii=False))
     else:
         matched = sum(1 for g in result["grids"] if g["department_grids"])
-        console.print(f"{result['department_label']}: {result['department_grids']} department grids; "
-                      f"{matched} of {len(result['grids'])} integrated grids overlap one")
+        console.print(
+            f"{result['department_label']}: {result['department_grids']} department grids; "
+            f"{matched} of {len(result['grids'])} integrated grids overlap one"
+        )

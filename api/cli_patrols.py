@@ -179,7 +179,9 @@ def export(
     if format == "gpx":
         text = run_in_transaction(lambda session, settings: routes.route_gpx(session, route_id))
     else:
-        text = json.dumps(run_in_transaction(lambda session, settings: routes.get_route(session, route_id)), ensure_ascii=False)
+        text = json.dumps(
+            run_in_transaction(lambda session, settings: routes.get_route(session, route_id)), ensure_ascii=False
+        )
     _write(text, out)
 
 

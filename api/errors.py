@@ -75,7 +75,9 @@ def install(app: FastAPI) -> None:
         detail = str(exc.detail)
         if detail == "There was an error parsing the body":
             detail = "the request body is not valid JSON (or not valid for its Content-Type)"
-        code = {400: "invalid_input", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {400: "invalid_input", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
         return JSONResponse(error_body(code, detail), exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)

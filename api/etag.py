@@ -21,7 +21,5 @@ def parse_if_match(header: str | None, what: str = "the resource") -> int:
         )
     match = _TAG.match(header)
     if not match:
-        raise InvalidInput(
-            f"If-Match {header!r} is not the version ETag of {what}, e.g. \"3\"", field="If-Match"
-        )
+        raise InvalidInput(f'If-Match {header!r} is not the version ETag of {what}, e.g. "3"', field="If-Match")
     return int(match.group(1))

@@ -20,7 +20,9 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send, f"request body of {int(declared)} bytes exceeds the limit of {self.max_bytes}")
+            await self._refuse(
+                send, f"request body of {int(declared)} bytes exceeds the limit of {self.max_bytes}"
+            )
             return
         seen = 0
         overflowed = False

@@ -223,8 +223,10 @@ def main() -> None:
     )
     print(f"peer  (naive: write shapes, points-outer ST_Contains UPDATE): p50 {peer50 * 1000:.0f} ms")
     print(f"ratio peer/ours: {peer50 / p50:.2f}×")
-    print(f"floor (one bare UPDATE swapping the same {STRIP_INCIDENTS:,} rows' grid, committed): p50 "
-          f"{floor50 * 1000:.0f} ms — ours spends {(p50 - floor50) * 1000:.0f} ms beyond it")
+    print(
+        f"floor (one bare UPDATE swapping the same {STRIP_INCIDENTS:,} rows' grid, committed): p50 "
+        f"{floor50 * 1000:.0f} ms — ours spends {(p50 - floor50) * 1000:.0f} ms beyond it"
+    )
     engine.dispose()
 
 

@@ -29,12 +29,20 @@ def remove_tree(engine: Engine) -> None:
     """Delete every row the tree and edits on it left (grids of its communities, their versions and audit)."""
     communities = [t[0] for t in TREE if t[3] == "community"] + [SPARE_COMMUNITY]
     with engine.begin() as conn:
-        codes = conn.execute(
-            text("SELECT DISTINCT grid_code FROM grid_versions WHERE community_code = ANY(:m) "
-                 "UNION SELECT code FROM grids WHERE community_code = ANY(:m)"),
-            {"m": communities},
-        ).scalars().all()
-        conn.execute(text("DELETE FROM audit_log WHERE entity_type = 'grid' AND entity_id = ANY(:c)"), {"c": codes})
+        codes = (
+            conn.execute(
+                text(
+                    "SELECT DISTINCT grid_code FROM grid_versions WHERE community_code = ANY(:m) "
+                    "UNION SELECT code FROM grids WHERE community_code = ANY(:m)"
+                ),
+                {"m": communities},
+            )
+            .scalars()
+            .all()
+        )
+        conn.execute(
+            text("DELETE FROM audit_log WHERE entity_type = 'grid' AND entity_id = ANY(:c)"), {"c": codes}
+        )
         conn.execute(text("DELETE FROM incidents WHERE community_code = ANY(:m)"), {"m": communities})
         conn.execute(text("DELETE FROM grid_versions WHERE grid_code = ANY(:c)"), {"c": codes})
         conn.execute(text("DELETE FROM grids WHERE code = ANY(:c)"), {"c": codes})

@@ -95,6 +95,7 @@ def app(settings: Settings, db: Session):
     from api.deps import get_session
 
     application = create_app(settings)
+
     def test_session():
         # Like the real dependency: a failed request rolls back its own work, and only that: what the test
         # set up before the request is committed to the outer (still rolled-back-at-the-end) transaction first.

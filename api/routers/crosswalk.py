@@ -19,7 +19,8 @@ def _out(result: dict, fmt: str) -> Response:
         name = f"crosswalk_{result['department']}.csv"
         # A BOM so that Excel, which GIS staff open CSVs in, reads the Chinese names as UTF-8.
         return Response(
-            "\ufeff" + crosswalk.to_csv(result), media_type="text/csv; charset=utf-8",
+            "\ufeff" + crosswalk.to_csv(result),
+            media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     return JSONResponse(result)
@@ -42,5 +43,7 @@ def upload(
 
 
 @router.get("/{department}", summary="部门网格对照 Crosswalk of a department's stored grids")
-def stored(department: str, session: SessionDep, settings: SettingsDep, _: Reader, format: Format = "json") -> Response:
+def stored(
+    department: str, session: SessionDep, settings: SettingsDep, _: Reader, format: Format = "json"
+) -> Response:
     return _out(crosswalk.crosswalk_table(session, department, tolerance_m=settings.edit_tolerance_m), format)

@@ -25,19 +25,29 @@ def import_layer(
 ) -> JSONResponse:
     data = file.file.read()
     result = exchange.import_grids(
-        session, data, file.filename, editor=who.username, reason=reason, crs=crs, dry_run=dry_run,
+        session,
+        data,
+        file.filename,
+        editor=who.username,
+        reason=reason,
+        crs=crs,
+        dry_run=dry_run,
         tolerance_m=settings.edit_tolerance_m,
     )
     session.commit()
     return JSONResponse(result)
 
 
-@router.get("/export", summary="导出网格图层 Export grids (GeoJSON, GeoPackage, zipped Shapefile)", response_class=Response)
+@router.get(
+    "/export", summary="导出网格图层 Export grids (GeoJSON, GeoPackage, zipped Shapefile)", response_class=Response
+)
 def export_layer(
     session: SessionDep,
     _: Reader,
     format: Literal["geojson", "gpkg", "shp"] = "geojson",
-    admin_code: Annotated[str | None, Query(max_length=15, description="city, county, town, community or grid")] = None,
+    admin_code: Annotated[
+        str | None, Query(max_length=15, description="city, county, town, community or grid")
+    ] = None,
     include_retired: bool = False,
 ) -> Response:
     data, media, name = exchange.export_grids(session, format, admin_code, include_retired)

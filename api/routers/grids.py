@@ -61,7 +61,11 @@ def list_grids(
 
 @router.post("", summary="新建网格 Create a grid", status_code=201)
 def create_grid(
-    body: GridFeature, session: SessionDep, settings: SettingsDep, who: GisEditor, dry_run: DryRun = False,
+    body: GridFeature,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: GisEditor,
+    dry_run: DryRun = False,
     reason: Reason = None,
 ) -> JSONResponse:
     code = body.properties.code or body.id
@@ -69,7 +73,13 @@ def create_grid(
         raise InvalidInput("a new grid needs a code (id or properties.code)", field="code")
     attrs = body.properties.model_dump(exclude={"code"}, exclude_none=True)
     result = edits.create_grid(
-        session, code, body.geometry, attrs, editor=who.username, reason=reason, dry_run=dry_run,
+        session,
+        code,
+        body.geometry,
+        attrs,
+        editor=who.username,
+        reason=reason,
+        dry_run=dry_run,
         tolerance_m=settings.edit_tolerance_m,
     )
     session.commit()
@@ -79,7 +89,9 @@ def create_grid(
     return response
 
 
-@router.get("/{code}", summary="单个网格 One grid (ETag = version; as_of for a past state)", response_class=Response)
+@router.get(
+    "/{code}", summary="单个网格 One grid (ETag = version; as_of for a past state)", response_class=Response
+)
 def get_grid(
     code: str,
     session: SessionDep,
@@ -102,16 +114,29 @@ def grid_history(code: str, session: SessionDep, _: Reader) -> Response:
 
 @router.put("/{code}", summary="替换网格 Replace a grid (If-Match)")
 def replace_grid(
-    code: str, body: GridFeature, session: SessionDep, settings: SettingsDep, who: GisEditor,
-    if_match: IfMatch = None, dry_run: DryRun = False, reason: Reason = None,
+    code: str,
+    body: GridFeature,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: GisEditor,
+    if_match: IfMatch = None,
+    dry_run: DryRun = False,
+    reason: Reason = None,
 ) -> JSONResponse:
     version = parse_if_match(if_match, f"grid {code}")
     if (body.properties.code or body.id or code) != code:
         raise InvalidInput(f"the body names grid {body.properties.code or body.id}, the path {code}", field="code")
     attrs = body.properties.model_dump(exclude={"code"})
     result = edits.replace_grid(
-        session, code, body.geometry, attrs, expected_version=version, editor=who.username, reason=reason,
-        dry_run=dry_run, tolerance_m=settings.edit_tolerance_m,
+        session,
+        code,
+        body.geometry,
+        attrs,
+        expected_version=version,
+        editor=who.username,
+        reason=reason,
+        dry_run=dry_run,
+        tolerance_m=settings.edit_tolerance_m,
     )
     session.commit()
     return edited(result, code)
@@ -119,17 +144,32 @@ def replace_grid(
 
 @router.patch("/{code}", summary="修改网格 Update part of a grid (If-Match)")
 def update_grid(
-    code: str, body: GridPatch, session: SessionDep, settings: SettingsDep, who: GisEditor,
-    if_match: IfMatch = None, dry_run: DryRun = False, reason: Reason = None,
+    code: str,
+    body: GridPatch,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: GisEditor,
+    if_match: IfMatch = None,
+    dry_run: DryRun = False,
+    reason: Reason = None,
 ) -> JSONResponse:
     version = parse_if_match(if_match, f"grid {code}")
     unknown = set(body.properties) - set(EDITABLE) - READ_ONLY
     if unknown:
-        raise InvalidInput(f"unknown properties {sorted(unknown)}; editable: {', '.join(EDITABLE)}", field="properties")
+        raise InvalidInput(
+            f"unknown properties {sorted(unknown)}; editable: {', '.join(EDITABLE)}", field="properties"
+        )
     attrs = {k: v for k, v in body.properties.items() if k in EDITABLE}
     result = edits.update_grid(
-        session, code, geometry=body.geometry, attrs=attrs, expected_version=version, editor=who.username,
-        reason=reason, dry_run=dry_run, tolerance_m=settings.edit_tolerance_m,
+        session,
+        code,
+        geometry=body.geometry,
+        attrs=attrs,
+        expected_version=version,
+        editor=who.username,
+        reason=reason,
+        dry_run=dry_run,
+        tolerance_m=settings.edit_tolerance_m,
     )
     session.commit()
     return edited(result, code)
@@ -137,17 +177,31 @@ def update_grid(
 
 @router.delete("/{code}", summary="撤销网格 Retire a grid (If-Match)")
 def retire_grid(
-    code: str, session: SessionDep, settings: SettingsDep, who: GisEditor, if_match: IfMatch = None,
-    absorbed_by: Annotated[str | None, Query(max_length=15, description="the neighbour that takes its area")] = None,
+    code: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: GisEditor,
+    if_match: IfMatch = None,
+    absorbed_by: Annotated[
+        str | None, Query(max_length=15, description="the neighbour that takes its area")
+    ] = None,
     absorbed_by_version: Annotated[int | None, Query(description="that neighbour's ETag version")] = None,
-    dry_run: DryRun = False, reason: Reason = None,
+    dry_run: DryRun = False,
+    reason: Reason = None,
 ) -> JSONResponse:
     version = parse_if_match(if_match, f"grid {code}")
     if absorbed_by:
         parse_if_match(None if absorbed_by_version is None else str(absorbed_by_version), f"grid {absorbed_by}")
     result = edits.retire_grid(
-        session, code, expected_version=version, editor=who.username, reason=reason, absorbed_by=absorbed_by,
-        absorbed_by_version=absorbed_by_version, dry_run=dry_run, tolerance_m=settings.edit_tolerance_m,
+        session,
+        code,
+        expected_version=version,
+        editor=who.username,
+        reason=reason,
+        absorbed_by=absorbed_by,
+        absorbed_by_version=absorbed_by_version,
+        dry_run=dry_run,
+        tolerance_m=settings.edit_tolerance_m,
     )
     session.commit()
     return edited(result, code)
@@ -155,13 +209,25 @@ def retire_grid(
 
 @router.post("/{code}/revert", summary="恢复版本 Revert a grid to a version (itself a new version; If-Match)")
 def revert_grid(
-    code: str, body: RevertBody, session: SessionDep, settings: SettingsDep, who: GisEditor,
-    if_match: IfMatch = None, dry_run: DryRun = False, reason: Reason = None,
+    code: str,
+    body: RevertBody,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: GisEditor,
+    if_match: IfMatch = None,
+    dry_run: DryRun = False,
+    reason: Reason = None,
 ) -> JSONResponse:
     version = parse_if_match(if_match, f"grid {code}")
     result = edits.revert_grid(
-        session, code, body.version, expected_version=version, editor=who.username, reason=reason,
-        dry_run=dry_run, tolerance_m=settings.edit_tolerance_m,
+        session,
+        code,
+        body.version,
+        expected_version=version,
+        editor=who.username,
+        reason=reason,
+        dry_run=dry_run,
+        tolerance_m=settings.edit_tolerance_m,
     )
     session.commit()
     return edited(result, code)

@@ -9,7 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field
 Geometry = dict[str, Any]
 # Properties a client may send back from a GET that editing ignores (derived or managed by the server).
 READ_ONLY = {
-    "code", "version", "status", "community_name", "town_code", "synthetic", "created_at", "updated_at", "area_m2",
+    "code",
+    "version",
+    "status",
+    "community_name",
+    "town_code",
+    "synthetic",
+    "created_at",
+    "updated_at",
+    "area_m2",
 }
 
 
@@ -49,7 +57,9 @@ class RevertBody(BaseModel):
 
 class SplitBody(BaseModel):
     line: Geometry = Field(description="GeoJSON LineString crossing the grid from edge to edge")
-    new_codes: list[str] | None = Field(default=None, description="codes of the new pieces (default: the next free ones)")
+    new_codes: list[str] | None = Field(
+        default=None, description="codes of the new pieces (default: the next free ones)"
+    )
     names: list[str] | None = None
 
 

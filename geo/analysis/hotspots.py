@@ -43,7 +43,6 @@ if TYPE_CHECKING:  # esda and libpysal cost seconds to import: only the analysis
     from libpysal.weights import W
 
 
-
 def contiguity_weights(metric_geoms: NDArray[np.object_], tolerance_m: float = NEIGHBOUR_TOLERANCE_M) -> W:
     """Binary queen contiguity between polygons (metres), tolerant to gaps of up to tolerance_m."""
     n = len(metric_geoms)

@@ -258,6 +258,7 @@ def csv_text(frame: pd.DataFrame) -> str:
     pandas' to_csv took ~8 s for the 200k incidents, formatting timestamps one by one."""
     import numpy as np
     import pandas as pd
+
     cols = []
     for name in frame.columns:
         series = frame[name]

@@ -17,8 +17,15 @@ from geo.editing.validate import problem, reject, to_multipolygon
 from geo.errors import InvalidInput, NotFound
 
 CSV_COLUMNS = (
-    "grid_code", "grid_name", "community_code", "department", "department_grid_code", "department_grid_name",
-    "overlap_m2", "share_of_grid", "share_of_department_grid",
+    "grid_code",
+    "grid_name",
+    "community_code",
+    "department",
+    "department_grid_code",
+    "department_grid_name",
+    "overlap_m2",
+    "share_of_grid",
+    "share_of_department_grid",
 )
 # Overlaps thinner than the edit tolerance are digitising noise along shared edges, not real overlaps.
 _PAIRS = f"""
@@ -58,7 +65,11 @@ def crosswalk_table(session: Session, department: str, tolerance_m: float = DEFA
 
 
 def crosswalk_upload(
-    session: Session, department: str, data: bytes, filename: str | None = None, crs: str | None = None,
+    session: Session,
+    department: str,
+    data: bytes,
+    filename: str | None = None,
+    crs: str | None = None,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
 ) -> dict[str, Any]:
     """The crosswalk of an uploaded department grid layer (each feature needs a code; a name is optional)."""
@@ -145,6 +156,13 @@ def to_csv(result: dict[str, Any]) -> str:
             writer.writerow([*base, "", "", "", "", ""])
         for d in g["department_grids"]:
             writer.writerow(
-                [*base, d["code"], d["name"] or "", d["overlap_m2"], d["share_of_grid"], d["share_of_department_grid"]]
+                [
+                    *base,
+                    d["code"],
+                    d["name"] or "",
+                    d["overlap_m2"],
+                    d["share_of_grid"],
+                    d["share_of_department_grid"],
+                ]
             )
     return buf.getvalue()

@@ -24,8 +24,15 @@ Result = dict[str, Any]
 
 
 def create_grid(
-    session: Session, code: str, geometry: Any, attrs: dict[str, Any], *, editor: str,
-    reason: str | None = None, dry_run: bool = False, tolerance_m: float = DEFAULT_TOLERANCE_M,
+    session: Session,
+    code: str,
+    geometry: Any,
+    attrs: dict[str, Any],
+    *,
+    editor: str,
+    reason: str | None = None,
+    dry_run: bool = False,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
 ) -> Result:
     """A new grid (version 1); attrs needs name and community_code."""
     attrs = {"community_code": code[:12], **attrs}
@@ -36,12 +43,22 @@ def create_grid(
 
 
 def replace_grid(
-    session: Session, code: str, geometry: Any, attrs: dict[str, Any], *, expected_version: int | None,
-    editor: str, reason: str | None = None, dry_run: bool = False, tolerance_m: float = DEFAULT_TOLERANCE_M,
+    session: Session,
+    code: str,
+    geometry: Any,
+    attrs: dict[str, Any],
+    *,
+    expected_version: int | None,
+    editor: str,
+    reason: str | None = None,
+    dry_run: bool = False,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
 ) -> Result:
     """Replace geometry and every attribute (PUT): attributes left out become empty, name is required."""
     if not (attrs.get("name") or "").strip():
-        raise reject([problem("attribute", "name is required when replacing a grid", field="name", grid_code=code)])
+        raise reject(
+            [problem("attribute", "name is required when replacing a grid", field="name", grid_code=code)]
+        )
     full = {k: attrs.get(k) for k in EDITABLE}
     full["community_code"] = attrs.get("community_code") or _current(session, code)["community_code"]
     change = GridChange(code, geom=geometry, attrs=full, expected_version=expected_version)
@@ -51,8 +68,15 @@ def replace_grid(
 
 
 def update_grid(
-    session: Session, code: str, *, geometry: Any = None, attrs: dict[str, Any] | None = None,
-    expected_version: int | None, editor: str, reason: str | None = None, dry_run: bool = False,
+    session: Session,
+    code: str,
+    *,
+    geometry: Any = None,
+    attrs: dict[str, Any] | None = None,
+    expected_version: int | None,
+    editor: str,
+    reason: str | None = None,
+    dry_run: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
 ) -> Result:
     """Change some attributes and/or the geometry (PATCH); the rest stays."""
@@ -63,16 +87,30 @@ def update_grid(
 
 
 def retire_grid(
-    session: Session, code: str, *, expected_version: int | None, editor: str, reason: str | None = None,
-    absorbed_by: str | None = None, absorbed_by_version: int | None = None, dry_run: bool = False,
+    session: Session,
+    code: str,
+    *,
+    expected_version: int | None,
+    editor: str,
+    reason: str | None = None,
+    absorbed_by: str | None = None,
+    absorbed_by_version: int | None = None,
+    dry_run: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
 ) -> Result:
     """Retire a grid; its area must go to a neighbour (absorbed_by) or lie outside its community by now."""
     if absorbed_by:
         versions = {code: expected_version, absorbed_by: absorbed_by_version}
         return merge_grids(
-            session, [absorbed_by, code], keep=absorbed_by, expected_versions=versions, editor=editor,
-            reason=reason, dry_run=dry_run, tolerance_m=tolerance_m, action="retire",
+            session,
+            [absorbed_by, code],
+            keep=absorbed_by,
+            expected_versions=versions,
+            editor=editor,
+            reason=reason,
+            dry_run=dry_run,
+            tolerance_m=tolerance_m,
+            action="retire",
         )
     change = GridChange(code, status="retired", expected_version=expected_version)
     return apply_changes(
@@ -81,9 +119,17 @@ def retire_grid(
 
 
 def split_grid(
-    session: Session, code: str, line: Any, *, expected_version: int | None, editor: str,
-    reason: str | None = None, new_codes: list[str] | None = None, names: list[str] | None = None,
-    dry_run: bool = False, tolerance_m: float = DEFAULT_TOLERANCE_M,
+    session: Session,
+    code: str,
+    line: Any,
+    *,
+    expected_version: int | None,
+    editor: str,
+    reason: str | None = None,
+    new_codes: list[str] | None = None,
+    names: list[str] | None = None,
+    dry_run: bool = False,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
 ) -> Result:
     """Split a grid by a line: the largest piece keeps the code, the others become new grids."""
     current = _current(session, code)
@@ -104,21 +150,32 @@ def split_grid(
     keep, rest = rows[0], sorted(rows[1:], key=lambda r: (-r.y, r.x))  # new codes run north→south, west→east
     codes = new_codes or _next_codes(session, current["community_code"], len(rest))
     if len(codes) != len(rest):
-        raise InvalidInput(f"the line makes {len(rest) + 1} pieces: give {len(rest)} new code(s)", field="new_codes")
+        raise InvalidInput(
+            f"the line makes {len(rest) + 1} pieces: give {len(rest)} new code(s)", field="new_codes"
+        )
     names = names or [f"{current['name']}-{i + 2}" for i in range(len(rest))]
     base = {k: current[k] for k in ("community_code", "grid_worker", "grid_worker_phone")}
     changes = [GridChange(code, geom=shapely.from_wkb(keep[0]), expected_version=expected_version)]
     for new_code, name, row in zip(codes, names, rest, strict=False):
-        changes.append(GridChange(new_code, geom=shapely.from_wkb(row[0]), attrs={**base, "name": name}, create=True))
+        changes.append(
+            GridChange(new_code, geom=shapely.from_wkb(row[0]), attrs={**base, "name": name}, create=True)
+        )
     return apply_changes(
         session, changes, editor=editor, reason=reason, action="split", dry_run=dry_run, tolerance_m=tolerance_m
     )
 
 
 def merge_grids(
-    session: Session, codes: list[str], *, keep: str | None = None,
-    expected_versions: dict[str, int | None] | None = None, editor: str, reason: str | None = None,
-    dry_run: bool = False, tolerance_m: float = DEFAULT_TOLERANCE_M, action: str = "merge",
+    session: Session,
+    codes: list[str],
+    *,
+    keep: str | None = None,
+    expected_versions: dict[str, int | None] | None = None,
+    editor: str,
+    reason: str | None = None,
+    dry_run: bool = False,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    action: str = "merge",
 ) -> Result:
     """Merge adjacent grids of one community: keep (default the first code) takes the union, the rest retire."""
     codes = list(dict.fromkeys(codes))
@@ -134,7 +191,9 @@ def merge_grids(
     missing = set(codes) - {r.code for r in rows}
     if missing:
         raise GridNotFound(f"no grid {sorted(missing)[0]}", grid_code=sorted(missing)[0])
-    problems = [problem("status", f"grid {r.code} is retired", grid_code=r.code) for r in rows if r.status != "active"]
+    problems = [
+        problem("status", f"grid {r.code} is retired", grid_code=r.code) for r in rows if r.status != "active"
+    ]
     if len({r.community_code for r in rows}) > 1:
         problems.append(problem("community", f"grids {codes} lie in different communities; a grid has one"))
     problems += _unconnected(session, codes, tolerance_m)
@@ -156,9 +215,17 @@ def merge_grids(
 
 
 def move_boundary(
-    session: Session, a: str, b: str, *, line: Any = None, geometries: dict[str, Any] | None = None,
-    expected_versions: dict[str, int | None] | None = None, editor: str, reason: str | None = None,
-    dry_run: bool = False, tolerance_m: float = DEFAULT_TOLERANCE_M,
+    session: Session,
+    a: str,
+    b: str,
+    *,
+    line: Any = None,
+    geometries: dict[str, Any] | None = None,
+    expected_versions: dict[str, int | None] | None = None,
+    editor: str,
+    reason: str | None = None,
+    dry_run: bool = False,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
 ) -> Result:
     """Move the boundary between neighbours a and b: along a new line across both, or to two new shapes."""
     versions = expected_versions or {}
@@ -172,46 +239,78 @@ def move_boundary(
         new = _redraw(session, a, b, _line(line, a))
     changes = [GridChange(c, geom=new[c], expected_version=versions.get(c)) for c in (a, b)]
     return apply_changes(
-        session, changes, editor=editor, reason=reason, action="move_boundary", dry_run=dry_run,
+        session,
+        changes,
+        editor=editor,
+        reason=reason,
+        action="move_boundary",
+        dry_run=dry_run,
         tolerance_m=tolerance_m,
     )
 
 
 def revert_grid(
-    session: Session, code: str, version: int, *, expected_version: int | None, editor: str,
-    reason: str | None = None, dry_run: bool = False, tolerance_m: float = DEFAULT_TOLERANCE_M,
+    session: Session,
+    code: str,
+    version: int,
+    *,
+    expected_version: int | None,
+    editor: str,
+    reason: str | None = None,
+    dry_run: bool = False,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
 ) -> Result:
     """Make an earlier version current again, as a new version (validated like any edit)."""
     return revert_grids(
-        session, {code: version}, expected_versions={code: expected_version}, editor=editor, reason=reason,
-        dry_run=dry_run, tolerance_m=tolerance_m,
+        session,
+        {code: version},
+        expected_versions={code: expected_version},
+        editor=editor,
+        reason=reason,
+        dry_run=dry_run,
+        tolerance_m=tolerance_m,
     )
 
 
 def revert_grids(
-    session: Session, versions: dict[str, int], *, expected_versions: dict[str, int | None] | None = None,
-    editor: str, reason: str | None = None, dry_run: bool = False, tolerance_m: float = DEFAULT_TOLERANCE_M,
+    session: Session,
+    versions: dict[str, int],
+    *,
+    expected_versions: dict[str, int | None] | None = None,
+    editor: str,
+    reason: str | None = None,
+    dry_run: bool = False,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
 ) -> Result:
     """Revert several grids together (e.g. both sides of a moved boundary), as new versions of each."""
     expected = expected_versions or {}
     changes = []
     for code, version in versions.items():
-        row = session.execute(
-            text(
-                """
+        row = (
+            session.execute(
+                text(
+                    """
                 SELECT name, community_code, grid_worker, households, population, status, ST_AsBinary(geom) AS wkb
                 FROM grid_versions WHERE grid_code = :code AND version = :version
                 """
-            ),
-            {"code": code, "version": version},
-        ).mappings().one_or_none()
+                ),
+                {"code": code, "version": version},
+            )
+            .mappings()
+            .one_or_none()
+        )
         if row is None:
             _current(session, code)  # GridNotFound when the grid itself is unknown
             raise NotFound(f"grid {code} has no version {version}", grid_code=code, version=version)
         attrs = {k: row[k] for k in ("name", "community_code", "grid_worker", "households", "population")}
         changes.append(
-            GridChange(code, geom=shapely.from_wkb(row["wkb"]), attrs=attrs, status=row["status"],
-                       expected_version=expected.get(code))
+            GridChange(
+                code,
+                geom=shapely.from_wkb(row["wkb"]),
+                attrs=attrs,
+                status=row["status"],
+                expected_version=expected.get(code),
+            )
         )
     reason = reason or "revert to " + ", ".join(f"{c} version {v}" for c, v in versions.items())
     return apply_changes(
@@ -220,10 +319,14 @@ def revert_grids(
 
 
 def _current(session: Session, code: str) -> dict[str, Any]:
-    row = session.execute(
-        text("SELECT name, community_code, grid_worker, grid_worker_phone, status FROM grids WHERE code = :c"),
-        {"c": code},
-    ).mappings().one_or_none()
+    row = (
+        session.execute(
+            text("SELECT name, community_code, grid_worker, grid_worker_phone, status FROM grids WHERE code = :c"),
+            {"c": code},
+        )
+        .mappings()
+        .one_or_none()
+    )
     if row is None:
         raise GridNotFound(f"no grid {code}", grid_code=code)
     return dict(row)
@@ -241,10 +344,14 @@ def _line(value: Any, code: str) -> BaseGeometry:
         else:
             geom = shapely.from_wkt(value)
     except Exception as exc:  # malformed input of any kind
-        raise reject([problem("geometry", f"the line cannot be read: {exc}", grid_code=code, field="line")]) from exc
+        raise reject(
+            [problem("geometry", f"the line cannot be read: {exc}", grid_code=code, field="line")]
+        ) from exc
     if geom is None or geom.geom_type not in ("LineString", "MultiLineString") or geom.is_empty:
         kind = "empty" if geom is None or geom.is_empty else geom.geom_type
-        raise reject([problem("geometry", f"a boundary must be a LineString, got {kind}", grid_code=code, field="line")])
+        raise reject(
+            [problem("geometry", f"a boundary must be a LineString, got {kind}", grid_code=code, field="line")]
+        )
     return shapely.force_2d(geom)
 
 
@@ -266,10 +373,15 @@ def _redraw(session: Session, a: str, b: str, line: BaseGeometry) -> dict[str, A
     ).all()
     found = {code: shapely.from_wkb(wkb) for code, wkb in rows}
     for code in (a, b):
-        if code not in found and not session.execute(text("SELECT 1 FROM grids WHERE code = :c"), {"c": code}).first():
+        if (
+            code not in found
+            and not session.execute(text("SELECT 1 FROM grids WHERE code = :c"), {"c": code}).first()
+        ):
             raise GridNotFound(f"no grid {code}", grid_code=code)
     if set(found) != {a, b}:
-        raise reject([problem("boundary", f"the line must cross grids {a} and {b} from edge to edge", field="line")])
+        raise reject(
+            [problem("boundary", f"the line must cross grids {a} and {b} from edge to edge", field="line")]
+        )
     return found
 
 
@@ -299,7 +411,6 @@ def _unconnected(session: Session, codes: list[str], tolerance_m: float) -> list
         for c in codes
         if c not in group
     ]
-
 
 
 def _next_codes(session: Session, community: str, n: int) -> list[str]:

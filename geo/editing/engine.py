@@ -83,8 +83,7 @@ def apply_changes(
             raise GridNotFound(f"no grid {code}", grid_code=code)
         elif old is not None and c.expected_version is not None and old["version"] != c.expected_version:
             raise VersionConflict(
-                f"grid {code} is at version {old['version']}, not {c.expected_version}: "
-                "reload it and edit again",
+                f"grid {code} is at version {old['version']}, not {c.expected_version}: reload it and edit again",
                 grid_code=code,
                 current_version=old["version"],
                 expected_version=c.expected_version,
@@ -133,7 +132,11 @@ def apply_changes(
     for g in result["grids"]:
         old = olds.get(g["code"])
         audit.record(
-            session, editor, f"grid.{action}", "grid", g["code"],
+            session,
+            editor,
+            f"grid.{action}",
+            "grid",
+            g["code"],
             before=_audit_view(old, g["version_before"], g["area_before_m2"]) if old else None,
             after=_audit_view(after[g["code"]], g["version_after"], g["area_after_m2"]),
             reason=reason,
@@ -171,8 +174,11 @@ def _merged(change: GridChange, old: dict[str, Any] | None, geom: MultiPolygon |
     state.update(change.attrs)
     state["status"] = change.status or (old["status"] if old else "active")
     state["geom"] = geom if geom is not None else (old or {}).get("geom")
-    state["moved"] = geom is not None or old is None or state["status"] != old["status"] or (
-        state["community_code"] != old["community_code"]
+    state["moved"] = (
+        geom is not None
+        or old is None
+        or state["status"] != old["status"]
+        or (state["community_code"] != old["community_code"])
     )
     return state
 
@@ -234,7 +240,10 @@ def _write(
     for code in codes:
         new = after[code]
         params = {k: new[k] for k in EDITABLE} | {
-            "code": code, "status": new["status"], "wkb": new["geom"].wkb, "ts": ts,
+            "code": code,
+            "status": new["status"],
+            "wkb": new["geom"].wkb,
+            "ts": ts,
         }
         if olds.get(code) is None:
             session.execute(

@@ -83,8 +83,15 @@ def read_layer(data: bytes, filename: str | None = None, crs: str | None = None)
 
 
 def import_grids(
-    session: Session, data: bytes, filename: str | None = None, *, editor: str, reason: str | None = None,
-    crs: str | None = None, dry_run: bool = False, tolerance_m: float = DEFAULT_TOLERANCE_M,
+    session: Session,
+    data: bytes,
+    filename: str | None = None,
+    *,
+    editor: str,
+    reason: str | None = None,
+    crs: str | None = None,
+    dry_run: bool = False,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
 ) -> dict[str, Any]:
     """Create or update every grid of a layer in one validated edit; any problem anywhere rejects all."""
     fmt, gdf = read_layer(data, filename, crs)
@@ -123,14 +130,24 @@ def import_grids(
         elif geom is not None and _same(old, geom, attrs, status):
             unchanged.append(code)
         else:
-            changes.append(GridChange(code, geom=geom, attrs=attrs, status=status, expected_version=version, feature=i))
-    problems += check_validity(session, [({"feature": c.feature, "grid_code": c.code}, c.geom) for c in changes
-                                         if c.geom is not None])
+            changes.append(
+                GridChange(code, geom=geom, attrs=attrs, status=status, expected_version=version, feature=i)
+            )
+    problems += check_validity(
+        session, [({"feature": c.feature, "grid_code": c.code}, c.geom) for c in changes if c.geom is not None]
+    )
     if problems:
         raise reject(sorted(problems, key=lambda p: p.get("feature", -1)), features=len(records))
     edit = (
-        apply_changes(session, changes, editor=editor, reason=reason, action="import", dry_run=dry_run,
-                      tolerance_m=tolerance_m)
+        apply_changes(
+            session,
+            changes,
+            editor=editor,
+            reason=reason,
+            action="import",
+            dry_run=dry_run,
+            tolerance_m=tolerance_m,
+        )
         if changes
         else None
     )
@@ -151,10 +168,13 @@ def export_grids(
     """(file bytes, media type, file name) of the grids under admin_code (any level; None: all)."""
     if fmt not in FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}", field="format")
-    if admin_code and not session.execute(
-        text("SELECT 1 FROM admin_units WHERE code = :c UNION ALL SELECT 1 FROM grids WHERE code = :c"),
-        {"c": admin_code},
-    ).first():
+    if (
+        admin_code
+        and not session.execute(
+            text("SELECT 1 FROM admin_units WHERE code = :c UNION ALL SELECT 1 FROM grids WHERE code = :c"),
+            {"c": admin_code},
+        ).first()
+    ):
         raise AdminUnitNotFound(f"no admin unit or grid {admin_code}", field="admin_code")
     params = {"admin": admin_code, "retired": include_retired}
     media, ext = FORMATS[fmt]
@@ -197,7 +217,9 @@ def _attributes(
     version = _whole(rec.get("version"), "version", problems, where)
     status = _text(rec.get("status"))
     if status not in (None, "active", "retired"):
-        problems.append(problem("attribute", f"status {status!r} is not active or retired", field="status", **where))
+        problems.append(
+            problem("attribute", f"status {status!r} is not active or retired", field="status", **where)
+        )
     return attrs, version, status
 
 

@@ -51,7 +51,9 @@ def to_multipolygon(value: Any, **where: Any) -> tuple[MultiPolygon | None, list
     if geom is None or geom.is_empty:
         return None, [problem("geometry", "the geometry is empty", **where)]
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        return None, [problem("polygon_type", f"a grid must be a Polygon or MultiPolygon, got {geom.geom_type}", **where)]
+        return None, [
+            problem("polygon_type", f"a grid must be a Polygon or MultiPolygon, got {geom.geom_type}", **where)
+        ]
     coords = shapely.get_coordinates(geom)
     if not all(math.isfinite(v) for v in coords.ravel()):
         return None, [problem("geometry", "the geometry has NaN or infinite coordinates", **where)]
@@ -145,9 +147,11 @@ def check_post_state(
         problems.append(
             problem(
                 "outside_community",
-                f"grid {code} extends {area:.1f} m² beyond its community {community} "
-                f"(tolerance {tolerance_m} m)",
-                grid_code=code, community_code=community, area_m2=round(area, 1), location=_loc(x, y),
+                f"grid {code} extends {area:.1f} m² beyond its community {community} (tolerance {tolerance_m} m)",
+                grid_code=code,
+                community_code=community,
+                area_m2=round(area, 1),
+                location=_loc(x, y),
             )
         )
     overlaps = session.execute(
@@ -172,7 +176,10 @@ def check_post_state(
             problem(
                 "overlap",
                 f"grid {code} overlaps grid {other} by {area:.1f} m²",
-                grid_code=code, other_grid=other, area_m2=round(area, 1), location=_loc(x, y),
+                grid_code=code,
+                other_grid=other,
+                area_m2=round(area, 1),
+                location=_loc(x, y),
             )
         )
     if lost_wkb is not None:
@@ -180,7 +187,9 @@ def check_post_state(
     return problems
 
 
-def _new_gaps(session: Session, lost_wkb: bytes, communities: list[str], tolerance_m: float) -> list[dict[str, Any]]:
+def _new_gaps(
+    session: Session, lost_wkb: bytes, communities: list[str], tolerance_m: float
+) -> list[dict[str, Any]]:
     """Parts of the community the edited grids covered before that no active grid covers now."""
     rows = session.execute(
         text(
@@ -209,7 +218,9 @@ def _new_gaps(session: Session, lost_wkb: bytes, communities: list[str], toleran
         problem(
             "gap",
             f"the edit leaves {area:.1f} m² of community {community} in no grid",
-            community_code=community, area_m2=round(area, 1), location=_loc(x, y),
+            community_code=community,
+            area_m2=round(area, 1),
+            location=_loc(x, y),
         )
         for community, area, x, y in rows
     ]

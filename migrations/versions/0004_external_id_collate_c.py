@@ -24,4 +24,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("ALTER TABLE incidents ALTER COLUMN external_id TYPE text COLLATE pg_catalog.\"default\"")
+    op.execute('ALTER TABLE incidents ALTER COLUMN external_id TYPE text COLLATE pg_catalog."default"')

@@ -12,7 +12,13 @@ from tests.api.test_route_auth import all_api_routes
 from tests.fixtures import X0, X1, Y0, Y1, load_tiny_tree
 
 TABLES = ["admin_units", "grids", "grid_versions", "incidents", "compounds", "patrol_routes"]
-INJECTIONS = ["'; DROP TABLE grids; --", "1 OR 1=1", "x\" ) or (\"1\"=\"1", "name = 'a' OR 1=1", "s_intersects(geom, geom) --"]
+INJECTIONS = [
+    "'; DROP TABLE grids; --",
+    "1 OR 1=1",
+    'x" ) or ("1"="1',
+    "name = 'a' OR 1=1",
+    "s_intersects(geom, geom) --",
+]
 
 
 def _ring(pts):
@@ -20,7 +26,15 @@ def _ring(pts):
 
 
 INSIDE = (X0 + 0.002, Y0 + 0.002)
-SQUARE = _ring([(X0 + .001, Y0 + .001), (X0 + .004, Y0 + .001), (X0 + .004, Y0 + .004), (X0 + .001, Y0 + .004), (X0 + .001, Y0 + .001)])
+SQUARE = _ring(
+    [
+        (X0 + 0.001, Y0 + 0.001),
+        (X0 + 0.004, Y0 + 0.001),
+        (X0 + 0.004, Y0 + 0.004),
+        (X0 + 0.001, Y0 + 0.004),
+        (X0 + 0.001, Y0 + 0.001),
+    ]
+)
 
 BAD_POLYGONS = {
     "bow-tie": {"type": "Polygon", "coordinates": [_ring([(X0, Y0), (X1, Y1), (X1, Y0), (X0, Y1), (X0, Y0)])]},
@@ -29,7 +43,10 @@ BAD_POLYGONS = {
     "swapped axes": {"type": "Polygon", "coordinates": [[[y, x] for x, y in SQUARE]]},
     "out of range": {"type": "Polygon", "coordinates": [[[x + 200, y] for x, y in SQUARE]]},
     "empty": {"type": "Polygon", "coordinates": []},
-    "geometry collection": {"type": "GeometryCollection", "geometries": [{"type": "Point", "coordinates": list(INSIDE)}]},
+    "geometry collection": {
+        "type": "GeometryCollection",
+        "geometries": [{"type": "Point", "coordinates": list(INSIDE)}],
+    },
     "a point where a polygon belongs": {"type": "Point", "coordinates": list(INSIDE)},
     "no coordinates": {"type": "Polygon"},
     "strings for numbers": {"type": "Polygon", "coordinates": [[["a", "b"], ["c", "d"], ["e", "f"], ["a", "b"]]]},
@@ -49,9 +66,13 @@ BAD_POINTS = {
 def fingerprint(db) -> dict:
     out = {}
     for table in TABLES:
-        out[table] = tuple(db.execute(text(
-            f"SELECT count(*), md5(coalesce(string_agg(ST_AsEWKB(geom)::text, ',' ORDER BY ST_AsEWKB(geom)::text), '')) FROM {table}"
-        )).one())
+        out[table] = tuple(
+            db.execute(
+                text(
+                    f"SELECT count(*), md5(coalesce(string_agg(ST_AsEWKB(geom)::text, ',' ORDER BY ST_AsEWKB(geom)::text), '')) FROM {table}"
+                )
+            ).one()
+        )
     out["officers"] = db.execute(text("SELECT count(*) FROM officers")).scalar_one()
     return out
 
@@ -59,7 +80,11 @@ def fingerprint(db) -> dict:
 @pytest.fixture
 def tree(db):
     load_tiny_tree(db)
-    db.execute(text("INSERT INTO officers (id, badge, name, community_code) VALUES (9001, 'T9001', '测试民警', '610302001001')"))
+    db.execute(
+        text(
+            "INSERT INTO officers (id, badge, name, community_code) VALUES (9001, 'T9001', '测试民警', '610302001001')"
+        )
+    )
     db.flush()
     return db
 
@@ -69,7 +94,11 @@ def _paths(app) -> set[tuple[str, str]]:
 
 
 def _point_feature(geom, **props):
-    return {"type": "Feature", "geometry": geom, "properties": {"category": "dispute", "occurred_at": "2020-05-01T10:00:00+08:00", **props}}
+    return {
+        "type": "Feature",
+        "geometry": geom,
+        "properties": {"category": "dispute", "occurred_at": "2020-05-01T10:00:00+08:00", **props},
+    }
 
 
 def _polygon_feature(geom, **props):
@@ -84,25 +113,55 @@ def _targets(app):
     if ("POST", "/api/v1/incidents") in paths:
         out.append(("incident", "POST", "/api/v1/incidents", BAD_POINTS, _point_feature, {}))
     if ("POST", "/api/v1/incidents/bulk") in paths:
+
         def bulk(geom):
             good = _point_feature({"type": "Point", "coordinates": list(INSIDE)}, external_id="good-1")
             return {"type": "FeatureCollection", "features": [good, _point_feature(geom, external_id="bad-1")]}
+
         out.append(("incident bulk", "POST", "/api/v1/incidents/bulk", BAD_POINTS, bulk, {}))
     if ("POST", "/api/v1/compounds") in paths:
         out.append(("compound", "POST", "/api/v1/compounds", BAD_POLYGONS, _polygon_feature, {}))
     if ("POST", "/api/v1/grids") in paths:
-        out.append(("grid create", "POST", "/api/v1/grids", BAD_POLYGONS,
-                    lambda g: _polygon_feature(g, code="610302001001009", community_code="610302001001"), {}))
+        out.append(
+            (
+                "grid create",
+                "POST",
+                "/api/v1/grids",
+                BAD_POLYGONS,
+                lambda g: _polygon_feature(g, code="610302001001009", community_code="610302001001"),
+                {},
+            )
+        )
     if ("PUT", "/api/v1/grids/{code}") in paths:
-        out.append(("grid replace", "PUT", f"/api/v1/grids/{grid}", BAD_POLYGONS,
-                    lambda g: _polygon_feature(g, community_code="610302001001"), {"If-Match": '"1"'}))
+        out.append(
+            (
+                "grid replace",
+                "PUT",
+                f"/api/v1/grids/{grid}",
+                BAD_POLYGONS,
+                lambda g: _polygon_feature(g, community_code="610302001001"),
+                {"If-Match": '"1"'},
+            )
+        )
     if ("POST", "/api/v1/patrols/routes") in paths:
         lines = {k: v for k, v in BAD_POINTS.items()} | {
             "one point": {"type": "LineString", "coordinates": [list(INSIDE)]},
             "empty line": {"type": "LineString", "coordinates": []},
         }
-        out.append(("patrol route", "POST", "/api/v1/patrols/routes", lines,
-                    lambda g: {"type": "Feature", "geometry": g, "properties": {"name": "巡", "officer_id": 9001, "shift": "day"}}, {}))
+        out.append(
+            (
+                "patrol route",
+                "POST",
+                "/api/v1/patrols/routes",
+                lines,
+                lambda g: {
+                    "type": "Feature",
+                    "geometry": g,
+                    "properties": {"name": "巡", "officer_id": 9001, "shift": "day"},
+                },
+                {},
+            )
+        )
     return out
 
 
@@ -131,12 +190,18 @@ def test_nan_infinity_deep_nesting_and_huge_bodies(app, client, tree, auth):
     ring.append(ring[0])
     huge = json.dumps(_polygon_feature({"type": "Polygon", "coordinates": [ring]}, community_code="610302001001"))
     assert len(huge) > 10_000_000
-    cases = [("POST", "/api/v1/incidents", nan, {}), ("POST", "/api/v1/incidents", inf, {}),
-             ("POST", "/api/v1/incidents", deep, {}), ("PUT", "/api/v1/grids/610302001001001", huge, {"If-Match": '"1"'}),
-             ("POST", "/api/v1/incidents", "{not json", {})]
+    cases = [
+        ("POST", "/api/v1/incidents", nan, {}),
+        ("POST", "/api/v1/incidents", inf, {}),
+        ("POST", "/api/v1/incidents", deep, {}),
+        ("PUT", "/api/v1/grids/610302001001001", huge, {"If-Match": '"1"'}),
+        ("POST", "/api/v1/incidents", "{not json", {}),
+    ]
     failures = []
     for method, path, raw, headers in cases:
-        r = client.request(method, path, content=raw, headers={**auth, **headers, "Content-Type": "application/json"})
+        r = client.request(
+            method, path, content=raw, headers={**auth, **headers, "Content-Type": "application/json"}
+        )
         if not (400 <= r.status_code < 500) or "detail" not in r.json():
             failures.append(f"{path} {raw[:40]!r}…: {r.status_code} {r.text[:200]}")
     assert not failures, "\n".join(failures)
@@ -163,7 +228,11 @@ def test_injection_strings_in_text_parameters_do_no_harm(app, client, tree, auth
             for param in ("admin_code", "category", "bbox", "filter", "status"):
                 r = client.get(path, params={param: s}, headers=auth)
                 assert r.status_code < 500, f"{path}?{param}={s!r}: {r.status_code} {r.text[:200]}"
-        r = client.post("/api/v1/incidents", json=_point_feature({"type": "Point", "coordinates": list(INSIDE)}, category=s), headers=auth)
+        r = client.post(
+            "/api/v1/incidents",
+            json=_point_feature({"type": "Point", "coordinates": list(INSIDE)}, category=s),
+            headers=auth,
+        )
         assert r.status_code == 400 and "category" in r.text
     assert fingerprint(tree) == before
     assert tree.execute(text("SELECT count(*) FROM grids")).scalar_one() == 4

@@ -56,5 +56,10 @@ def bound_app(settings, db):
 def test_api_conforms(case, bound_app):
     case.call_and_validate(
         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-        checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance],
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ],
     )

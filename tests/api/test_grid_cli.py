@@ -56,7 +56,9 @@ def test_cli_edits(cli, engine, tmp_path):
     assert "gap" in cli("retire", E2, code=1)
     cli("retire", E2, "--absorbed-by", E1, "--json")
     with engine.connect() as conn:
-        actors = conn.execute(text("SELECT DISTINCT actor FROM audit_log WHERE entity_id = :c"), {"c": E2}).scalars()
+        actors = conn.execute(
+            text("SELECT DISTINCT actor FROM audit_log WHERE entity_id = :c"), {"c": E2}
+        ).scalars()
         assert [a.startswith("cli:") for a in actors] == [True]
 
 
@@ -66,10 +68,20 @@ def test_cli_export_import_and_crosswalk(cli, tmp_path):
     assert sorted(pyogrio.read_dataframe(shp)["code"]) == [W1, W2]
     assert "2 unchanged" in cli("import", str(shp))
     layer = tmp_path / "dept.geojson"
-    layer.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"code": "MZ-1"},
-         "geometry": shapely.geometry.mapping(shapely.box(107.10, 34.35, 107.12, 34.36))},
-    ]}))
+    layer.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"code": "MZ-1"},
+                        "geometry": shapely.geometry.mapping(shapely.box(107.10, 34.35, 107.12, 34.36)),
+                    },
+                ],
+            }
+        )
+    )
     out_csv = tmp_path / "cw.csv"
     out = cli("crosswalk", "civil_affairs", "--layer", str(layer), "--csv", str(out_csv))
     assert "2 of" in out

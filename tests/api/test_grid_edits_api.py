@@ -14,7 +14,11 @@ URL = "/api/v1/grids"
 
 
 def feature(x1, y1, x2, y2, **props) -> dict:
-    return {"type": "Feature", "geometry": shapely.geometry.mapping(shapely.box(x1, y1, x2, y2)), "properties": props}
+    return {
+        "type": "Feature",
+        "geometry": shapely.geometry.mapping(shapely.box(x1, y1, x2, y2)),
+        "properties": props,
+    }
 
 
 @pytest.fixture
@@ -68,9 +72,13 @@ def test_put_needs_if_match_and_refuses_a_stale_one(client, tree, editor, db):
 def test_put_replaces_attributes_left_out(client, tree, auth, db):
     r = client.put(f"{URL}/{E2}", json=feature(0.0, 0, 0, 0, name="东二"), headers={**auth, "If-Match": '"1"'})
     assert r.status_code == 400 and r.json()["problems"][0]["rule"] == "validity"
-    r = client.put(f"{URL}/{E2}", json=feature(X1, Y0, 107.12, Y1, name="东二", code=E1), headers={**auth, "If-Match": '"1"'})
+    r = client.put(
+        f"{URL}/{E2}", json=feature(X1, Y0, 107.12, Y1, name="东二", code=E1), headers={**auth, "If-Match": '"1"'}
+    )
     assert r.status_code == 400 and r.json()["field"] == "code"
-    r = client.put(f"{URL}/{E2}", json=feature(X1, Y0, 107.12, Y1, name="东二"), headers={**auth, "If-Match": '"1"'})
+    r = client.put(
+        f"{URL}/{E2}", json=feature(X1, Y0, 107.12, Y1, name="东二"), headers={**auth, "If-Match": '"1"'}
+    )
     assert r.status_code == 200
     worker = db.execute(text("SELECT grid_worker, name FROM grids WHERE code = :c"), {"c": E2}).one()
     assert tuple(worker) == (None, "东二")
@@ -78,7 +86,8 @@ def test_put_replaces_attributes_left_out(client, tree, auth, db):
 
 def test_validation_errors_name_problems(client, tree, auth):
     r = client.patch(
-        f"{URL}/{W1}", json={"geometry": feature(X0, Y1 - 0.002, X1 + 0.002, Y2)["geometry"]},
+        f"{URL}/{W1}",
+        json={"geometry": feature(X0, Y1 - 0.002, X1 + 0.002, Y2)["geometry"]},
         headers={**auth, "If-Match": '"1"'},
     )
     assert r.status_code == 400
@@ -121,8 +130,11 @@ def test_split_revert_history_and_as_of(client, tree, auth):
     line = {"type": "LineString", "coordinates": [[107.104, Y1 - 0.001], [107.104, Y2 + 0.001]]}
     r = client.post(f"{URL}/{W1}/split", json={"line": line}, headers=auth)
     assert r.status_code == 428
-    r = client.post(f"{URL}/{W1}/split", json={"line": line, "new_codes": ["610302001001005"]},
-                    headers={**auth, "If-Match": '"1"'})
+    r = client.post(
+        f"{URL}/{W1}/split",
+        json={"line": line, "new_codes": ["610302001001005"]},
+        headers={**auth, "If-Match": '"1"'},
+    )
     assert r.status_code == 200 and [g["code"] for g in r.json()["grids"]] == [W1, "610302001001005"]
     r = client.patch(f"{URL}/{W2}", json={"properties": {"name": "改名"}}, headers={**auth, "If-Match": '"1"'})
     assert r.status_code == 200
@@ -130,7 +142,9 @@ def test_split_revert_history_and_as_of(client, tree, auth):
     assert r.status_code == 200 and r.headers["etag"] == '"3"'
     hist = client.get(f"{URL}/{W2}/history", headers=auth).json()
     assert [(f["properties"]["version"], f["properties"]["name"]) for f in hist["features"]] == [
-        (1, "西二网格"), (2, "改名"), (3, "西二网格")
+        (1, "西二网格"),
+        (2, "改名"),
+        (3, "西二网格"),
     ]
     assert hist["features"][0]["properties"]["valid_to"] == hist["features"][1]["properties"]["valid_from"]
     old = client.get(f"{URL}/{W1}", params={"as_of": "2020-06-01"}, headers=auth)
@@ -150,14 +164,17 @@ def test_create_and_retire(client, tree, auth, db):
     db.commit()
     body = feature(107.12, 34.35, 107.13, 34.37, code="610302001003001", name="新网格", households=10)
     r = client.post(URL, json=body, headers=auth)
-    assert r.status_code == 201 and r.headers["location"] == f"{URL}/610302001003001" and r.headers["etag"] == '"1"'
+    assert (
+        r.status_code == 201 and r.headers["location"] == f"{URL}/610302001003001" and r.headers["etag"] == '"1"'
+    )
     assert r.json()["coverage"][0]["share"] == pytest.approx(1)
     r = client.delete(f"{URL}/{E2}", headers={**auth, "If-Match": '"1"'})
     assert r.status_code == 400 and r.json()["problems"][0]["rule"] == "gap"
     r = client.delete(f"{URL}/{E2}", params={"absorbed_by": E1}, headers={**auth, "If-Match": '"1"'})
     assert r.status_code == 428
-    r = client.delete(f"{URL}/{E2}", params={"absorbed_by": E1, "absorbed_by_version": 1},
-                      headers={**auth, "If-Match": '"1"'})
+    r = client.delete(
+        f"{URL}/{E2}", params={"absorbed_by": E1, "absorbed_by_version": 1}, headers={**auth, "If-Match": '"1"'}
+    )
     assert r.status_code == 200 and r.headers["etag"] == '"2"'
     assert client.get(f"{URL}/{E2}", headers=auth).json()["properties"]["status"] == "retired"
     listed = client.get(URL, params={"admin_code": "610302001002"}, headers=auth).json()

@@ -92,7 +92,11 @@ def test_import_is_all_or_nothing_with_a_report_per_feature(client, tree, auth, 
     data = layer(
         feat(shapely.box(X0, 34.362, X1, Y2), code=W1),  # fine on its own, but would open a gap
         feat(bowtie, code=E1),
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [107.1, 34.3]}, "properties": {"code": E2}},
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [107.1, 34.3]},
+            "properties": {"code": E2},
+        },
         feat(shapely.box(X0, Y0, X1, Y1), name="no code"),
         feat(shapely.box(X0, Y0, X1, Y1), code=W2, households="many"),
     )
@@ -100,7 +104,10 @@ def test_import_is_all_or_nothing_with_a_report_per_feature(client, tree, auth, 
     assert r.status_code == 400
     problems = r.json()["problems"]
     assert {(p.get("feature"), p["rule"]) for p in problems} == {
-        (1, "validity"), (2, "polygon_type"), (3, "attribute"), (4, "attribute")
+        (1, "validity"),
+        (2, "polygon_type"),
+        (3, "attribute"),
+        (4, "attribute"),
     }
     assert db.execute(text("SELECT max(version) FROM grids")).scalar_one() == 1
     r = upload(client, auth, layer(feat(shapely.box(X0, 34.362, X1, Y2), code=W1)))
@@ -116,7 +123,9 @@ def test_import_converts_declared_gcj02(client, tree, auth):
     xs, ys = wgs84_to_gcj02([X0, X1, X1, X0], [Y1, Y1, Y2, Y2])
     gcj = shapely.Polygon(zip(xs, ys, strict=True))
     r = client.post(
-        f"{URL}/import", files={"file": ("g.geojson", layer(feat(gcj, code=W1)))}, data={"crs": "GCJ-02"},
+        f"{URL}/import",
+        files={"file": ("g.geojson", layer(feat(gcj, code=W1)))},
+        data={"crs": "GCJ-02"},
         headers=auth,
     )
     assert r.status_code == 200 and r.json()["unchanged"] == [W1]  # back on the stored WGS84 square
@@ -169,7 +178,8 @@ def test_crosswalk_of_an_uploaded_layer(client, tree, auth, db):
     assert [d["code"] for d in grids[W2]] == ["YJ-S"] and [d["code"] for d in grids[E1]] == ["YJ-N"]
     assert grids[W2][0]["share_of_department_grid"] == pytest.approx(0.5, abs=1e-3)
     bad = layer(feat(shapely.box(X0, Y0, X2, Y1), code="YJ-S"), feat(shapely.box(X0, Y1, X2, Y2), name="no code"))
-    r = client.post("/api/v1/crosswalk", data={"department": "emergency"}, files={"file": ("x.geojson", bad)},
-                    headers=auth)
+    r = client.post(
+        "/api/v1/crosswalk", data={"department": "emergency"}, files={"file": ("x.geojson", bad)}, headers=auth
+    )
     assert r.status_code == 400 and r.json()["problems"][0]["feature"] == 1
     assert db.execute(text("SELECT count(*) FROM department_grids")).scalar_one() == 0

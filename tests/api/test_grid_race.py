@@ -87,9 +87,12 @@ def test_two_editors_racing_on_one_grid(server, committed):
             version = int(c.get(f"/api/v1/grids/{NEW_GRID}").headers["etag"].strip('"'))
         shapes = {"A": _south(0.005 + 0.002 * round_), "B": _south(0.006 + 0.002 * round_)}
         reqs = [
-            ("PUT", f"/api/v1/grids/{NEW_GRID}",
-             {"type": "Feature", "geometry": shapes[who], "properties": {"name": f"editor {who}"}},
-             {"If-Match": f'"{version}"'})
+            (
+                "PUT",
+                f"/api/v1/grids/{NEW_GRID}",
+                {"type": "Feature", "geometry": shapes[who], "properties": {"name": f"editor {who}"}},
+                {"If-Match": f'"{version}"'},
+            )
             for who in ("A", "B")
         ]
         a, b = _race(server, reqs)
@@ -127,7 +130,9 @@ def test_a_waiting_editor_sees_the_winners_version(committed):
     """Deterministic: B blocks on A's row lock, then finds A's version and gets a conflict."""
     factory = sessionmaker(committed)
     with factory() as a_session:
-        version = a_session.execute(text("SELECT version FROM grids WHERE code = :c"), {"c": NEW_GRID}).scalar_one()
+        version = a_session.execute(
+            text("SELECT version FROM grids WHERE code = :c"), {"c": NEW_GRID}
+        ).scalar_one()
         edits.update_grid(a_session, NEW_GRID, attrs={"grid_worker": "A"}, expected_version=version, editor="A")
         outcome: dict[str, object] = {}
 
@@ -135,8 +140,9 @@ def test_a_waiting_editor_sees_the_winners_version(committed):
             with factory() as b_session:
                 started = time.monotonic()
                 try:
-                    edits.update_grid(b_session, NEW_GRID, attrs={"grid_worker": "B"}, expected_version=version,
-                                      editor="B")
+                    edits.update_grid(
+                        b_session, NEW_GRID, attrs={"grid_worker": "B"}, expected_version=version, editor="B"
+                    )
                     b_session.commit()
                     outcome["result"] = "won"
                 except VersionConflict as exc:
@@ -151,4 +157,7 @@ def test_a_waiting_editor_sees_the_winners_version(committed):
         thread.join(20)
     assert outcome["result"] == version + 1 and outcome["waited"] >= 0.4
     with committed.connect() as conn:
-        assert conn.execute(text("SELECT grid_worker FROM grids WHERE code = :c"), {"c": NEW_GRID}).scalar_one() == "A"
+        assert (
+            conn.execute(text("SELECT grid_worker FROM grids WHERE code = :c"), {"c": NEW_GRID}).scalar_one()
+            == "A"
+        )

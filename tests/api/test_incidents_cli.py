@@ -31,14 +31,18 @@ def cli(settings, engine):
     yield run
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM incidents WHERE external_id LIKE 'cli-%'"))
-        conn.execute(text("DELETE FROM audit_log WHERE actor LIKE 'cli:%' AND entity_type IN ('incident', 'compound')"))
+        conn.execute(
+            text("DELETE FROM audit_log WHERE actor LIKE 'cli:%' AND entity_type IN ('incident', 'compound')")
+        )
     remove_tree(engine)
 
 
 def stored(engine) -> list:
     with engine.connect() as conn:
         return conn.execute(
-            text("SELECT external_id, grid_code, category FROM incidents WHERE external_id LIKE 'cli-%' ORDER BY 1")
+            text(
+                "SELECT external_id, grid_code, category FROM incidents WHERE external_id LIKE 'cli-%' ORDER BY 1"
+            )
         ).all()
 
 

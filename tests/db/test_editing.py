@@ -87,15 +87,19 @@ def test_move_boundary_versions_reassigns_and_audits(tree):
     assert result["reassigned"] is not None
     # Versions: the old rows are closed exactly when the new ones start; the current ones are open.
     rows = db.execute(
-        text("SELECT grid_code, version, valid_from, valid_to, editor FROM grid_versions "
-             "WHERE grid_code IN (:a, :b) ORDER BY grid_code, version"),
+        text(
+            "SELECT grid_code, version, valid_from, valid_to, editor FROM grid_versions "
+            "WHERE grid_code IN (:a, :b) ORDER BY grid_code, version"
+        ),
         {"a": W1, "b": W2},
     ).all()
     assert [(r.grid_code, r.version) for r in rows] == [(W1, 1), (W1, 2), (W2, 1), (W2, 2)]
     assert rows[0].valid_to == rows[1].valid_from and rows[1].valid_to is None and rows[1].editor == "gis-tester"
     assert count(db, "SELECT version FROM grids WHERE code = :c", c=W1) == 2
     audit = db.execute(
-        text("SELECT action, entity_id, before, after, reason FROM audit_log WHERE entity_type = 'grid' ORDER BY entity_id")
+        text(
+            "SELECT action, entity_id, before, after, reason FROM audit_log WHERE entity_type = 'grid' ORDER BY entity_id"
+        )
     ).all()
     assert [(a.action, a.entity_id) for a in audit] == [("grid.move_boundary", W1), ("grid.move_boundary", W2)]
     assert audit[0].before["version"] == 1 and audit[0].after["version"] == 2 and audit[0].reason == "test"
@@ -140,8 +144,13 @@ def test_invalid_geometry_names_reason_and_location(tree):
         ({"type": "Point", "coordinates": [107.105, 34.365]}, "polygon_type"),
         ({"type": "LineString", "coordinates": [[107.1, 34.36], [107.11, 34.37]]}, "polygon_type"),
         ({"type": "Polygon", "coordinates": []}, "geometry"),
-        ({"type": "Polygon", "coordinates": [[[34.36, 107.1], [34.37, 107.1], [34.37, 107.11], [34.36, 107.1]]]},
-         "geometry"),
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [[[34.36, 107.1], [34.37, 107.1], [34.37, 107.11], [34.36, 107.1]]],
+            },
+            "geometry",
+        ),
         ("not a geometry", "geometry"),
     ],
 )
@@ -188,7 +197,9 @@ def test_gap_is_reported_with_area_location_and_coverage(tree):
     assert p["rule"] == "gap" and p["community_code"] == WEST
     assert 180_000 < p["area_m2"] < 230_000 and Y1 < p["location"][1] < Y1 + 0.002
     (cov,) = [c for c in err.value.context["coverage"] if c["community_code"] == WEST]
-    assert cov["share"] == pytest.approx(0.9, abs=0.002) and cov["uncovered_m2"] == pytest.approx(p["area_m2"], rel=1e-3)
+    assert cov["share"] == pytest.approx(0.9, abs=0.002) and cov["uncovered_m2"] == pytest.approx(
+        p["area_m2"], rel=1e-3
+    )
 
 
 def test_create_grid_checks_code_and_reports_partial_coverage(tree):
@@ -200,8 +211,13 @@ def test_create_grid_checks_code_and_reports_partial_coverage(tree):
         )
     )
     with pytest.raises(InvalidGeometry) as err:
-        edits.create_grid(db, "610302001001009", poly(107.12, 34.36, 107.13, 34.37),
-                          {"name": "北", "community_code": "610302001003"}, **ED)
+        edits.create_grid(
+            db,
+            "610302001001009",
+            poly(107.12, 34.36, 107.13, 34.37),
+            {"name": "北", "community_code": "610302001003"},
+            **ED,
+        )
     assert [p["rule"] for p in err.value.context["problems"]] == ["code"]
     result = edits.create_grid(db, "610302001003001", poly(107.12, 34.36, 107.13, 34.37), {"name": "北"}, **ED)
     assert result["grids"][0]["version_after"] == 1 and result["grids"][0]["version_before"] is None
@@ -224,8 +240,13 @@ def test_split_by_a_line_creates_the_next_code(tree):
     assert result["coverage"][0]["share"] == pytest.approx(1)
     assert count(db, "SELECT name FROM grids WHERE code = :c", c=new) == "西一网格-2"
     with pytest.raises(InvalidGeometry) as err:
-        edits.split_grid(db, W2, {"type": "LineString", "coordinates": [[107.0, 34.0], [107.01, 34.0]]},
-                         expected_version=1, **ED)
+        edits.split_grid(
+            db,
+            W2,
+            {"type": "LineString", "coordinates": [[107.0, 34.0], [107.01, 34.0]]},
+            expected_version=1,
+            **ED,
+        )
     assert err.value.context["problems"][0]["rule"] == "split"
 
 
@@ -255,7 +276,10 @@ def test_history_as_of_and_revert(tree):
     edits.move_boundary(db, W1, W2, line=move_line(), expected_versions={W1: 1, W2: 1}, **ED)
     fc = history.history(db, W1)
     versions = json.loads(fc)
-    assert versions["current_version"] == 2 and [f["properties"]["version"] for f in versions["features"]] == [1, 2]
+    assert versions["current_version"] == 2 and [f["properties"]["version"] for f in versions["features"]] == [
+        1,
+        2,
+    ]
     old, _ = history.as_of(db, W1, history.parse_moment("2020-06-01"))
     assert json.loads(old)["properties"]["version"] == 1
     now, v = history.as_of(db, W1, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
@@ -280,7 +304,9 @@ def test_unknown_grid(tree):
 
 def test_edit_outside_everything_leaves_other_grids_alone(tree):
     # An attribute-only edit moves nothing: no area, no re-assignment, no bbox for the tile cache.
-    result = edits.update_grid(tree, E2, attrs={"grid_worker": "李网格", "households": 15}, expected_version=1, **ED)
+    result = edits.update_grid(
+        tree, E2, attrs={"grid_worker": "李网格", "households": 15}, expected_version=1, **ED
+    )
     assert result["reassigned"] is None and result["changed_bbox"] is None and result["incidents"]["changed"] == 0
     assert count(tree, "SELECT households FROM grids WHERE code = :c", c=E2) == 15
     assert X2 > X1 and Y0 < Y1  # the fixture's layout this file relies on
@@ -290,5 +316,8 @@ def test_a_grid_loaded_without_versions_gets_its_history_on_first_edit(tree):
     tree.execute(text("DELETE FROM grid_versions WHERE grid_code = :c"), {"c": E2})
     edits.update_grid(tree, E2, attrs={"name": "东二（改）"}, expected_version=1, **ED)
     versions = json.loads(history.history(tree, E2))["features"]
-    assert [(f["properties"]["version"], f["properties"]["name"]) for f in versions] == [(1, "东二网格"), (2, "东二（改）")]
+    assert [(f["properties"]["version"], f["properties"]["name"]) for f in versions] == [
+        (1, "东二网格"),
+        (2, "东二（改）"),
+    ]
     assert versions[0]["properties"]["valid_to"] == versions[1]["properties"]["valid_from"]

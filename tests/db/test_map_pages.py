@@ -34,7 +34,9 @@ def stats_db(db):
 
 def _rows(page: str) -> list[list]:
     """The popup rows of the first compact (grid) layer on a page."""
-    payload = re.search(r'<script type="application/json" id="compact_layer_\w+_data">(.*?)</script>', page).group(1)
+    payload = re.search(r'<script type="application/json" id="compact_layer_\w+_data">(.*?)</script>', page).group(
+        1
+    )
     return json.loads(payload)["rows"]
 
 
@@ -51,7 +53,16 @@ def _six_by_six(db, cluster_per_grid: int = 25) -> list[str]:
                 "INSERT INTO admin_units (code, name, level, parent_code, geom) VALUES (:c, :n, :l, :p, "
                 "ST_Multi(ST_MakeEnvelope(:x0, :y1, :x1, :y0, 4326)))"
             ),
-            {"c": code, "n": f"测试{code}", "l": level, "p": parent, "x0": x0, "y0": y0, "x1": x0 + 6 * step, "y1": y0 - 6 * step},
+            {
+                "c": code,
+                "n": f"测试{code}",
+                "l": level,
+                "p": parent,
+                "x0": x0,
+                "y0": y0,
+                "x1": x0 + 6 * step,
+                "y1": y0 - 6 * step,
+            },
         )
     codes = []
     for row in range(6):
