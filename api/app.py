@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.limits import BodyLimit
-from api.routers import compounds, crosswalk, dashboard, grids, health, incidents, maps, ogc, patrols, stats, tiles
+from api.public_reads import TokenBuckets, TTLCache
+from api.routers import (
+    compounds,
+    crosswalk,
+    dashboard,
+    grids,
+    health,
+    incidents,
+    live,
+    maps,
+    ogc,
+    open311,
+    patrols,
+    stats,
+    tiles,
+)
 from api.tile_fastpath import TileFastPath
 from geo.db import make_engine, make_sessionmaker
+from geo.live import Hub
+from geo.live.listener import listen
 from geo.settings import REPO_ROOT, Settings
 
 ROUTERS = [
@@ -24,7 +45,21 @@ ROUTERS = [
     patrols.router,
     ogc.router,
     tiles.router,
+    live.router,
+    open311.router,
 ]
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The live feed's one LISTEN connection for this process, fed into the hub made by create_app."""
+    listener = asyncio.create_task(listen(app.state.settings.database_url, app.state.live_hub))
+    try:
+        yield
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -33,11 +68,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="citygrid 市域社会治理网格 API",
         version="0.1.0",
         description="Grids, incidents, compounds and patrols of Baoji's city-level social governance.",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     errors.install(app)
+    app.state.live_hub = Hub()
+    app.state.open311_buckets = TokenBuckets(settings.open311_rate_per_s, settings.open311_burst)
+    app.state.open311_cache = TTLCache(settings.open311_cache_s)
+    app.state.live_hub.watchers.append(app.state.open311_cache.clear)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(TileFastPath)  # cached map tiles answered before routing (api/tile_fastpath.py)

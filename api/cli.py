@@ -13,6 +13,7 @@ from api.cli_demo import demo_app
 from api.cli_grids import grids_app
 from api.cli_incidents import compounds_app, incidents_app
 from api.cli_maps import map_app
+from api.cli_open311 import open311_app
 from api.cli_patrols import patrols_app, roads_app
 from geo import pgcluster
 from geo.settings import Settings
@@ -27,6 +28,7 @@ app.add_typer(compounds_app, name="compounds")
 app.add_typer(map_app, name="map")
 app.add_typer(roads_app, name="roads")
 app.add_typer(patrols_app, name="patrols")
+app.add_typer(open311_app, name="open311")
 console = Console()
 
 

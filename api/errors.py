@@ -21,6 +21,7 @@ STATUS = {
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
     errors.DatabaseUnavailable: 503,
+    errors.TooManyRequests: 429,
 }
 
 
@@ -41,6 +42,7 @@ _DESCRIPTIONS = {
     412: "版本冲突 Stale If-Match: the grid changed since you read it",
     422: "校验失败 Request validation failed",
     428: "需要 If-Match Send If-Match with the ETag you read",
+    429: "请求过多 Too many requests from this client; retry after Retry-After seconds",
     503: "数据库不可用 Database unavailable; retry",
 }
 COMMON_RESPONSES: dict[int | str, dict] = {
@@ -59,6 +61,17 @@ def error_body(code: str, detail: str, **context) -> dict:
     return {"code": code, "detail": detail, **jsonable_encoder(context)}
 
 
+OPEN311_PREFIX = "/open311/"
+
+
+def respond(request: Request, body: dict, status: int, headers: dict | None = None) -> JSONResponse:
+    """The error response; under /open311 in the GeoReport v2 shape: [{"code": status, "description": …}]."""
+    if request.url.path.startswith(OPEN311_PREFIX):
+        description = body["detail"] + (f" ({body['field']})" if body.get("field") else "")
+        return JSONResponse([{"code": status, "description": description}], status, headers=headers)
+    return JSONResponse(body, status, headers=headers)
+
+
 def install(app: FastAPI) -> None:
     """Register the exception handlers on app."""
 
@@ -68,7 +81,9 @@ def install(app: FastAPI) -> None:
         etag = exc.context.get("current_version") if isinstance(exc, errors.VersionConflict) else None
         if etag is not None:
             headers = {"ETag": f'"{etag}"'}
-        return JSONResponse(error_body(exc.code, exc.detail, **exc.context), status_for(exc), headers=headers)
+        if isinstance(exc, errors.TooManyRequests):
+            headers = {"Retry-After": str(exc.context["retry_after"])}
+        return respond(request, error_body(exc.code, exc.detail, **exc.context), status_for(exc), headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -78,7 +93,7 @@ def install(app: FastAPI) -> None:
         code = {400: "invalid_input", 404: "not_found", 405: "method_not_allowed"}.get(
             exc.status_code, "http_error"
         )
-        return JSONResponse(error_body(code, detail), exc.status_code, headers=getattr(exc, "headers", None))
+        return respond(request, error_body(code, detail), exc.status_code, getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -86,18 +101,19 @@ def install(app: FastAPI) -> None:
             {"field": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg", "")} for e in exc.errors()
         ]
         detail = "; ".join(f"{p['field']}: {p['reason']}" for p in problems) or "invalid request"
-        return JSONResponse(error_body("invalid_input", detail, errors=problems), 422)
+        status = 400 if request.url.path.startswith(OPEN311_PREFIX) else 422  # GeoReport v2 knows 400, not 422
+        return respond(request, error_body("invalid_input", detail, errors=problems), status)
 
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
         # A restart or a statement timeout: tell the client to retry rather than a bare 500.
         msg = str(exc.orig).splitlines()[0] if exc.orig else "database unavailable"
         code = "statement_timeout" if "statement timeout" in msg else "database_unavailable"
-        return JSONResponse(error_body(code, msg), 503, headers={"Retry-After": "2"})
+        return respond(request, error_body(code, msg), 503, {"Retry-After": "2"})
 
     @app.exception_handler(DBAPIError)
     async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:
         msg = str(exc.orig).splitlines()[0] if exc.orig else "database error"
         if "statement timeout" in msg or "terminating connection" in msg:
-            return JSONResponse(error_body("database_unavailable", msg), 503, headers={"Retry-After": "2"})
-        return JSONResponse(error_body("database_error", msg), 500)
+            return respond(request, error_body("database_unavailable", msg), 503, {"Retry-After": "2"})
+        return respond(request, error_body("database_error", msg), 500)

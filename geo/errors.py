@@ -64,3 +64,9 @@ class Forbidden(CitygridError):
 
 class DatabaseUnavailable(CitygridError):
     code = "database_unavailable"
+
+
+class TooManyRequests(CitygridError):
+    """A client spent its request budget; context carries retry_after (whole seconds)."""
+
+    code = "too_many_requests"

@@ -279,3 +279,16 @@ class AuditLog(Base):
     after: Mapped[dict | None] = mapped_column(JSONB)
     reason: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
+
+
+class Open311App(Base):
+    """A registered Open311 client app (公众举报渠道); only the SHA-256 of its api_key is stored."""
+
+    __tablename__ = "open311_apps"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    contact: Mapped[str | None] = mapped_column(Text)
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _now()

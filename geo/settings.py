@@ -47,12 +47,23 @@ class Settings(BaseSettings):
     # In-process vector-tile cache (geo/tiles_cache.py), per worker; edits invalidate exactly their tiles.
     tile_cache_bytes: int = 64 * 1024 * 1024
     demo_seed: int = 20201220
+    # Signs live-feed tickets (geo/live/tickets.py); unset: derived from the bootstrap token, itself a secret
+    # outside development. Every worker of one deployment must share it.
+    live_ticket_secret: str | None = None
+    # Open311 public reads: seconds a cached answer may be served, and each client IP's token bucket.
+    open311_cache_s: float = 10.0
+    open311_rate_per_s: float = 5.0
+    open311_burst: int = 20
 
     @model_validator(mode="after")
     def _refuse_dev_secrets(self) -> Settings:
         if self.env == "production" and self.bootstrap_admin_token == DEV_TOKEN:
             raise ValueError("CITYGRID_BOOTSTRAP_ADMIN_TOKEN must be set to a secret outside development")
         return self
+
+    @property
+    def ticket_secret(self) -> str:
+        return self.live_ticket_secret or self.bootstrap_admin_token
 
     @property
     def pg_dir(self) -> Path:

@@ -1,0 +1,32 @@
+"""open311_apps: the Open311 client apps allowed to file public reports, by hashed api_key
+
+Revision ID: 0008
+Revises: 0004
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "open311_apps",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("name", sa.Text(), nullable=False, unique=True),
+        sa.Column("contact", sa.Text(), nullable=True),
+        sa.Column("key_sha256", sa.String(64), nullable=False, unique=True),
+        sa.Column("active", sa.Boolean(), server_default="true", nullable=False),
+        sa.Column("created_by", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("open311_apps")

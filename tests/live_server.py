@@ -1,0 +1,54 @@
+"""A real uvicorn serving the app on a free 127.0.0.1 port in a thread, for tests that need real commits."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import uvicorn
+
+from api.app import create_app
+from geo.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(settings: Settings) -> Iterator[tuple[str, object]]:
+    """(base URL, app) while a uvicorn thread serves create_app(settings); its live listener is up on entry."""
+    port = free_port()
+    app = create_app(settings)
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not (srv.started and app.state.live_hub.listening.is_set()):
+        assert time.monotonic() < deadline, "uvicorn or its live listener did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+        app.state.engine.dispose()
+
+
+def sse_events(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
+    """(event, data) pairs from the lines of a text/event-stream (comments and pings skipped)."""
+    event, data = "message", []
+    for line in lines:
+        if line == "":
+            if data:
+                yield event, "\n".join(data)
+            event, data = "message", []
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].lstrip())
