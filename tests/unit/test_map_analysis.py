@@ -8,9 +8,9 @@ import esda
 import mapclassify
 import numpy as np
 import pytest
-from scipy.stats import binomtest, false_discovery_control
 import shapely
 from libpysal.weights import lat2W
+from scipy.stats import binomtest, false_discovery_control
 
 from geo.analysis.change import change_table, poisson_z
 from geo.analysis.density import DensityRaster, display_grid, kde, lonlat_to_metric
