@@ -26,6 +26,7 @@ from api.routers import (
     patrols,
     stats,
     tiles,
+    users,
 )
 from api.tile_fastpath import TileFastPath
 from geo.db import make_engine, make_sessionmaker
@@ -45,6 +46,7 @@ ROUTERS = [
     patrols.router,
     ogc.router,
     tiles.router,
+    users.router,
     live.router,
     open311.router,
 ]

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.deps import Reader, SettingsDep
-from geo.auth import Principal
 from geo.live import Hub, Subscriber, issue_ticket, read_ticket
 from geo.live.hub import RESYNC
 from geo.live.tickets import TICKET_TTL_S
@@ -18,15 +17,10 @@ router = APIRouter(prefix="/api/v1/live", tags=["live 实时推送"])
 PING_S = 15
 
 
-def area_of(principal: Principal) -> str:
-    """The caller's area code (interim default: the city, until users carry an area)."""
-    return getattr(principal, "area_code", None) or "610300"
-
-
 @router.post("/ticket", summary="领取推送票据 A short-lived ticket that opens the live feed")
 def ticket(principal: Reader, settings: SettingsDep) -> dict:
     """Trade the bearer token for a ticket to put in the EventSource URL (valid 60 s; the token never is)."""
-    area = area_of(principal)
+    area = principal.area_code
     return {
         "ticket": issue_ticket(settings.ticket_secret, principal.username, area),
         "expires_in": TICKET_TTL_S,

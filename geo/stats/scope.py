@@ -24,6 +24,7 @@ SCOPE_COLUMN = {
     "grid": "grid_code",
 }
 LEVEL_BY_LENGTH = {6: "county", 9: "town", 12: "community", 15: "grid"}
+CITY_CODE = "610300"  # Baoji: the deployment's root area; it holds every 6103xx code
 LEVEL_ORDER = ("city", "county", "town", "community", "grid")
 PREVIOUS_MODES = ("prior", "yoy")
 # Dates outside this span are typing errors, and would let a previous window fall off the calendar.
@@ -158,20 +159,6 @@ def make_window(start: dt.date, end: dt.date) -> Window:
             field="end",
         )
     return Window(start, end)
-
-
-def _year_earlier(d: dt.date) -> dt.date:
-    # 29 February has no twin a year earlier: use 28 February.
-    return d.replace(year=d.year - 1, day=28) if (d.month, d.day) == (2, 29) else d.replace(year=d.year - 1)
-
-
-def previous_window(current: Window, mode: str = "prior") -> Window:
-    """The comparison window: 'prior' = same length immediately before; 'yoy' = same dates a year earlier."""
-    if mode == "prior":
-        return Window(current.start - dt.timedelta(days=current.days), current.start)
-    if mode == "yoy":
-        return Window(_year_earlier(current.start), _year_earlier(current.end))
-    raise InvalidInput(f"previous must be one of {', '.join(PREVIOUS_MODES)}; got '{mode}'", field="previous")
 
 
 def parse_categories(raw: list[str] | str | None, default: tuple[str, ...] | None = None) -> list[str] | None:

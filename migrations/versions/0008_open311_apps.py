@@ -1,7 +1,7 @@
 """open311_apps: the Open311 client apps allowed to file public reports, by hashed api_key
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0006
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0004"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
