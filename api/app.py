@@ -27,6 +27,7 @@ from api.routers import (
     stats,
     tiles,
     users,
+    workbench,
 )
 from api.tile_fastpath import TileFastPath
 from geo.db import make_engine, make_sessionmaker
@@ -49,6 +50,7 @@ ROUTERS = [
     users.router,
     live.router,
     open311.router,
+    workbench.router,
 ]
 
 
