@@ -7,7 +7,20 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.limits import BodyLimit
-from api.routers import compounds, crosswalk, dashboard, grids, health, incidents, maps, ogc, patrols, stats, tiles
+from api.routers import (
+    cases,
+    compounds,
+    crosswalk,
+    dashboard,
+    grids,
+    health,
+    incidents,
+    maps,
+    ogc,
+    patrols,
+    stats,
+    tiles,
+)
 from api.tile_fastpath import TileFastPath
 from geo.db import make_engine, make_sessionmaker
 from geo.settings import REPO_ROOT, Settings
@@ -18,6 +31,7 @@ ROUTERS = [
     grids.router,
     crosswalk.router,
     incidents.router,
+    cases.router,
     compounds.router,
     stats.router,
     maps.router,

@@ -64,3 +64,19 @@ class Forbidden(CitygridError):
 
 class DatabaseUnavailable(CitygridError):
     code = "database_unavailable"
+
+
+class Conflict(CitygridError):
+    """The request cannot be done in the resource's current state (context names what can)."""
+
+    code = "conflict"
+
+
+class StepNotAllowed(Conflict):
+    code = "step_not_allowed"
+
+
+class OutsideGrid(CitygridError):
+    """A grid worker reported a place outside their own grid (context names both grids)."""
+
+    code = "outside_grid"

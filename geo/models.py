@@ -279,3 +279,7 @@ class AuditLog(Base):
     after: Mapped[dict | None] = mapped_column(JSONB)
     reason: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
+
+
+# The case tables live in their package; imported here so Base.metadata (Alembic, tests) holds them.
+from geo.cases import models as _case_models  # noqa: E402, F401
