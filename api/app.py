@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -22,6 +25,7 @@ from api.routers import (
     tiles,
 )
 from api.tile_fastpath import TileFastPath
+from geo.cases.sweep import BackgroundSweep
 from geo.db import make_engine, make_sessionmaker
 from geo.settings import REPO_ROOT, Settings
 
@@ -41,9 +45,25 @@ ROUTERS = [
 ]
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """App-lifetime objects: the case sweep runs in the background (not under tests: they pass as_of)."""
+    settings: Settings = app.state.settings
+    sweeper = None
+    if settings.case_sweep_seconds > 0 and settings.env != "test":
+        sweeper = BackgroundSweep(
+            app.state.sessionmaker, settings.case_sweep_seconds, settings.case_escalate_grace_days
+        )
+        sweeper.start()
+    yield
+    if sweeper:
+        sweeper.stop()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(
+        lifespan=lifespan,
         title="citygrid 市域社会治理网格 API",
         version="0.1.0",
         description="Grids, incidents, compounds and patrols of Baoji's city-level social governance.",
