@@ -13,7 +13,7 @@ from api.deps import Admin, SessionDep, SettingsDep, requires
 from api.etag import etag, parse_if_match
 from api.uploads import json_body, raw_body
 from geo.auth import Principal
-from geo.cases import limits, photos, queries, store
+from geo.cases import limits, measures, photos, queries, store
 from geo.cases.report import CaseFields, report_case
 from geo.cases.steps import STEPS
 from geo.errors import InvalidInput
@@ -135,6 +135,17 @@ def put_limits(session: SessionDep, who: Admin, rows: list[LimitRow]) -> list[di
     table = limits.set_limits(session, who.username, [r.model_dump() for r in rows])
     session.commit()
     return table
+
+
+@router.get("/measures", summary="案件指标 Measures for a unit and period (cases reported in [start, end))")
+def case_measures(
+    session: SessionDep,
+    who: CaseWorker,
+    admin_code: Annotated[str, Query(max_length=15, description="city, county, town, community or grid code")],
+    start: Annotated[dt.date, Query(description="first day (local)")],
+    end: Annotated[dt.date, Query(description="day after the last (local)")],
+) -> dict[str, Any]:
+    return measures.measures(session, who, admin_code, start, end)
 
 
 @router.get("/{case_id}", summary="案件详情 One case: state, timeline, allowed steps (ETag = version)")
