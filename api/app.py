@@ -23,6 +23,7 @@ from api.routers import (
     patrols,
     stats,
     tiles,
+    users,
 )
 from api.tile_fastpath import TileFastPath
 from geo.cases.sweep import BackgroundSweep
@@ -42,6 +43,7 @@ ROUTERS = [
     patrols.router,
     ogc.router,
     tiles.router,
+    users.router,
 ]
 
 

@@ -33,7 +33,9 @@ class _History:
     """Builds one case's events, keeping the derived row up to date with fold.apply."""
 
     def __init__(self, case_id: int) -> None:
-        self.case_id, self.events, self.row = case_id, [], None
+        self.case_id = case_id
+        self.events: list[dict[str, Any]] = []
+        self.row: fold.Derived | None = None
 
     def add(
         self, step: str, at: dt.datetime, actor: str, to: Unit | None, clock_step: str | None, **extra: Any
@@ -127,14 +129,15 @@ def build_cases(incidents: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.Da
         & (incidents["occurred_at"] < YEAR_END)
     ]
     paths = rng.choice(list(CLOSE_SHARES), size=len(chosen), p=list(CLOSE_SHARES.values()))
-    cases, events = [], []
+    cases: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
     for inc, path in zip(chosen.itertuples(index=False), paths, strict=True):
-        h = _history(int(inc.id), inc, str(path), rng)
+        h = _history(int(inc.id), inc, str(path), rng)  # type: ignore[arg-type]
         assert h.row is not None
         cases.append(
             {
-                "id": int(inc.id),
-                "incident_id": int(inc.id),
+                "id": h.case_id,
+                "incident_id": h.case_id,
                 "reporter": h.events[0]["actor"],
                 "channel": "grid_worker",
                 "category": inc.category,
