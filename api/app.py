@@ -13,6 +13,7 @@ from api import errors
 from api.limits import BodyLimit
 from api.public_reads import TokenBuckets, TTLCache
 from api.routers import (
+    cases,
     compounds,
     crosswalk,
     dashboard,
@@ -30,6 +31,7 @@ from api.routers import (
     workbench,
 )
 from api.tile_fastpath import TileFastPath
+from geo.cases.sweep import BackgroundSweep
 from geo.db import make_engine, make_sessionmaker
 from geo.live import Hub
 from geo.live.listener import listen
@@ -41,6 +43,7 @@ ROUTERS = [
     grids.router,
     crosswalk.router,
     incidents.router,
+    cases.router,
     compounds.router,
     stats.router,
     maps.router,
@@ -56,14 +59,24 @@ ROUTERS = [
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The live feed's one LISTEN connection for this process, fed into the hub made by create_app."""
-    listener = asyncio.create_task(listen(app.state.settings.database_url, app.state.live_hub))
+    """App-lifetime objects: the case sweep in the background (not under tests: they pass as_of), and the
+    live feed's one LISTEN connection for this process, feeding the hub made by create_app."""
+    settings: Settings = app.state.settings
+    sweeper = None
+    if settings.case_sweep_seconds > 0 and settings.env != "test":
+        sweeper = BackgroundSweep(
+            app.state.sessionmaker, settings.case_sweep_seconds, settings.case_escalate_grace_days
+        )
+        sweeper.start()
+    listener = asyncio.create_task(listen(settings.database_url, app.state.live_hub))
     try:
         yield
     finally:
         listener.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await listener
+        if sweeper:
+            sweeper.stop()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -70,3 +70,19 @@ class TooManyRequests(CitygridError):
     """A client spent its request budget; context carries retry_after (whole seconds)."""
 
     code = "too_many_requests"
+
+
+class Conflict(CitygridError):
+    """The request cannot be done in the resource's current state (context names what can)."""
+
+    code = "conflict"
+
+
+class StepNotAllowed(Conflict):
+    code = "step_not_allowed"
+
+
+class OutsideGrid(CitygridError):
+    """A grid worker reported a place outside their own grid (context names both grids)."""
+
+    code = "outside_grid"

@@ -302,3 +302,17 @@ class Open311App(Base):
     active: Mapped[bool] = mapped_column(Boolean, server_default="true")
     created_by: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = _now()
+
+
+class Open311Request(Base):
+    """Who filed a public-channel case through Open311: the app, and the reporter's contact (never shown)."""
+
+    __tablename__ = "open311_requests"
+    case_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cases.id"), primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("open311_apps.id"), index=True)
+    email: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+
+
+# The case tables live in their package; imported here so Base.metadata (Alembic, tests) holds them.
+from geo.cases import models as _case_models  # noqa: E402, F401

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     edit_tolerance_m: float = 1.0
     straddle_share: float = 0.05
 
+    # Cases: photo size limit; the overdue sweep's period (0: not in the API process) and the working days an
+    # overdue case waits in the supervision list before it escalates by itself.
+    case_photo_max_bytes: int = 5 * 1024 * 1024
+    case_sweep_seconds: float = 60.0
+    case_escalate_grace_days: int = 1
+
     tile_url: str | None = Field(default=None, description="base-map tile URL template; none by default")
     tile_attribution: str = ""
     tile_crs: Literal["WGS84", "GCJ-02"] = "WGS84"

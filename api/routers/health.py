@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from geo.cases.clock import calendar_status
 from geo.db import migration_heads, postgis_version
 
 router = APIRouter(tags=["health"])
@@ -21,6 +22,7 @@ def health(request: Request) -> JSONResponse:
             "database": "reachable",
             "postgis": postgis_version(engine),
             "migration": {"current": current, "head": head},
+            "case_calendar": calendar_status(),  # past the published years the case clock skips weekends only
         }
         return JSONResponse(body, 200 if current == head else 503)
     except SQLAlchemyError as exc:

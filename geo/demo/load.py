@@ -26,7 +26,7 @@ from geo.settings import Settings
 if TYPE_CHECKING:  # numpy/pandas load lazily: the already-loaded path of `make run` stays under a second
     import pandas as pd
 
-GENERATOR_VERSION = "2"  # bump whenever the generated content changes
+GENERATOR_VERSION = "3"  # bump whenever the generated content changes
 ACTION = "demo.load"
 ACTOR = "citygrid demo load"
 # Packages whose versions can change the generated geometry or numbers.
@@ -37,6 +37,7 @@ STEPS = (
     "compounds",
     "incidents",
     "patrols and department grids",
+    "case histories",
     "database",
 )
 
@@ -122,6 +123,7 @@ def generate(seed: int, progress: Progress | None = None):
     from threadpoolctl import threadpool_limits
 
     from geo.demo import tables as t
+    from geo.demo.generate_cases import build_cases
     from geo.demo.generate_compounds import build_compounds
     from geo.demo.generate_departments import build_department_grids
     from geo.demo.generate_incidents import build_incidents
@@ -150,6 +152,9 @@ def generate(seed: int, progress: Progress | None = None):
         officers, routes = build_patrols(tree, compounds, spots, rng_patrols)
         departments = build_department_grids(tree)
         current, versions = t.grids(tree)
+        incident_rows = t.incidents(incidents, tree)
+        note("case histories")
+        cases, case_events = build_cases(incident_rows, seed)
         return t.DemoTables(
             {
                 "admin_units": t.admin_units(tree),
@@ -157,9 +162,11 @@ def generate(seed: int, progress: Progress | None = None):
                 "grid_versions": versions,
                 "department_grids": t.department_grids(departments),
                 "compounds": t.compounds(compounds),
-                "incidents": t.incidents(incidents, tree),
+                "incidents": incident_rows,
                 "officers": t.officers(officers),
                 "patrol_routes": t.patrol_routes(routes),
+                "cases": cases,
+                "case_events": case_events,
             }
         )
 
@@ -177,7 +184,7 @@ COLUMNS = {
     "source_crs grid_code community_code town_code county_code compound_id outside_jurisdiction synthetic geom",
     "patrol_routes": "id name officer_id community_code shift mode planned_stops version synthetic geom",
 }
-_SERIAL = ("department_grids", "compounds", "incidents", "officers", "patrol_routes")
+_SERIAL = ("department_grids", "compounds", "incidents", "officers", "patrol_routes", "cases", "case_events")
 
 
 def write(conn: Connection, tables, record: dict[str, Any]) -> None:
@@ -185,7 +192,11 @@ def write(conn: Connection, tables, record: dict[str, Any]) -> None:
     from geo import assign, audit
 
     conn.execute(text("SET LOCAL statement_timeout = 0"))  # COPY of ~200k rows may outlast the API's limit
-    conn.execute(text("TRUNCATE incidents, grid_versions, department_grids, compounds, grids RESTART IDENTITY"))
+    conn.execute(
+        text(
+            "TRUNCATE case_photos, case_events, cases, incidents, grid_versions, department_grids, compounds, grids RESTART IDENTITY"
+        )
+    )
     conn.execute(text("DELETE FROM patrol_routes"))
     # Users may be linked to officers: keep those rows (re-filled below under the same ids), drop the rest.
     conn.execute(
@@ -221,6 +232,8 @@ def write(conn: Connection, tables, record: dict[str, Any]) -> None:
         officers[["id", "badge", "name", "community_code", "phone", "synthetic"]].to_dict("records"),
     )
     _copy(cursor, "patrol_routes", frames["patrol_routes"], COLUMNS["patrol_routes"].split())
+    for name in ("cases", "case_events"):  # histories made by geo.cases.fold: rows are the fold of the events
+        _copy(cursor, name, frames[name], list(frames[name].columns))
     for name in _SERIAL:
         conn.execute(
             text(
@@ -242,7 +255,7 @@ def write(conn: Connection, tables, record: dict[str, Any]) -> None:
     conn.execute(
         text(
             "ANALYZE admin_units, grids, grid_versions, department_grids, compounds, incidents, "
-            "officers, patrol_routes"
+            "officers, patrol_routes, cases, case_events"
         )
     )
 

@@ -61,6 +61,26 @@ _COMPOUND_FALL = f"""
     WHERE c.category = 'three_no' AND c.renovation_status = :status"""
 
 
+# Case histories (geo.demo.generate_cases), recomputed from case_events alone: cases of incidents of 2020.
+_CASE_2020 = (
+    f"JOIN cases c ON c.id = e.case_id JOIN incidents i ON i.id = c.incident_id WHERE {in_year(2020, 'i')}"
+)
+
+
+def _case_events(step_list: str, where: str) -> str:
+    return (
+        f"SELECT count(DISTINCT e.case_id) FROM case_events e {_CASE_2020} AND e.step IN ({step_list}) AND {where}"
+    )
+
+
+# A closed case was closed inside its grid when it was resolved on the spot or last dispatched to a grid.
+_CLOSED_IN_GRID = f"""
+    SELECT (avg((EXISTS (SELECT 1 FROM case_events s WHERE s.case_id = e.case_id AND s.step = 'resolve_on_spot')
+                 OR (SELECT d.to_unit_kind FROM case_events d WHERE d.case_id = e.case_id
+                     AND d.step IN ('dispatch', 'rework') ORDER BY d.id DESC LIMIT 1) = 'grid')::int) > 0.5)::int
+    FROM case_events e {_CASE_2020} AND e.step = 'verify_close'"""
+
+
 @dataclass(frozen=True)
 class Check:
     """One seed figure: how to compute it and what it must be."""
@@ -143,6 +163,38 @@ CHECKS: tuple[Check, ...] = (
         "排查安全隐患 safety hazards found in 2020",
         f"SELECT count(*) FROM incidents WHERE category = 'hazard' AND county_code IS NOT NULL AND {YEAR_2020}",
         HAZARDS_2020,
+    ),
+    Check(
+        "case_feng_disputes",
+        "凤县矛盾纠纷案件（按事件）Feng county dispute cases reported, from case events",
+        _case_events("'report', 'resolve_on_spot'", "c.category = 'dispute' AND c.county_code = :feng"),
+        FENG_DISPUTES_2020,
+        params=(("feng", FENG_CODE),),
+    ),
+    Check(
+        "case_feng_disputes_closed",
+        "凤县化解结案（按事件）Feng county dispute cases closed, from case events",
+        _case_events("'verify_close'", "c.category = 'dispute' AND c.county_code = :feng"),
+        FENG_DISPUTES_RESOLVED_2020,
+        params=(("feng", FENG_CODE),),
+    ),
+    Check(
+        "case_city_disputes_closed",
+        "全市化解结案（按事件）dispute cases closed city-wide, from case events",
+        _case_events("'verify_close'", "c.category = 'dispute'"),
+        CITY_DISPUTES_RESOLVED_2020,
+    ),
+    Check(
+        "case_hazards",
+        "安全隐患案件（按事件）hazard cases reported, from case events",
+        _case_events("'report', 'resolve_on_spot'", "c.category = 'hazard'"),
+        HAZARDS_2020,
+    ),
+    Check(
+        "case_closed_in_grid",
+        "多数在网格内化解 most cases closed inside their grid (1 = yes), from case events",
+        _CLOSED_IN_GRID,
+        1,
     ),
     Check(
         "officers",

@@ -14,19 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from geo.live.notice import CaseNotice
+from geo.scope import contains
 
 QUEUE_LIMIT = 256
 RESYNC = "resync"
-
-
-def area_holds(area_code: str, unit_code: str) -> bool:
-    """True when unit_code lies inside area_code (admin codes nest as prefixes; the city holds 6103xx).
-
-    Interim: replaced by geo.scope's one rule once it lands on main.
-    """
-    if len(area_code) == 6 and area_code.endswith("00"):
-        return unit_code.startswith(area_code[:4])
-    return unit_code.startswith(area_code)
 
 
 @dataclass(eq=False)
@@ -39,7 +30,7 @@ class Subscriber:
     queue: asyncio.Queue[CaseNotice | str] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
 
     def sees(self, notice: CaseNotice) -> bool:
-        return any(area_holds(self.area_code, unit) for unit in notice.units)
+        return any(contains(self.area_code, unit) for unit in notice.units)
 
     def offer(self, item: CaseNotice | str) -> None:
         try:

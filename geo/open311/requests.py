@@ -136,10 +136,13 @@ def list_requests(
     now: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
     """requests.json: public-channel cases, newest first, filtered as GeoReport v2 says."""
-    conds, params = [], {"dec": DECIMALS, "lim": MAX_RESULTS}
+    conds: list[str] = []
+    params: dict[str, Any] = {"dec": DECIMALS, "lim": MAX_RESULTS}
     if ids:
         if not all(i.isdigit() and len(i) <= 18 for i in ids):
-            raise InvalidInput("service_request_id must be case numbers, comma-separated", field="service_request_id")
+            raise InvalidInput(
+                "service_request_id must be case numbers, comma-separated", field="service_request_id"
+            )
         conds.append("c.id = ANY(:ids)")
         params["ids"] = [int(i) for i in ids]
     else:
@@ -159,7 +162,9 @@ def list_requests(
         if service_code:
             codes = service_code.split(",")
             if not set(codes) <= set(PUBLIC_SERVICES):
-                raise InvalidInput(f"service_code must be among {', '.join(PUBLIC_SERVICES)}", field="service_code")
+                raise InvalidInput(
+                    f"service_code must be among {', '.join(PUBLIC_SERVICES)}", field="service_code"
+                )
             conds.append("c.category = ANY(:codes)")
             params["codes"] = codes
     sql = f"{_PUBLIC_SQL} AND {' AND '.join(conds)} ORDER BY c.reported_at DESC, c.id DESC LIMIT :lim"

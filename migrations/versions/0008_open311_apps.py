@@ -1,7 +1,8 @@
-"""open311_apps: the Open311 client apps allowed to file public reports, by hashed api_key
+"""open311_apps and open311_requests: the Open311 client apps allowed to file public reports (by hashed
+api_key), and who filed each public case through them (the reporter's contact is kept, never shown)
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 
 from collections.abc import Sequence
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -26,7 +27,16 @@ def upgrade() -> None:
         sa.Column("created_by", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     )
+    op.create_table(
+        "open311_requests",
+        sa.Column("case_id", sa.BigInteger(), sa.ForeignKey("cases.id"), primary_key=True),
+        sa.Column("app_id", sa.Integer(), sa.ForeignKey("open311_apps.id"), nullable=False),
+        sa.Column("email", sa.Text(), nullable=True),
+        sa.Column("name", sa.Text(), nullable=True),
+    )
+    op.create_index("ix_open311_requests_app_id", "open311_requests", ["app_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("open311_requests")
     op.drop_table("open311_apps")

@@ -43,7 +43,9 @@ def place(engine, demo_db):
 
 def test_a_311_app_files_and_follows_a_request(settings, place):
     with serving(settings) as (base, _app):
-        key = httpx.post(f"{base}/api/v1/open311/apps", json={"name": "市民随手拍"}, headers=ADMIN).json()["api_key"]
+        key = httpx.post(f"{base}/api/v1/open311/apps", json={"name": "市民随手拍"}, headers=ADMIN).json()[
+            "api_key"
+        ]
         client = GeoReport(f"{base}/open311/v2", api_key=key)
 
         services = client.get_service_list()

@@ -9,7 +9,16 @@ from fastapi.routing import APIRoute
 
 from geo.auth import create_user
 
-PUBLIC = {"/health", "/", "/workbench", "/api/v1/meta", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+PUBLIC = {
+    "/health",
+    "/",
+    "/workbench",
+    "/api/v1/meta",
+    "/openapi.json",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+}
 # Public by design (Open311: reads for anyone, filing with an app's api_key) or opened by a signed ticket.
 PUBLIC |= {"/api/v1/live"} | {f"/open311/v2/{p}" for p in ("services.json", "requests.json", "requests/{id}.json")}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}

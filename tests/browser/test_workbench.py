@@ -101,7 +101,9 @@ def test_a_case_from_report_to_close_through_the_buttons(browser, server, staff,
         desk.fill("#wb-report-text", "楼道堆放杂物 corridor blocked")
         desk.select_option("#wb-report-category", "hazard")
         click_place(desk, *staff["point"])
-        with desk.expect_response(lambda r: r.url.endswith("/api/v1/cases") and r.request.method == "POST") as made:
+        with desk.expect_response(
+            lambda r: r.url.endswith("/api/v1/cases") and r.request.method == "POST"
+        ) as made:
             desk.click("#wb-report-send")
         assert made.value.status == 201, made.value.text()
         case_id = made.value.json()["id"]

@@ -1,0 +1,113 @@
+"""`citygrid cases …`: the queue, one case, a step, the overdue sweep (with --as-of to replay or travel)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+import typer
+
+from api.cli_common import cli_actor, console, run_in_transaction
+
+cases_app = typer.Typer(help="案件 Cases: queue, show, step, sweep")
+AsUser = Annotated[str | None, typer.Option("--as", help="act as this user (default: a city-level admin)")]
+
+
+def _actor(session: Any, username: str | None) -> Any:
+    from sqlalchemy import select
+
+    from geo import models
+    from geo.auth import Principal, principal_of
+    from geo.errors import NotFound
+    from geo.scope import CITY_CODE
+
+    if username is None:
+        return Principal(cli_actor(), frozenset({"admin"}), CITY_CODE)
+    user = session.execute(select(models.User).where(models.User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user {username}", field="as")
+    return principal_of(user)
+
+
+def _print(doc: Any) -> None:
+    console.print_json(json.dumps(doc, ensure_ascii=False, default=str))
+
+
+@cases_app.command("sweep")
+def sweep_command(
+    as_of: Annotated[
+        dt.datetime | None, typer.Option("--as-of", help="sweep as of this time (no offset: UTC+8)")
+    ] = None,
+) -> None:
+    """督办 Supervise overdue cases and escalate those overdue past the grace (idempotent)."""
+    from geo.cases.clock import LOCAL_TZ
+    from geo.cases.sweep import sweep
+
+    when = None if as_of is None else (as_of if as_of.tzinfo else as_of.replace(tzinfo=LOCAL_TZ))
+    result = run_in_transaction(
+        lambda session, settings: sweep(
+            session, when or dt.datetime.now(dt.UTC), settings.case_escalate_grace_days
+        )
+    )
+    _print(result)
+
+
+@cases_app.command("list")
+def list_command(
+    user: AsUser = None,
+    state: Annotated[str | None, typer.Option(help="comma-separated states")] = None,
+    overdue: Annotated[bool | None, typer.Option(help="only overdue")] = None,
+    limit: int = 20,
+) -> None:
+    """The queue of the user (open cases, overdue first)."""
+    from geo.cases.queries import list_cases
+
+    states = state.split(",") if state else None
+    page = run_in_transaction(
+        lambda s, _: list_cases(s, _actor(s, user), states=states, overdue=overdue, limit=limit)
+    )
+    for c in page["items"]:
+        console.print(
+            f"{c['id']:>8}  {c['state']:<20} {c['unit']['code']:<16} {c['deadline_at'] or '-':<26} {c['colour'] or ''}"
+        )
+
+
+@cases_app.command("show")
+def show_command(case_id: int, user: AsUser = None) -> None:
+    """One case with its timeline and allowed steps."""
+    from geo.cases.queries import get_case
+
+    _print(run_in_transaction(lambda s, _: get_case(s, _actor(s, user), case_id)))
+
+
+@cases_app.command("step")
+def step_command(
+    case_id: int,
+    step: str,
+    version: Annotated[int, typer.Option(help="the version you read (If-Match)")],
+    user: AsUser = None,
+    note: str | None = None,
+    to_kind: str | None = None,
+    to_code: str | None = None,
+    department: str | None = None,
+    days: int | None = None,
+    review_on: dt.datetime | None = None,
+) -> None:
+    """Take a step, e.g. `citygrid cases step 12 dispatch --version 2 --to-kind grid --to-code 610302…`."""
+    from geo.cases.queries import get_case
+    from geo.cases.store import take_step
+
+    body: dict[str, Any] = {"note": note, "days": days, "review_on": review_on.date() if review_on else None}
+    if to_kind:
+        body["to"] = {"kind": to_kind, "code": to_code, "department": department}
+
+    def work(session: Any, _: Any) -> dict:
+        actor = _actor(session, user)
+        take_step(session, actor, case_id, step, version, body)
+        return get_case(session, actor, case_id)
+
+    doc = run_in_transaction(work)
+    console.print(
+        f"案件 {case_id}: {doc['state']} (version {doc['version']}); next: {', '.join(doc['allowed_steps'])}"
+    )

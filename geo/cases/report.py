@@ -1,0 +1,201 @@
+"""Reporting a case: an incident (stored as any incident is) plus its case, routed to the centre that files it.
+
+A retried report (the same reporter and Idempotency-Key) returns the case made the first time: concurrent
+retries queue on a transaction-level advisory lock on the key, and the (reporter, key) unique index backs it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo import audit
+from geo.cases import clock, fold
+from geo.cases.limits import limit_for
+from geo.cases.store import insert_event
+from geo.cases.units import Actor, Unit, home_centre
+from geo.cases.vocab import CHANNELS, PRIORITIES
+from geo.errors import Forbidden, InvalidInput, OutsideGrid, OutsideJurisdiction
+from geo.incident_import import create_incident
+from geo.live import announce_case
+from geo.scope import contains, level_of
+from geo.settings import Settings
+
+# Which role may report through which channel (admin: any).
+CHANNEL_ROLES = {
+    "grid_worker": "grid_worker",
+    "police": "police",
+    "centre": "centre_operator",
+    "public": "centre_operator",
+    "assigned": "centre_operator",
+}
+
+
+@dataclass(frozen=True)
+class CaseFields:
+    """The case part of a report (the incident is the Feature)."""
+
+    priority: str = "normal"
+    channel: str | None = None
+    on_the_spot: bool = False
+    assign_to: str | None = None  # channel "assigned": the lower centre that receives it
+    note: str | None = None
+
+
+def _channel(actor: Actor, fields: CaseFields) -> str:
+    if fields.channel is not None:
+        if fields.channel not in CHANNELS:
+            raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}", field="case.channel")
+        if not actor.has(CHANNEL_ROLES[fields.channel]):
+            raise Forbidden(
+                f"渠道 {fields.channel} 需要角色 channel {fields.channel} needs role {CHANNEL_ROLES[fields.channel]}"
+            )
+        return fields.channel
+    for channel in ("grid_worker", "police", "centre"):
+        if actor.has(CHANNEL_ROLES[channel]) and (channel != "grid_worker" or level_of(actor.area_code) == "grid"):
+            return "assigned" if channel == "centre" and fields.assign_to else channel
+    raise Forbidden(
+        "只有网格员、社区民警和中心值班员可以上报 only grid workers, police and centre operators report cases"
+    )
+
+
+def find_by_key(session: Session, reporter: str, key: str) -> int | None:
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 17))"), {"k": f"{reporter}\x00{key}"})
+    found = session.execute(
+        text("SELECT id FROM cases WHERE reporter = :r AND idempotency_key = :k"), {"r": reporter, "k": key}
+    ).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+def report_case(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    feature: Any,
+    fields: CaseFields,
+    idempotency_key: str | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[int, bool]:
+    """Store the incident and its case in the caller's transaction; (case id, created)."""
+    now = now or dt.datetime.now(dt.UTC)
+    if idempotency_key:
+        found = find_by_key(session, actor.username, idempotency_key)
+        if found is not None:
+            return found, False
+    if fields.priority not in PRIORITIES:
+        raise InvalidInput(f"priority must be one of {', '.join(PRIORITIES)}", field="case.priority")
+    channel = _channel(actor, fields)
+    incident_id, created, _ = create_incident(session, settings, feature, None)
+    place = session.execute(
+        text(
+            """SELECT i.category, i.grid_code, i.community_code, i.town_code, i.county_code, ST_X(i.geom) AS lon,
+                      ST_Y(i.geom) AS lat, EXISTS (SELECT 1 FROM cases c WHERE c.incident_id = i.id) AS has_case
+               FROM incidents i WHERE i.id = :id"""
+        ),
+        {"id": incident_id},
+    ).one()
+    if place.has_case:
+        raise InvalidInput("该事件已有案件 this incident (external_id) already has a case", field="external_id")
+    holder, on_spot = _route(actor, channel, fields, place)
+    step = "resolve_on_spot" if on_spot else "report"
+    days, _ = limit_for(session, place.category, fields.priority, "spot" if on_spot else "file")
+    event = {
+        "step": step,
+        "at": now,
+        "actor": actor.username,
+        "from_unit_kind": "grid" if on_spot else None,
+        "from_unit_code": actor.area_code if on_spot else None,
+        "to_unit_kind": holder.kind,
+        "to_unit_code": holder.code,
+        "note": fields.note,
+        "deadline_at": clock.deadline(now, days),
+        "lon": place.lon,
+        "lat": place.lat,
+    }
+    derived = fold.apply(None, event)
+    case_id = _insert_case(
+        session, actor.username, idempotency_key, channel, fields.priority, place, incident_id, derived
+    )
+    insert_event(session, {**event, "case_id": case_id})
+    place_code = place.grid_code or place.community_code or place.town_code or place.county_code
+    announce_case(session, case_id, derived.state, derived.version, step, [holder.code, place_code], now)
+    audit.record(
+        session,
+        actor.username,
+        "create",
+        "case",
+        str(case_id),
+        after={"incident_id": incident_id, "channel": channel},
+    )
+    return case_id, True
+
+
+def _route(actor: Actor, channel: str, fields: CaseFields, place: Any) -> tuple[Unit, bool]:
+    """The centre that receives the report, and whether it was resolved on the spot."""
+    where = place.grid_code or place.community_code or place.county_code
+    if channel == "grid_worker":
+        if place.grid_code != actor.area_code:
+            raise OutsideGrid(
+                f"上报地点不在您的网格 {actor.area_code} 内（位于 {place.grid_code or '网格外'}） "
+                f"the place is outside your grid {actor.area_code} (it lies in {place.grid_code or 'no grid'})",
+                field="geometry",
+                grid_code=actor.area_code,
+                place_grid_code=place.grid_code,
+            )
+        return home_centre(place.grid_code, place.community_code, place.county_code), fields.on_the_spot
+    if fields.on_the_spot:
+        raise InvalidInput(
+            "只有网格员可以就地化解 only a grid worker resolves on the spot", field="case.on_the_spot"
+        )
+    if where is None or not contains(actor.area_code, where):
+        raise OutsideJurisdiction(
+            f"上报地点不在辖区 {actor.area_code} 内 the place is outside your area {actor.area_code}",
+            field="geometry",
+        )
+    if channel == "centre":
+        return Unit("centre", actor.area_code), False
+    if channel == "assigned":
+        target = fields.assign_to or ""
+        if (
+            target == actor.area_code
+            or not contains(actor.area_code, target)
+            or level_of(target) in (None, "grid")
+        ):
+            raise InvalidInput(
+                "交办对象须是下级中心 assign_to must be a centre below yours", field="case.assign_to"
+            )
+        return Unit("centre", target), False
+    return home_centre(place.grid_code, place.community_code, place.county_code), False
+
+
+def _insert_case(
+    session: Session,
+    reporter: str,
+    key: str | None,
+    channel: str,
+    priority: str,
+    place: Any,
+    incident_id: int,
+    d: fold.Derived,
+) -> int:
+    columns = ["incident_id", "reporter", "idempotency_key", "channel", "category", "priority", "grid_code",
+               "community_code", "town_code", "county_code", *fold.COLUMNS]  # fmt: skip
+    values = {
+        "incident_id": incident_id,
+        "reporter": reporter,
+        "idempotency_key": key,
+        "channel": channel,
+        "category": place.category,
+        "priority": priority,
+        "grid_code": place.grid_code,
+        "community_code": place.community_code,
+        "town_code": place.town_code,
+        "county_code": place.county_code,
+        **d.as_dict(),
+    }
+    sql = f"INSERT INTO cases ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) RETURNING id"
+    return int(session.execute(text(sql), values).scalar_one())

@@ -1,0 +1,110 @@
+"""The overdue sweep travels in time with as_of across a weekend, the 2024 National Day holiday and the
+make-up working Saturday of 12 October 2024; it never fires twice (re-run, restart half-way, two processes).
+
+Expected deadlines are worked by hand from the State Council's 2024 notice (1–7 October off; Sunday 29
+September and Saturday 12 October worked), not from the clock module.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.cases.report import CaseFields, report_case
+from geo.cases.sweep import sweep
+from tests.case_helpers import (
+    CITY,
+    COUNTY,
+    GRID_NW,
+    WEST,
+    assert_rows_fold_from_events,
+    caller,
+    feature,
+    local,
+    remove_cases,
+)
+from tests.committed_tree import commit_tree, remove_tree
+
+GW = caller("gw-nw", "grid_worker", GRID_NW)
+
+
+def counts(session: Session) -> dict[str, int]:
+    rows = session.execute(text("SELECT step, count(*) FROM case_events GROUP BY step")).all()
+    return {step: n for step, n in rows}
+
+
+def test_sweep_across_holiday_and_make_up_days(db, settings):
+    from tests.fixtures import load_tiny_tree
+
+    load_tiny_tree(db)
+    # Reported Sunday 29 September (a make-up working day): to be filed by the end of Monday 30 September.
+    holiday, _ = report_case(db, settings, GW, feature(GRID_NW), CaseFields(), None, local(2024, 9, 29, 10))
+    # Reported Friday 11 October: to be filed by the end of Saturday 12 October (a make-up working day).
+    make_up, _ = report_case(db, settings, GW, feature(GRID_NW), CaseFields(), None, local(2024, 10, 11, 10))
+    # Reported Friday 1 November: the weekend does not count; due by the end of Monday 4 November.
+    weekend, _ = report_case(db, settings, GW, feature(GRID_NW), CaseFields(), None, local(2024, 11, 1, 10))
+
+    H, M, W = holiday, make_up, weekend
+
+    def run(*at: int) -> tuple[set[int], set[int]]:
+        """The cases supervised and escalated by a sweep as of `at` (local time)."""
+        sweep(db, local(*at), grace_days=1)
+        fired = db.execute(text("SELECT step, case_id FROM case_events WHERE at = :t"), {"t": local(*at)}).all()
+        return {c for s, c in fired if s == "supervise"}, {c for s, c in fired if s == "escalate"}
+
+    assert run(2024, 9, 30, 23) == (set(), set())
+    assert run(2024, 10, 1, 0, 30) == ({H}, set())  # overdue: supervised once …
+    assert run(2024, 10, 7, 23) == (set(), set())  # … and only once; the holiday gives no working day of grace
+    assert run(2024, 10, 8, 23) == (set(), set())  # Tuesday 8 October: its one working day of grace
+    assert run(2024, 10, 9, 0, 30) == (set(), {H})  # to the town, to dispatch by the end of 10 October
+    assert run(2024, 10, 12, 23) == ({H}, {H})  # the make-up Saturday was its day of grace: to the county
+    assert run(2024, 10, 13, 0, 30) == ({M}, set())  # M was due on the make-up Saturday
+    assert run(2024, 10, 14, 23) == (set(), set())
+    assert run(2024, 10, 15, 0, 30) == ({H}, {M})
+    assert run(2024, 11, 2, 12) == ({M}, {H, M})  # H reaches the city; W's weekend is not counted against it
+    assert run(2024, 11, 4, 23) == (set(), set())
+    assert run(2024, 11, 5, 0, 30) == ({H, M, W}, set())  # nothing escalates above the city
+    units = dict(db.execute(text("SELECT id, unit_code FROM cases")).all())
+    assert units == {H: CITY, M: COUNTY, W: WEST}
+    assert assert_rows_fold_from_events(db) == 3
+
+
+@pytest.fixture
+def committed(engine, owner_engine):
+    remove_cases(owner_engine)
+    commit_tree(owner_engine)
+    yield engine
+    remove_cases(owner_engine)
+    remove_tree(owner_engine)
+
+
+def test_a_restart_or_a_second_process_neither_loses_nor_doubles(committed, settings):
+    with Session(committed) as s:
+        for day in (1, 2, 3):
+            report_case(s, settings, GW, feature(GRID_NW), CaseFields(), None, local(2024, 11, day, 10))
+        s.commit()
+    as_of = local(2024, 11, 20, 12)
+    # A sweep that dies half-way (its connection is gone before the commit) leaves nothing behind.
+    crashed = Session(committed)
+    assert sweep(crashed, as_of, 1)["escalated"] == 3
+    crashed.connection().invalidate()
+    crashed.close()
+    with Session(committed) as s:
+        assert counts(s) == {"report": 3}
+    # Two processes at once: the second finds the first running and leaves; nothing fires twice.
+    first, second = Session(committed), Session(committed)
+    assert sweep(first, as_of, 1)["supervised"] == 3
+    assert sweep(second, as_of, 1)["skipped"] is True
+    first.commit()
+    second.rollback()
+    again = sweep(second, as_of, 1)
+    second.commit()
+    first.close()
+    second.close()
+    with Session(committed) as s:
+        # Each case: supervised for its filing deadline, escalated once, then supervised for the town's
+        # dispatch deadline (set from as_of, so not due at as_of); a re-run at the same as_of adds nothing.
+        assert again == {"skipped": False, "supervised": 0, "escalated": 0, "as_of": as_of.isoformat()}
+        assert counts(s) == {"report": 3, "supervise": 3, "escalate": 3}
+        assert assert_rows_fold_from_events(s) == 3
