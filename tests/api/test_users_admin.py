@@ -35,7 +35,9 @@ def tree(db):
 
 def audit_rows(db, username: str) -> list[tuple]:
     return db.execute(
-        text("SELECT actor, action, after FROM audit_log WHERE entity_type = 'user' AND entity_id = :u ORDER BY id"),
+        text(
+            "SELECT actor, action, after FROM audit_log WHERE entity_type = 'user' AND entity_id = :u ORDER BY id"
+        ),
         {"u": username},
     ).all()
 
@@ -90,7 +92,9 @@ def test_bad_input_names_the_field(client, auth, tree):
 def test_county_admin_manages_only_inside_the_county(client, auth, db, tree):
     county_admin = bearer(create_user(db, "ca", "admin", area_code="610302"))
     create_user(db, "far", "viewer", area_code="610303")
-    ok = client.post("/api/v1/users", headers=county_admin, json={"username": "t", "roles": ["viewer"], "area": TOWN})
+    ok = client.post(
+        "/api/v1/users", headers=county_admin, json={"username": "t", "roles": ["viewer"], "area": TOWN}
+    )
     assert ok.status_code == 201
     out = client.post(
         "/api/v1/users", headers=county_admin, json={"username": "u", "roles": ["viewer"], "area": "610303"}
