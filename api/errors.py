@@ -14,10 +14,11 @@ from geo import errors
 
 STATUS = {
     errors.NotFound: 404,
+    errors.OutsideArea: 422,
     errors.InvalidInput: 400,
+    errors.Conflict: 409,
     errors.TooLarge: 413,
     errors.VersionConflict: 412,
-    errors.Conflict: 409,
     errors.OutsideGrid: 422,
     errors.PreconditionRequired: 428,
     errors.Unauthorized: 401,
@@ -40,8 +41,8 @@ _DESCRIPTIONS = {
     401: "需要令牌 API token missing or unknown",
     403: "权限不足 Role not allowed",
     404: "不存在 Not found",
+    409: "冲突 Already exists, or a step not allowed in the current state (names the allowed ones)",
     413: "过大 Request too large",
-    409: "状态不允许 Not allowed in the current state (names what is allowed)",
     412: "版本冲突 Stale If-Match: the resource changed since you read it",
     422: "校验失败 Request validation failed",
     428: "需要 If-Match Send If-Match with the ETag you read",

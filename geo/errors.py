@@ -42,6 +42,18 @@ class OutsideJurisdiction(InvalidInput):
     code = "outside_jurisdiction"
 
 
+class OutsideArea(InvalidInput):
+    """A write whose place lies outside the writer's own area (e.g. a grid worker's report outside the grid)."""
+
+    code = "outside_area"
+
+
+class Conflict(CitygridError):
+    """The thing already exists (e.g. a username taken)."""
+
+    code = "conflict"
+
+
 class TooLarge(CitygridError):
     code = "too_large"
 
@@ -72,17 +84,11 @@ class TooManyRequests(CitygridError):
     code = "too_many_requests"
 
 
-class Conflict(CitygridError):
-    """The request cannot be done in the resource's current state (context names what can)."""
-
-    code = "conflict"
-
-
 class StepNotAllowed(Conflict):
     code = "step_not_allowed"
 
 
-class OutsideGrid(CitygridError):
+class OutsideGrid(OutsideArea):
     """A grid worker reported a place outside their own grid (context names both grids)."""
 
     code = "outside_grid"

@@ -101,7 +101,9 @@ class CaseEvent(Base):
     due_key: Mapped[dt.datetime | None] = mapped_column(TS)
     elapsed_s: Mapped[int | None] = mapped_column(Integer)
     late: Mapped[bool] = mapped_column(Boolean, server_default="false")
-    geom: Mapped[Any] = mapped_column(Geometry(geometry_type="POINT", srid=4326, spatial_index=False))
+    geom: Mapped[Any] = mapped_column(
+        Geometry(geometry_type="POINT", srid=4326, spatial_index=False), nullable=True
+    )
     __table_args__ = (
         Index("ix_case_events_case", "case_id", "id"),
         Index("ix_case_events_at", "at"),

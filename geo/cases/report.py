@@ -64,7 +64,9 @@ def _channel(actor: Actor, fields: CaseFields) -> str:
 
 
 def find_by_key(session: Session, reporter: str, key: str) -> int | None:
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 17))"), {"k": f"{reporter}\x00{key}"})
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 17))"), {"k": f"{len(reporter)}:{reporter}{key}"}
+    )
     found = session.execute(
         text("SELECT id FROM cases WHERE reporter = :r AND idempotency_key = :k"), {"r": reporter, "k": key}
     ).scalar_one_or_none()

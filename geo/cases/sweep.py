@@ -18,9 +18,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo.cases import clock
-from geo.cases.plan import plan_step
+from geo.cases.limits import limit_for
 from geo.cases.steps import STEPS, SYSTEM_ACTOR
-from geo.cases.store import record
+from geo.cases.units import parent_code
 
 SWEEP_LOCK = 0x0C17_5EE9  # pg advisory lock key: one sweep at a time across processes
 ESCALATE_FROM = tuple(s for s in STEPS["escalate"].from_states)
@@ -56,38 +56,83 @@ def escalation_cutoff(as_of: dt.datetime, grace_days: int) -> dt.datetime:
     return clock.end_of_day(day)
 
 
-def sweep(session: Session, as_of: dt.datetime, grace_days: int, batch: int = 5000) -> dict[str, Any]:
+# Escalation in one statement (the same transition as fold.apply for 'escalate'): claim the due cases, append
+# their events (unique by case and the deadline that fired), move the rows whose event was written.
+_ESCALATE = """
+WITH due AS (
+    SELECT c.id, c.unit_kind, c.unit_code, c.unit_department, c.deadline_at, c.updated_at, c.category, c.priority
+    FROM cases c
+    WHERE c.state = ANY(:states) AND c.deadline_at <= :cutoff AND c.unit_code = ANY(:codes)
+    ORDER BY c.deadline_at LIMIT :batch
+    FOR UPDATE SKIP LOCKED
+), moved AS (
+    SELECT d.*, m.parent AS to_code, l.deadline AS new_deadline
+    FROM due d
+    JOIN unnest(CAST(:codes AS text[]), CAST(:parents AS text[])) AS m(code, parent) ON m.code = d.unit_code
+    JOIN unnest(CAST(:cats AS text[]), CAST(:prios AS text[]), CAST(:deadlines AS timestamptz[]))
+         AS l(category, priority, deadline) ON l.category = d.category AND l.priority = d.priority
+), ev AS (
+    INSERT INTO case_events (case_id, step, at, actor, from_unit_kind, from_unit_code, from_unit_department,
+                             to_unit_kind, to_unit_code, note, deadline_at, due_key, elapsed_s, late)
+    SELECT id, 'escalate', :as_of, :actor, unit_kind, unit_code, unit_department, 'centre', to_code, :note,
+           new_deadline, deadline_at, GREATEST(0, floor(extract(epoch FROM CAST(:as_of AS timestamptz) - updated_at)))::int,
+           CAST(:as_of AS timestamptz) > deadline_at
+    FROM moved
+    ON CONFLICT (case_id, step, due_key) WHERE due_key IS NOT NULL DO NOTHING
+    RETURNING case_id, late
+)
+UPDATE cases c SET state = 'filed', unit_kind = 'centre', unit_code = m.to_code, unit_department = NULL,
+       step_started_at = CASE WHEN m.new_deadline IS DISTINCT FROM c.deadline_at THEN :as_of ELSE c.step_started_at END,
+       deadline_at = m.new_deadline, parked_until = NULL, late_steps = c.late_steps + ev.late::int,
+       version = c.version + 1, updated_at = :as_of
+FROM moved m JOIN ev ON ev.case_id = m.id WHERE m.id = c.id
+"""
+
+
+def sweep(session: Session, as_of: dt.datetime, grace_days: int, batch: int = 100_000) -> dict[str, Any]:
     """One sweep in the caller's transaction: {supervised, escalated} (or skipped when another runs)."""
     if not session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SWEEP_LOCK}).scalar_one():
         return {"skipped": True, "supervised": 0, "escalated": 0, "as_of": as_of.isoformat()}
     supervised = session.execute(text(_SUPERVISE), {"as_of": as_of, "actor": SYSTEM_ACTOR}).rowcount  # type: ignore[attr-defined]
+    return {
+        "skipped": False,
+        "supervised": supervised,
+        "escalated": _escalate(session, as_of, grace_days, batch),
+        "as_of": as_of.isoformat(),
+    }
+
+
+def _escalate(session: Session, as_of: dt.datetime, grace_days: int, batch: int) -> int:
+    """Escalate the cases overdue for grace_days working days to the centre one level up; how many."""
     cutoff = escalation_cutoff(as_of, grace_days)
-    rows = session.execute(
+    due = {"states": list(ESCALATE_FROM), "cutoff": cutoff}
+    kinds = session.execute(
         text(
-            """SELECT * FROM cases
-               WHERE state = ANY(:states) AND deadline_at <= :cutoff AND unit_code IS DISTINCT FROM :city
-               ORDER BY deadline_at LIMIT :batch FOR UPDATE SKIP LOCKED"""
+            """SELECT DISTINCT unit_code, category, priority FROM cases
+               WHERE state = ANY(:states) AND deadline_at <= :cutoff"""
         ),
-        {"states": list(ESCALATE_FROM), "cutoff": cutoff, "city": _city(), "batch": batch},
-    ).fetchall()
-    escalated = 0
-    for row in rows:
-        plan = plan_step(session, row, "escalate", {}, as_of)
-        if plan.to_unit is None:
-            continue
-        keyed = type(plan)(plan.to_unit, plan.deadline_at, due_key=row.deadline_at)
-        note = {
-            "note": f"超期 {grace_days} 个工作日自动上报 overdue {grace_days} working day(s): escalated by itself"
-        }
-        record(session, row, SYSTEM_ACTOR, "escalate", keyed, as_of, note)
-        escalated += 1
-    return {"skipped": False, "supervised": supervised, "escalated": escalated, "as_of": as_of.isoformat()}
-
-
-def _city() -> str:
-    from geo.scope import CITY_CODE
-
-    return CITY_CODE
+        due,
+    ).all()
+    parents = {code: parent_code(code) for code, _, _ in kinds}
+    codes = [c for c, p in parents.items() if p is not None]  # nothing is above the city
+    pairs = sorted({(cat, prio) for _, cat, prio in kinds})
+    if not codes:
+        return 0
+    deadlines = [clock.deadline(as_of, limit_for(session, cat, prio, "dispatch")[0]) for cat, prio in pairs]
+    note = f"超期 {grace_days} 个工作日自动上报 overdue {grace_days} working day(s): escalated by itself"
+    params = {
+        **due,
+        "codes": codes,
+        "parents": [parents[c] for c in codes],
+        "cats": [c for c, _ in pairs],
+        "prios": [p for _, p in pairs],
+        "deadlines": deadlines,
+        "batch": batch,
+        "as_of": as_of,
+        "actor": SYSTEM_ACTOR,
+        "note": note,
+    }
+    return int(session.execute(text(_ESCALATE), params).rowcount)  # type: ignore[attr-defined]
 
 
 def run_once(make_session: sessionmaker, as_of: dt.datetime | None, grace_days: int) -> dict[str, Any]:

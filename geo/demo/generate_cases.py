@@ -80,14 +80,14 @@ def _history(case_id: int, inc: Any, path: str, rng: np.random.Generator) -> _Hi
     t0 = _utc(inc.reported_at if pd.notna(inc.reported_at) else inc.occurred_at)
     end = _end(inc, t0, rng)
     span = max((end - t0) if end else dt.timedelta(days=3), dt.timedelta(hours=2))
-    times = iter(t0 + span * f for f in np.linspace(0, 1, 8)[1:])
+    times = iter(t0 + span * f for f in np.linspace(0, 0.95, 12)[1:])  # at most 10 steps between
     grid = Unit("grid", inc.grid_code) if isinstance(inc.grid_code, str) else None
     centre = home_centre(inc.grid_code if grid else None, inc.community_code, inc.county_code)
     gw, op = f"demo:gw-{inc.grid_code}", f"demo:op-{centre.code}"
     h = _History(case_id)
-    if path == "spot" and grid is not None:
+    if path == "spot" and grid is not None and end is not None:
         h.add("resolve_on_spot", t0, gw, centre, "spot", from_kind="grid", from_code=grid.code)
-        h.add("verify_close", end or t0 + dt.timedelta(hours=3), op, None, None)
+        h.add("verify_close", end, op, None, None)
         return h
     h.add("report", t0, gw, centre, "file")
     holder = centre

@@ -75,7 +75,7 @@ def click_place(page, lon: float, lat: float) -> None:
 
 
 def take(page, wall, case_id: int, step: str, state: str, timings: list[float]) -> None:
-    """Click the step's button (and its form's confirm, if it has one); the wall must show the new state in 2 s."""
+    """Click the step's button (and its form's confirm, if it has one); the wall must show the new version."""
     page.click(f"#wb-queue li[data-case='{case_id}']")
     page.wait_for_selector(f"#wb-detail [data-case='{case_id}']")
     with page.expect_response(lambda r: r.url.endswith(f"/api/v1/cases/{case_id}/steps")) as answer:
@@ -85,7 +85,9 @@ def take(page, wall, case_id: int, step: str, state: str, timings: list[float]) 
             confirm.click()
     assert answer.value.status == 200, answer.value.text()
     done = time.monotonic()
-    wall.wait_for_selector(f"#wb-ticker li[data-case='{case_id}'][data-state='{state}']", timeout=10_000)
+    version = answer.value.json()["version"]
+    shown = f"#wb-ticker li[data-case='{case_id}'][data-version='{version}'][data-state='{state}']"
+    wall.wait_for_selector(shown, timeout=10_000)
     timings.append(time.monotonic() - done)
 
 

@@ -102,7 +102,7 @@ def test_rollup_follows_truncate_and_rebuild(owner_engine):
     with owner_engine.connect() as conn:
         tx = conn.begin()
         # Other tests may have committed incidents; start from none (all of this is rolled back).
-        conn.execute(text("TRUNCATE incidents"))
+        conn.execute(text("TRUNCATE incidents CASCADE"))  # cases refer to incidents
         conn.execute(
             text(
                 "INSERT INTO incidents (category, occurred_at, county_code, geom) VALUES "
@@ -110,7 +110,7 @@ def test_rollup_follows_truncate_and_rebuild(owner_engine):
             )
         )
         assert conn.execute(text("SELECT count(*) FROM incident_daily_counts")).scalar_one() == 1
-        conn.execute(text("TRUNCATE incidents"))
+        conn.execute(text("TRUNCATE incidents CASCADE"))  # cases refer to incidents
         assert conn.execute(text("SELECT count(*) FROM incident_daily_counts")).scalar_one() == 0
         conn.execute(text("ALTER TABLE incidents DISABLE TRIGGER incidents_daily_counts_insert"))
         conn.execute(
