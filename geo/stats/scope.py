@@ -25,6 +25,7 @@ SCOPE_COLUMN = {
 }
 LEVEL_BY_LENGTH = {6: "county", 9: "town", 12: "community", 15: "grid"}
 CITY_CODE = "610300"  # Baoji: the deployment's root area; it holds every 6103xx code
+CITY_PREFIX = CITY_CODE[:4]  # the city holds every 6103xx county
 LEVEL_ORDER = ("city", "county", "town", "community", "grid")
 PREVIOUS_MODES = ("prior", "yoy")
 # Dates outside this span are typing errors, and would let a previous window fall off the calendar.
@@ -207,3 +208,17 @@ def check_level_below(scope: Scope, level: str) -> None:
         raise InvalidInput(f"level must be one of {', '.join(LEVEL_ORDER[1:])}; got '{level}'", field="level")
     if LEVEL_ORDER.index(level) <= LEVEL_ORDER.index(scope.level):
         raise InvalidInput(f"level '{level}' is not below the scope {scope.code} ({scope.level})", field="level")
+
+
+def level_of(code: str) -> str | None:
+    """The level a code names by its length: 'city' (610300), 'county', 'town', 'community', 'grid'; else None."""
+    if code == CITY_CODE:
+        return "city"
+    return LEVEL_BY_LENGTH.get(len(code)) if code.isdigit() else None
+
+
+def contains(area: str, code: str) -> bool:
+    """Whether the unit or grid `code` lies inside `area` (an area holds itself): codes nest by prefix."""
+    if area == CITY_CODE:
+        return code.startswith(CITY_PREFIX)
+    return level_of(area) is not None and code.startswith(area)
