@@ -20,7 +20,9 @@ PUBLIC = {
     "/redoc",
 }
 # Public by design (Open311: reads for anyone, filing with an app's api_key) or opened by a signed ticket.
-PUBLIC |= {"/api/v1/live"} | {f"/open311/v2/{p}" for p in ("services.json", "requests.json", "requests/{request_id}.json")}
+PUBLIC |= {"/api/v1/live"} | {
+    f"/open311/v2/{p}" for p in ("services.json", "requests.json", "requests/{request_id}.json")
+}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 NOT_WRITES = {"/api/v1/live/ticket"}  # a POST that writes nothing: it signs a ticket for the caller's own feed
 
