@@ -52,3 +52,16 @@ def sse_events(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
             event = line[6:].strip()
         elif line.startswith("data:"):
             data.append(line[5:].lstrip())
+
+
+def demo_grid_point(session, county_code: str) -> tuple[str, float, float]:
+    """(code, lon, lat) of the first active demo grid of a county and a point on its surface."""
+    from sqlalchemy import text
+
+    return session.execute(
+        text(
+            "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM grids"
+            " WHERE status = 'active' AND code LIKE :county ORDER BY code LIMIT 1"
+        ),
+        {"county": county_code + "%"},
+    ).one()

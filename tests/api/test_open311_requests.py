@@ -15,12 +15,11 @@ import httpx
 import pytest
 import requests
 from georeport import GeoReport
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.auth import create_user
 from tests.conftest import ADMIN_TOKEN
-from tests.live_server import serving
+from tests.live_server import demo_grid_point, serving
 
 pytestmark = pytest.mark.db
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -30,12 +29,7 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 def place(engine, demo_db):
     """A demo grid, a point inside it (8 decimals, as a phone sends) and its community operator's token."""
     with Session(engine) as session:
-        grid, lon, lat = session.execute(
-            text(
-                "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM grids"
-                " WHERE status = 'active' AND code LIKE '610303%' ORDER BY code LIMIT 1"
-            )
-        ).one()
+        grid, lon, lat = demo_grid_point(session, "610303")
         token = create_user(session, "o311-community", ["centre_operator"], area_code=grid[:12])
         session.commit()
     return {"grid": grid, "lon": round(lon, 8), "lat": round(lat, 8), "token": token}

@@ -12,11 +12,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tests.browser.test_dashboard import ARTIFACTS, Outside, browser, server  # noqa: F401  (fixtures)
 from tests.conftest import ADMIN_TOKEN
+from tests.live_server import demo_grid_point
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 WALL_WITHIN_S = 2.0
@@ -48,12 +48,7 @@ def staff(engine, demo_db):
     from geo.auth import create_user
 
     with Session(engine) as session:
-        grid, lon, lat = session.execute(
-            text(
-                "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM grids"
-                " WHERE status = 'active' AND code LIKE '610302%' ORDER BY code LIMIT 1"
-            )
-        ).one()
+        grid, lon, lat = demo_grid_point(session, "610302")
         tokens = {
             "worker": create_user(session, "wb-worker", ["grid_worker"], area_code=grid),
             "community": create_user(session, "wb-community", ["centre_operator"], area_code=grid[:12]),
