@@ -65,5 +65,9 @@ def assert_rows_fold_from_events(session: Session) -> int:
 def remove_cases(owner_engine) -> None:
     """Delete every case (as the owner: the app role may not delete case events)."""
     with owner_engine.begin() as conn:
-        conn.execute(text("DELETE FROM case_photos; DELETE FROM case_events; DELETE FROM cases"))
+        conn.execute(
+            text(
+                "DELETE FROM open311_requests; DELETE FROM case_photos; DELETE FROM case_events; DELETE FROM cases"
+            )
+        )
         conn.execute(text("DELETE FROM audit_log WHERE entity_type = 'case'"))

@@ -194,7 +194,7 @@ def write(conn: Connection, tables, record: dict[str, Any]) -> None:
     conn.execute(text("SET LOCAL statement_timeout = 0"))  # COPY of ~200k rows may outlast the API's limit
     conn.execute(
         text(
-            "TRUNCATE case_photos, case_events, cases, incidents, grid_versions, department_grids, compounds, grids RESTART IDENTITY"
+            "TRUNCATE open311_requests, case_photos, case_events, cases, incidents, grid_versions, department_grids, compounds, grids RESTART IDENTITY"
         )
     )
     conn.execute(text("DELETE FROM patrol_routes"))
