@@ -9,7 +9,7 @@ from api import errors
 from api.limits import BodyLimit
 from api.routers import compounds, crosswalk, dashboard, grids, health, incidents, maps, ogc, patrols, stats, tiles
 from api.tile_fastpath import TileFastPath
-from geo.db import make_engine, make_sessionmaker
+from geo.pg import make_engine, make_sessionmaker
 from geo.settings import REPO_ROOT, Settings
 
 ROUTERS = [

@@ -14,7 +14,7 @@ from api.cli_grids import grids_app
 from api.cli_incidents import compounds_app, incidents_app
 from api.cli_maps import map_app
 from api.cli_patrols import patrols_app, roads_app
-from geo import pgcluster
+from api.ops import pgcluster
 from geo.settings import Settings
 
 app = typer.Typer(help="citygrid 市域社会治理网格 — grid mapping for city-level social governance")
@@ -55,7 +55,7 @@ def db_down() -> None:
 @db_app.command("status")
 def db_status() -> None:
     """Where the database runs, its versions and its migration state."""
-    from geo.db import make_engine, migration_heads
+    from geo.pg import make_engine, migration_heads
 
     s = _settings()
     status = pgcluster.probe(s.owner_database_url)
@@ -106,7 +106,7 @@ def db_restore(
 @app.command("migrate")
 def migrate(revision: str = typer.Argument("head")) -> None:
     """alembic upgrade (as the owner role)."""
-    from geo.db import migrate as run
+    from geo.pg import migrate as run
 
     run(_settings().owner_database_url, revision)
     console.print(f"migrated to {revision}")
@@ -145,7 +145,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 def users_create(username: str, role: str, officer_id: int | None = None) -> None:
     """Create an API user and print its token once (roles: viewer, police, gis_editor, admin)."""
     from geo.auth import create_user
-    from geo.db import make_engine, make_sessionmaker, transaction
+    from geo.pg import make_engine, make_sessionmaker, transaction
 
     s = _settings()
     with transaction(make_sessionmaker(make_engine(s, s.owner_database_url))) as session:

@@ -25,7 +25,7 @@ def cli_actor() -> str:
 
 def run_in_transaction(work: Callable[[Any, Settings], Any]) -> Any:
     """Run work(session, settings) in one transaction as the app role; domain errors exit 1 with their problems."""
-    from geo.db import make_engine, make_sessionmaker, transaction
+    from geo.pg import make_engine, make_sessionmaker, transaction
 
     settings = Settings()
     try:

@@ -12,12 +12,12 @@ from starlette.concurrency import run_in_threadpool
 from api.compression import accepts_gzip
 from api.deps import Admin, Reader, SessionDep
 from api.principal_cache import CachedReader, request_session
-from geo import events, events_listener, vocab
+from geo import vocab
 from geo.errors import InvalidInput, NotFound
 from geo.ogc.collections import extents
 from geo.ogc.params import parse_datetime
-from geo.tiles import LAYERS, TileFilter, check_tile, render_tile, tilejson
-from geo.tiles_cache import TileCache, TileKey
+from geo.pg import events, listener
+from geo.tiles import LAYERS, TileCache, TileFilter, TileKey, check_tile, render_tile, tilejson
 
 router = APIRouter(prefix="/tiles", tags=["tiles 矢量瓦片"])
 
@@ -34,7 +34,7 @@ def tile_cache(request: Request) -> TileCache:
             if cache is None:
                 cache = TileCache(request.app.state.settings.tile_cache_bytes)
                 events.subscribe(cache.on_geometry_changed)
-                events_listener.ensure_listener(request.app.state.settings.database_url)  # other processes' edits
+                listener.ensure_listener(request.app.state.settings.database_url)  # other processes' edits
                 request.app.state.tile_cache = cache
     return cache
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from geo.maps.data import GridFrame, grid_count_matrix, grid_frame
 from geo.maps.query import MapQuery, map_query
-from geo.stats.scope import Window, previous_window
+from geo.stats.window import Window, previous_window
 
 # class key → (zh, en, colour), rises first; thresholds on z below.
 CHANGE_CLASSES = {

@@ -1,6 +1,6 @@
 """Relays geometry changes committed by other processes (workers, CLI imports) to this process's listeners.
 
-One daemon thread per database per process LISTENs on geo.events.CHANNEL. After a lost connection (a
+One daemon thread per database per process LISTENs on geo.pg.events.CHANNEL. After a lost connection (a
 database restart) it cannot know what it missed, so it announces every layer as changed, whole.
 """
 
@@ -10,8 +10,8 @@ import threading
 
 import psycopg
 
-from geo import events
-from geo.pgcluster import libpq_url
+from geo.pg import events
+from geo.pg.db import libpq_url
 
 LAYERS = ("admin_units", "grids", "compounds", "incidents", "patrol_routes")
 RETRY_S = 2.0

@@ -9,19 +9,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.scope import Scope, check_level_below, child_level, resolve_scope
 from geo.stats.grids import check_boundaries, grid_counts, rate_per_1000
 from geo.stats.periods import GROUP_COLUMNS, Change, WindowOut, change, windowed_counts
-from geo.stats.scope import (
-    Scope,
-    category_keys,
-    check_level_below,
-    child_level,
-    make_window,
-    parse_categories,
-    previous_window,
-    resolve_scope,
-)
 from geo.stats.units import units_below
+from geo.stats.window import category_keys, make_window, parse_categories, previous_window
 
 # Funnel stages exactly as the demo generator and `citygrid demo check` define them.
 MEDIATED_SQL = "i.mediated_at IS NOT NULL OR i.status IN ('mediated', 'resolved', 'closed')"

@@ -11,17 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import vocab
+from geo.scope import Scope, resolve_scope
 from geo.stats import rollup
-from geo.stats.scope import (
-    Scope,
-    Window,
-    category_filter,
-    category_keys,
-    make_window,
-    parse_categories,
-    previous_window,
-    resolve_scope,
-)
+from geo.stats.window import Window, category_filter, category_keys, make_window, parse_categories, previous_window
 
 Z_SIGNIFICANT = 3.0  # |z| above this is a real change, not Poisson noise (crime-analysis practice)
 

@@ -10,17 +10,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.errors import InvalidInput
+from geo.scope import Scope, resolve_scope
 from geo.stats import rollup
 from geo.stats.periods import WindowOut
-from geo.stats.scope import (
-    LOCAL_TZ_NAME,
-    Scope,
-    category_filter,
-    category_keys,
-    make_window,
-    parse_categories,
-    resolve_scope,
-)
+from geo.stats.window import LOCAL_TZ_NAME, category_filter, category_keys, make_window, parse_categories
 
 BUCKETS = ("day", "week", "month")
 MAX_BUCKETS = 5000  # ~13 years of days: a chart needs no more, and the response stays small

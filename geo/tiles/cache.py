@@ -16,7 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from geo.events import BBox
+from geo.pg.events import BBox
 
 MAX_LAT = 85.05112877980659  # the Web Mercator limit
 # ST_AsMVTGeom keeps geometry up to this share of a tile beyond its edge (buffer 64 of extent 4096).

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.errors import InvalidInput, NotFound
-from geo.tiles_cache import tile_bounds
+from geo.tiles.cache import tile_bounds
 
 EXTENT = 4096
 BUFFER = 64  # matches geo.tiles_cache.BUFFER_SHARE

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from geo import stats
 from geo.errors import AdminUnitNotFound, GridNotFound, InvalidInput
-from geo.stats.scope import Window, previous_window
+from geo.stats.window import Window, previous_window
 from tests.stats_fixtures import COUNTY, E1, E2, EAST, TOWN, W1, W2, WEST, load_stats_data, move_west_boundary
 
 Y2020 = (dt.date(2020, 1, 1), dt.date(2021, 1, 1))
