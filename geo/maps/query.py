@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from geo import vocab
 from geo.errors import InvalidInput
 from geo.scope import CITY_CODE, Scope, resolve_scope
-from geo.stats.window import LOCAL_TZ_NAME, Window, make_window, parse_categories
+from geo.stats.filters import LOCAL_TZ_NAME, Window, make_window, parse_categories
 
 # Dates a map may ask about: later and earlier windows are derived from them, so keep them far from date.min/max.
 FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(2100, 1, 1)

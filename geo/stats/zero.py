@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from geo.errors import InvalidInput
 from geo.scope import Scope, resolve_scope
+from geo.stats.filters import make_window, parse_categories
 from geo.stats.periods import WindowOut
-from geo.stats.window import make_window, parse_categories
 
 # The criminal categories 零发案 is judged on, unless the caller names others.
 CRIMINAL_CATEGORIES = ("preventable", "property")

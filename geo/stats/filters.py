@@ -51,20 +51,6 @@ def make_window(start: dt.date, end: dt.date) -> Window:
     return Window(start, end)
 
 
-def _year_earlier(d: dt.date) -> dt.date:
-    # 29 February has no twin a year earlier: use 28 February.
-    return d.replace(year=d.year - 1, day=28) if (d.month, d.day) == (2, 29) else d.replace(year=d.year - 1)
-
-
-def previous_window(current: Window, mode: str = "prior") -> Window:
-    """The comparison window: 'prior' = same length immediately before; 'yoy' = same dates a year earlier."""
-    if mode == "prior":
-        return Window(current.start - dt.timedelta(days=current.days), current.start)
-    if mode == "yoy":
-        return Window(_year_earlier(current.start), _year_earlier(current.end))
-    raise InvalidInput(f"previous must be one of {', '.join(PREVIOUS_MODES)}; got '{mode}'", field="previous")
-
-
 def parse_categories(raw: list[str] | str | None, default: tuple[str, ...] | None = None) -> list[str] | None:
     """Category keys from 'a,b' or ['a', 'b'] (validated against vocab); None means every category."""
     if raw is None:
