@@ -14,8 +14,8 @@ from api.cli_grids import grids_app
 from api.cli_incidents import compounds_app, incidents_app
 from api.cli_maps import map_app
 from api.cli_patrols import patrols_app, roads_app
+from api.cli_users import users_app
 from api.ops import pgcluster
-from geo.scope import CITY_CODE
 from geo.settings import Settings
 
 app = typer.Typer(help="citygrid 市域社会治理网格 — grid mapping for city-level social governance")
@@ -28,6 +28,7 @@ app.add_typer(compounds_app, name="compounds")
 app.add_typer(map_app, name="map")
 app.add_typer(roads_app, name="roads")
 app.add_typer(patrols_app, name="patrols")
+app.add_typer(users_app, name="users")
 console = Console()
 
 
@@ -56,7 +57,7 @@ def db_down() -> None:
 @db_app.command("status")
 def db_status() -> None:
     """Where the database runs, its versions and its migration state."""
-    from geo.pg import make_engine, migration_heads
+    from geo.pg.db import make_engine, migration_heads
 
     s = _settings()
     status = pgcluster.probe(s.owner_database_url)
@@ -107,7 +108,7 @@ def db_restore(
 @app.command("migrate")
 def migrate(revision: str = typer.Argument("head")) -> None:
     """alembic upgrade (as the owner role)."""
-    from geo.pg import migrate as run
+    from geo.pg.db import migrate as run
 
     run(_settings().owner_database_url, revision)
     console.print(f"migrated to {revision}")
@@ -140,25 +141,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
     console.print(f"dashboard 指挥中心  http://{host}:{port}/   API docs  http://{host}:{port}/docs")
     uvicorn.run("api.main:app", host=host, port=port, workers=workers, factory=False, log_level="info")
-
-
-@app.command("users")
-def users_create(
-    username: str,
-    roles: str,
-    officer_id: int | None = None,
-    area: str = typer.Option(CITY_CODE, help="admin-unit or grid code of the user's jurisdiction"),
-    department: str | None = None,
-) -> None:
-    """Create an API user and print its token once (roles comma-separated, e.g. centre_operator,viewer)."""
-    from geo.auth import create_user
-    from geo.pg import make_engine, make_sessionmaker, transaction
-
-    s = _settings()
-    role_list = [r.strip() for r in roles.split(",") if r.strip()]
-    with transaction(make_sessionmaker(make_engine(s, s.owner_database_url))) as session:
-        token = create_user(session, username, role_list, officer_id, area_code=area, department=department)
-    console.print(f"user {username} ({roles} @ {area}) token: {token}")
 
 
 def main() -> None:
