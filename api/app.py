@@ -7,9 +7,11 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.limits import BodyLimit
+from api.read_your_writes import ReadYourWrites
 from api.routers import compounds, crosswalk, dashboard, grids, health, incidents, maps, ogc, patrols, stats, tiles
 from api.tile_fastpath import TileFastPath
 from geo.db import make_engine, make_sessionmaker
+from geo.pg import routing
 from geo.settings import REPO_ROOT, Settings
 
 ROUTERS = [
@@ -37,9 +39,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.db_router = routing.from_settings(settings, app.state.sessionmaker)  # replicas for lagging reads
     errors.install(app)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ReadYourWrites)  # a writer's WAL position travels with it (api/read_your_writes.py)
     app.add_middleware(TileFastPath)  # cached map tiles answered before routing (api/tile_fastpath.py)
 
     for router in ROUTERS:

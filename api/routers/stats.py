@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import Reader, SessionDep
+from api.deps import Reader, ReadSessionDep
 from api.schemas.stats import (
     Boundaries,
     BreakdownOut,
@@ -50,7 +50,7 @@ CITY = "610300"
 
 @router.get("/counts", summary="分类统计 Counts by category and status", response_model=CountsOut)
 def counts(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,
@@ -62,7 +62,7 @@ def counts(
 
 @router.get("/compare", summary="同比环比 Period comparison with Poisson z-score", response_model=ComparisonOut)
 def compare(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,
@@ -76,7 +76,7 @@ def compare(
 
 @router.get("/trend", summary="趋势 Counts per day, week or month", response_model=TrendOut)
 def trend(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,
@@ -91,7 +91,7 @@ def trend(
     "/zero-incident", summary="零发案社区 Communities with no criminal incident", response_model=ZeroIncidentOut
 )
 def zero_incident(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,
@@ -106,7 +106,7 @@ def zero_incident(
 
 @router.get("/top-grids", summary="高发网格 Top grids by count", response_model=TopGridsOut)
 def top_grids(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,
@@ -125,7 +125,7 @@ def top_grids(
     response_model=BreakdownOut,
 )
 def breakdown(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,
@@ -145,7 +145,7 @@ def breakdown(
     response_model=DisputeFunnelOut,
 )
 def disputes(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,
