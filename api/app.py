@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import errors
+from api import db_metrics, errors
 from api.limits import BodyLimit
 from api.read_your_writes import ReadYourWrites
 from api.routers import (
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.db_router = routing.from_settings(settings, app.state.sessionmaker)  # replicas for lagging reads
+    db_metrics.COLLECTOR.track(app.state.db_router)
     errors.install(app)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -61,6 +61,8 @@ class Pair:
 
     def set_replay(self, paused: bool) -> None:
         with self.superuser(self.standby_port) as conn:
+            if not conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:  # type: ignore[index]
+                return  # promoted: nothing replays any more
             conn.execute("SELECT pg_wal_replay_pause()" if paused else "SELECT pg_wal_replay_resume()")
             want = "paused" if paused else "not paused"
             for _ in range(100):

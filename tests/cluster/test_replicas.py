@@ -14,11 +14,12 @@ from collections.abc import Iterator
 import mapbox_vector_tile
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY, generate_latest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from geo import events
+from geo import events, pgcluster, pgstandby
 from geo.pg.routing import parse_lsn
 from geo.tiles_cache import TileKey, tile_range
 from tests.cluster.conftest import Pair
@@ -157,3 +158,33 @@ def test_an_edit_on_the_primary_invalidates_the_tile_and_no_stale_replica_tile_i
     with viewer.app.state.db_router.replica() as session:  # type: ignore[attr-defined]
         caught_up = parse_lsn(session.execute(text("SELECT pg_last_wal_replay_lsn()::text")).scalar_one())
     assert caught_up is not None and cache.put(key, b"fresh", cache.epoch("incidents"), replayed_lsn=caught_up)
+
+
+def test_health_and_metrics_report_each_database_role_and_lag(make_client, pair: Pair):
+    client = make_client()
+    pair.wait_replayed()
+    body = client.get("/health").json()
+    roles = {d["name"]: d["role"] for d in body["databases"]}
+    assert roles == {"primary": "primary", "replica": "standby"}
+    replica = next(d for d in body["databases"] if d["name"] == "replica")
+    assert replica["lag_s"] == 0.0  # caught up, receiver streaming
+    scrape = generate_latest(REGISTRY).decode()
+    assert 'citygrid_db_is_standby{database="replica"} 1.0' in scrape
+    assert 'citygrid_db_is_standby{database="primary"} 0.0' in scrape
+    assert 'citygrid_db_replica_lag_seconds{database="replica"} 0.0' in scrape
+
+
+def test_promoted_standby_takes_writes_through_the_same_settings(make_client, pair: Pair):
+    """Last in this module: it stops the primary. libpq's target_session_attrs finds the promoted standby."""
+    client = make_client()
+    report(client, *SPOT, "before failover")
+    pair.wait_replayed()
+    pgcluster.stop(pair.settings)
+    pgstandby.promote(pair.settings, 1)
+    client.app.state.engine.dispose()  # type: ignore[attr-defined]  # as a pool's pre-ping would on its next use
+    report(client, *SPOT, "after failover")
+    roles = {d["name"]: d.get("role") for d in client.get("/health").json()["databases"]}
+    assert roles == {"primary": "primary", "replica": "primary"}  # both URLs now reach the promoted server
+    with pair.superuser(pair.standby_port) as conn:
+        ids = [r[0] for r in conn.execute("SELECT external_id FROM incidents WHERE external_id LIKE '%failover'")]
+    assert sorted(ids) == ["after failover", "before failover"]
