@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 BBox = tuple[float, float, float, float]  # minlon, minlat, maxlon, maxlat (EPSG:4326)
 Listener = Callable[[str, BBox | None], None]
-PositionListener = Callable[[int, float], None]
+PositionListener = Callable[[str, int, float], None]
 
 _PENDING = "citygrid_geometry_changes"
 CHANNEL = "citygrid_geometry"
@@ -58,12 +58,12 @@ def _alive(refs: list[Callable[[], Callable | None]]) -> list[Callable]:
     return [fn for _, fn in pairs if fn is not None]
 
 
-def position_reported(lsn: int, queried_at: float) -> None:
-    """The primary's WAL position, read at time.monotonic() queried_at: every change committed before then is
-    at or below lsn. geo/events_listener.py reports it after each notification and every second, so a tile
+def position_reported(database_url: str, lsn: int, queried_at: float) -> None:
+    """The WAL position of the primary named by database_url, read at time.monotonic() queried_at: every change
+    committed before then is at or below lsn (positions of different clusters do not compare). geo/events_listener.py reports it after each notification and every second, so a tile
     cache knows how far a replica must have replayed before a tile it renders may be cached."""
     for fn in _alive(_position_listeners):
-        fn(lsn, queried_at)
+        fn(database_url, lsn, queried_at)
 
 
 def geometry_changed(layer: str, bbox: BBox | None) -> None:

@@ -36,7 +36,7 @@ def ensure_listener(database_url: str, wait_s: float = 5.0) -> bool:
         if entry is None or not entry[0].is_alive():
             ready = threading.Event()
             thread = threading.Thread(
-                target=_run, args=(conninfo(database_url), ready), name="geometry-listener", daemon=True
+                target=_run, args=(database_url, ready), name="geometry-listener", daemon=True
             )
             entry = _started[database_url] = (thread, ready)
             thread.start()
@@ -52,18 +52,18 @@ def _relay(raw: str) -> None:
         events.geometry_changed(layer, bbox)
 
 
-def _report_position(conn: psycopg.Connection) -> None:
+def _report_position(conn: psycopg.Connection, database_url: str) -> None:
     queried_at = time.monotonic()  # before the query: whatever committed before this instant is at or below it
     row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
     lsn = parse_lsn(row[0]) if row else None
     if lsn is not None:
-        events.position_reported(lsn, queried_at)
+        events.position_reported(database_url, lsn, queried_at)
 
 
-def _run(url: str, ready: threading.Event) -> None:
+def _run(database_url: str, ready: threading.Event) -> None:
     while True:
         try:
-            with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+            with psycopg.connect(conninfo(database_url), autocommit=True, connect_timeout=5) as conn:
                 conn.execute(f"LISTEN {events.CHANNEL}")
                 if ready.is_set():  # a reconnection: what changed meanwhile is unknown, so drop everything
                     for layer in LAYERS:
@@ -72,6 +72,6 @@ def _run(url: str, ready: threading.Event) -> None:
                 while True:
                     for note in conn.notifies(timeout=HEARTBEAT_S, stop_after=1):
                         _relay(note.payload)
-                    _report_position(conn)
+                    _report_position(conn, database_url)
         except psycopg.Error:
             threading.Event().wait(RETRY_S)

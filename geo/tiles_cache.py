@@ -97,8 +97,9 @@ class CacheStats:
 class TileCache:
     """LRU over TileKey → tile bytes (and their gzip), bounded by max_bytes; thread-safe."""
 
-    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES, database_url: str | None = None) -> None:
         self.max_bytes = max_bytes
+        self.database_url = database_url  # the primary whose positions count (several apps may share a process)
         self._entries: OrderedDict[TileKey, _Entry] = OrderedDict()
         # layer → z → (x, y) → keys (one per variant), so invalidation never scans the whole cache.
         self._index: dict[str, dict[int, dict[tuple[int, int], set[TileKey]]]] = {}
@@ -145,8 +146,10 @@ class TileCache:
             return None
         return max(self._required_lsn.get(layer, 0), self._required_lsn.get("*", 0))
 
-    def on_position(self, lsn: int, queried_at: float) -> None:
+    def on_position(self, database_url: str, lsn: int, queried_at: float) -> None:
         """The geo.events position listener: invalidations before queried_at are covered by lsn."""
+        if database_url != self.database_url:
+            return
         with self._lock:
             for layer, since in list(self._pending_since.items()):
                 if since < queried_at:

@@ -32,10 +32,13 @@ def tile_cache(request: Request) -> TileCache:
         with _cache_lock:
             cache = getattr(request.app.state, "tile_cache", None)
             if cache is None:
-                cache = TileCache(request.app.state.settings.tile_cache_bytes)
+                settings = request.app.state.settings
+                cache = TileCache(settings.tile_cache_bytes, settings.database_url)
                 events.subscribe(cache.on_geometry_changed)
                 events.subscribe_positions(cache.on_position)
-                events_listener.ensure_listener(request.app.state.settings.database_url)  # other processes' edits
+                events_listener.ensure_listener(
+                    settings.database_url
+                )  # other processes' edits, primary's positions
                 request.app.state.tile_cache = cache
     return cache
 
