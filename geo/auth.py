@@ -76,7 +76,10 @@ def authorize(principal: Principal, roles: tuple[str, ...]) -> Principal:
 
 def check_roles(roles: str | Iterable[str], department: str | None) -> frozenset[str]:
     """The role set (a name or names), each known, at least one; a department handler names its department."""
-    wanted = frozenset([roles] if isinstance(roles, str) else roles)
+    items = [roles] if isinstance(roles, str) else roles
+    if not isinstance(items, list | tuple | set | frozenset) or not all(isinstance(r, str) for r in items):
+        raise InvalidInput(f"roles must be a list of role names, got {roles!r:.80}", field="roles")
+    wanted = frozenset(items)
     unknown = sorted(wanted - set(vocab.ROLES))
     if unknown or not wanted:
         raise InvalidInput(
