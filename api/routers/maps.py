@@ -96,7 +96,7 @@ def choropleth(
 @router.get(
     "/maps/hotspots",
     responses=HTML_PAGE,
-    summary="冷热点分析 Getis-Ord Gi* hot and cold spots",
+    summary="冷热点分析 Getis-Ord Gi* hot and cold spots (two-sided permutation p, FDR)",
     response_class=Response,
 )
 def hotspots(
@@ -105,15 +105,22 @@ def hotspots(
     settings: SettingsDep,
     _: Reader,
     filters: Filters,
+    measure: Annotated[
+        Literal["auto", "count", "density", "rate"],
+        Query(
+            description="what Gi* tests: count; density (per km²); rate (per 1,000 households; grids without "
+            "households are not tested); auto (default): density where grid areas differ more than 10×, else count"
+        ),
+    ] = "auto",
 ) -> Response:
-    html = render_map("hotspots", session, settings, **filters)
+    html = render_map("hotspots", session, settings, **filters, measure=measure)
     return _page(request, html)
 
 
 @router.get(
     "/maps/change",
     responses=HTML_PAGE,
-    summary="同比变化图 Year-over-year change (Poisson z)",
+    summary="同比变化图 Year-over-year change (exact two-Poisson test, BH across grids)",
     response_class=Response,
 )
 def change(
