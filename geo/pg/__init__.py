@@ -1,5 +1,6 @@
-"""PostgreSQL plumbing: engine and migrations (`db`), binary COPY encoding (`pgcopy`, `textcols`),
-geometry-change events after commit (`events`) and the LISTEN relay from other processes (`listener`)."""
+"""PostgreSQL plumbing: engine and migrations (`db`), connection URLs (`urls`, one host or libpq multi-host),
+primary/replica read routing (`routing`), binary COPY encoding (`pgcopy`, `textcols`), geometry-change events
+after commit (`events`) and the LISTEN relay from other processes (`listener`)."""
 
 from geo.pg.db import (
     alembic_config,
