@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import errors
+from api import db_metrics, errors
 from api.limits import BodyLimit
 from api.public_reads import TokenBuckets, TTLCache
+from api.read_your_writes import ReadYourWrites
 from api.routers import (
     cases,
     compounds,
@@ -32,9 +33,10 @@ from api.routers import (
 )
 from api.tile_fastpath import TileFastPath
 from geo.cases.sweep import BackgroundSweep
-from geo.db import make_engine, make_sessionmaker
 from geo.live import Hub
 from geo.live.listener import listen
+from geo.pg import routing
+from geo.pg.db import make_engine, make_sessionmaker
 from geo.settings import REPO_ROOT, Settings
 
 ROUTERS = [
@@ -90,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.db_router = routing.from_settings(settings, app.state.sessionmaker)  # replicas for lagging reads
+    db_metrics.COLLECTOR.track(app.state.db_router)
     errors.install(app)
     app.state.live_hub = Hub()
     app.state.open311_buckets = TokenBuckets(settings.open311_rate_per_s, settings.open311_burst)
@@ -97,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.live_hub.watchers.append(app.state.open311_cache.clear)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ReadYourWrites)  # a writer's WAL position travels with it (api/read_your_writes.py)
     app.add_middleware(TileFastPath)  # cached map tiles answered before routing (api/tile_fastpath.py)
 
     for router in ROUTERS:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from bench._server import bench_settings, serve
 from geo.live import CHANNEL, announce_case
-from geo.pgcluster import libpq_url
+from geo.pg.db import libpq_url
 from geo.settings import DEV_TOKEN
 
 UNITS = ["610302001001001", "610302001001", "610302001", "610302"]  # a case in a Weibin grid

@@ -9,10 +9,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.compression import respond
-from api.deps import Reader, SessionDep, SettingsDep
+from api.deps import Reader, ReadSessionDep, SettingsDep
 from geo.maps.dashboard import scope_layers
 from geo.maps.layers import uses_gcj02
 from geo.maps.pages import render_map
+from geo.scope import CITY_CODE
 
 router = APIRouter(tags=["maps 地图"])
 
@@ -26,7 +27,7 @@ AdminCode = Annotated[
         min_length=6,
         max_length=15,
         pattern=r"^\d+$",
-        description="610300 = the city (default); 6-digit county, 9-digit town, 12-digit community or 15-digit grid",
+        description=f"{CITY_CODE} = the city (default); 6-digit county, 9-digit town, 12-digit community or 15-digit grid",
     ),
 ]
 Start = Annotated[dt.date | None, Query(description="first local day, inclusive (default: a year before end)")]
@@ -61,7 +62,7 @@ def _page(request: Request, html: str) -> Response:
 )
 def density(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     filters: Filters,
@@ -81,7 +82,7 @@ def density(
 )
 def choropleth(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     filters: Filters,
@@ -101,7 +102,7 @@ def choropleth(
 )
 def hotspots(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     filters: Filters,
@@ -125,7 +126,7 @@ def hotspots(
 )
 def change(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     filters: Filters,
@@ -142,7 +143,7 @@ def change(
 )
 def dashboard_scope(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     filters: Filters,

@@ -9,7 +9,7 @@ import psycopg
 
 from geo.live.hub import Hub
 from geo.live.notice import CHANNEL, parse_notice
-from geo.pgcluster import libpq_url
+from geo.pg.db import libpq_url
 
 RETRY_S = 2.0
 log = logging.getLogger(__name__)
