@@ -1,4 +1,4 @@
-"""Liveness and readiness: database reachable, PostGIS version, migration head."""
+"""Liveness and readiness: database reachable, PostGIS version, migration head; each database's role and lag."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ def health(request: Request) -> JSONResponse:
             "postgis": postgis_version(engine),
             "migration": {"current": current, "head": head},
             "case_calendar": calendar_status(),  # past the published years the case clock skips weekends only
+            # Primary and replica: role (primary/standby), WAL position, lag; a replica down is reported but
+            # does not fail the check (lagging reads then go to the primary).
+            "databases": request.app.state.db_router.report(),
         }
         return JSONResponse(body, 200 if current == head else 503)
     except SQLAlchemyError as exc:
