@@ -28,8 +28,8 @@ from api.routers import (
 )
 from api.tile_fastpath import TileFastPath
 from geo.cases.sweep import BackgroundSweep
-from geo.db import make_engine, make_sessionmaker
 from geo.pg import routing
+from geo.pg.db import make_engine, make_sessionmaker
 from geo.settings import REPO_ROOT, Settings
 
 ROUTERS = [

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from geo.cases.clock import calendar_status
-from geo.db import migration_heads, postgis_version
+from geo.pg import migration_heads, postgis_version
 
 router = APIRouter(tags=["health"])
 

@@ -20,7 +20,7 @@ from geo.cases.store import insert_event
 from geo.cases.units import Actor, Unit, home_centre
 from geo.cases.vocab import CHANNELS, PRIORITIES
 from geo.errors import Forbidden, InvalidInput, OutsideGrid, OutsideJurisdiction
-from geo.incident_import import create_incident
+from geo.incidents import create_incident
 from geo.scope import contains, level_of
 from geo.settings import Settings
 
