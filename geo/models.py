@@ -22,9 +22,10 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from geo import vocab
+from geo.model_base import Base  # re-exported: migrations and tests read geo.models.Base
 
 SRID = 4326
 
@@ -35,10 +36,6 @@ def _geom(kind: str) -> Any:
 
 def _now() -> Any:
     return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 class AdminUnit(Base):
