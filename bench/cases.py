@@ -141,7 +141,7 @@ def event_insert_floor(app_url: str, case_ids: list[int]) -> tuple[float, float,
     """A bare INSERT of one case_events row + commit, 20 connections at once: median, p99 (ms), CPU ms/insert."""
     import psycopg
 
-    from geo.pgcluster import libpq_url
+    from geo.pg.db import libpq_url
 
     conns = [psycopg.connect(libpq_url(app_url)) for _ in range(OPERATORS)]
     pids = [c.info.backend_pid for c in conns]
