@@ -111,7 +111,7 @@ def word(value: Any, words: Words, field: str, what: str | None = None, **contex
             f"unknown {what} {value!r}; allowed: {allowed(words)}",
             field=field,
             reason=f"unknown value {value!r}; allowed: {allowed(words)}",
-            **context,
+            **{"value": value, **context},
         )
     return key
 
