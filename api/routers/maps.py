@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.compression import respond
-from api.deps import Reader, SessionDep, SettingsDep
+from api.deps import Reader, ReadSessionDep, SettingsDep
 from geo.maps.dashboard import scope_layers
 from geo.maps.layers import uses_gcj02
 from geo.maps.pages import render_map
@@ -61,7 +61,7 @@ def _page(request: Request, html: str) -> Response:
 )
 def density(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     filters: Filters,
@@ -81,7 +81,7 @@ def density(
 )
 def choropleth(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     filters: Filters,
@@ -101,7 +101,7 @@ def choropleth(
 )
 def hotspots(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     filters: Filters,
@@ -126,7 +126,7 @@ def hotspots(
 )
 def change(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     filters: Filters,
@@ -143,7 +143,7 @@ def change(
 )
 def dashboard_scope(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     filters: Filters,
