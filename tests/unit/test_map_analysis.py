@@ -30,7 +30,7 @@ from geo.maps.classify import classes, fisher_jenks_breaks
 from geo.maps.compact import encode_geometries, encode_rings, script_json
 from geo.maps.geometry import to_metric
 from geo.maps.query import LaterWindow
-from geo.stats.scope import Window
+from geo.stats.filters import Window
 
 LATER = LaterWindow(Window(dt.date(2020, 1, 1), dt.date(2021, 1, 1)), True, dt.date(2021, 1, 1))
 
