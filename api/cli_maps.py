@@ -94,7 +94,9 @@ def hotspots(
     end: str = END,
     category: list[str] = CATEGORY,
     measure: str = typer.Option(
-        "auto", "--measure", help="auto (per km² where grid sizes differ >10×), count, density (per km²), rate"
+        "auto",
+        "--measure",
+        help="auto (per 1,000 households where grid sizes differ >10×), count, density (per km²), rate",
     ),
 ) -> None:
     """冷热点分析 Getis-Ord Gi* hot and cold spots: two-sided permutation p, FDR correction, hit rate."""

@@ -110,7 +110,8 @@ def hotspots(
         Literal["auto", "count", "density", "rate"],
         Query(
             description="what Gi* tests: count; density (per km²); rate (per 1,000 households; grids without "
-            "households are not tested); auto (default): density where grid areas differ more than 10×, else count"
+            "households are not tested); auto (default): rate where grid areas differ more than 10× (density if some "
+            "grids have no households), else count"
         ),
     ] = "auto",
 ) -> Response:
