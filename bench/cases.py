@@ -32,7 +32,7 @@ from geo.auth import Principal, create_user  # noqa: E402
 from geo.cases.measures import measures  # noqa: E402
 from geo.cases.queries import list_cases  # noqa: E402
 from geo.cases.sweep import sweep  # noqa: E402
-from geo.scope import CITY_CODE  # noqa: E402
+from geo.scope import CITY_CODE, within_condition  # noqa: E402
 
 OPERATORS = 20
 PER_OPERATOR = 25
@@ -193,9 +193,9 @@ def main() -> None:
         n_cases, n_events = conn.execute(
             text("SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM case_events)")
         ).one()
+        in_county, params = within_condition("unit_code", QUEUE_COUNTY)
         open_q = conn.execute(
-            text("SELECT count(*) FROM cases WHERE state NOT IN ('closed','declined') AND unit_code LIKE :p"),
-            {"p": QUEUE_COUNTY + "%"},
+            text(f"SELECT count(*) FROM cases WHERE state NOT IN ('closed','declined') AND {in_county}"), params
         ).scalar_one()
     print(
         f"  {n_cases:,} cases, {n_events:,} events; {open_q:,} open in county {QUEUE_COUNTY}; {sum(took.values()):.0f} s"

@@ -27,6 +27,7 @@ SCOPE_COLUMN = {
 }
 LEVEL_BY_LENGTH = {6: "county", 9: "town", 12: "community", 15: "grid"}
 LEVEL_ORDER = ("city", "county", "town", "community", "grid")
+PARENT_LENGTH = {"grid": 12, "community": 9, "town": 6}  # a code's first digits name the unit one level up
 
 
 def in_grids_box(alias: str, grids_param: str) -> str:
@@ -150,6 +151,22 @@ def contains(area: str, code: str) -> bool:
     if area == CITY_CODE:
         return code.startswith(CITY_PREFIX)
     return level_of(area) is not None and code.startswith(area)
+
+
+def parent_of(code: str) -> str | None:
+    """The admin unit one level up (a grid's community, a community's town, a town's county, a county's city);
+    None for the city or a code of no level."""
+    level = level_of(code)
+    if level is None or level == "city":
+        return None
+    return CITY_CODE if level == "county" else code[: PARENT_LENGTH[level]]
+
+
+def within_condition(column: str, area: str, param: str = "area") -> tuple[str, dict[str, Any]]:
+    """SQL: `column` holds a unit or grid code inside `area` (as `contains`); a code of no level selects nothing."""
+    if level_of(area) is None:
+        return "FALSE", {}
+    return f"{column} LIKE :{param}", {param: (CITY_PREFIX if area == CITY_CODE else area) + "%"}
 
 
 def area_condition(

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.cases.clock import LOCAL_TZ
 from geo.cases.units import Actor
 from geo.cases.vocab import CLOSE_LEVELS
 from geo.errors import InvalidInput, NotFound
+from geo.localtime import LOCAL_TZ, day_start
 from geo.scope import area_condition, contains, level_of
 
 PLACE_COLUMNS = {
@@ -44,8 +44,8 @@ def measures(
     as_of = as_of or dt.datetime.now(dt.UTC)
     where, params = _scope(actor, admin_code)
     params |= {
-        "t0": dt.datetime.combine(start, dt.time(), LOCAL_TZ),
-        "t1": dt.datetime.combine(end, dt.time(), LOCAL_TZ),
+        "t0": day_start(start),
+        "t1": day_start(end),
         "now": as_of,
     }
     cohort = f"{where} AND c.reported_at >= :t0 AND c.reported_at < :t1"

@@ -15,7 +15,7 @@ from geo.cases.units import Actor, Unit
 from geo.cases.visibility import visible
 from geo.cases.vocab import CLOSED_STATES, STATES
 from geo.errors import InvalidInput, NotFound
-from geo.scope import level_of
+from geo.scope import within_condition
 
 _CASE_SQL = (
     "SELECT c.*, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat FROM cases c JOIN incidents i ON i.id = c.incident_id"
@@ -118,10 +118,7 @@ def _unit(e: Any, prefix: str) -> dict[str, Any] | None:
 
 def queue_condition(actor: Actor) -> tuple[str, dict[str, Any]]:
     """SQL: the cases actor's queue holds (held by units inside their area; a department's by that department)."""
-    if level_of(actor.area_code) == "city":
-        cond, params = "TRUE", {}
-    else:
-        cond, params = "c.unit_code LIKE :area_prefix", {"area_prefix": actor.area_code + "%"}
+    cond, params = within_condition("c.unit_code", actor.area_code)
     if actor.has("centre_operator"):
         return cond, params
     if actor.department:

@@ -90,7 +90,7 @@ def report_case(
     if fields.priority not in PRIORITIES:
         raise InvalidInput(f"priority must be one of {', '.join(PRIORITIES)}", field="case.priority")
     channel = _channel(actor, fields)
-    incident_id, created, _ = create_incident(session, settings, feature, None)
+    incident_id, created, _ = create_incident(session, settings, feature, None, actor=actor.username)
     place = session.execute(
         text(
             """SELECT i.category, i.grid_code, i.community_code, i.town_code, i.county_code, ST_X(i.geom) AS lon,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from geo.cases import clock
 from geo.cases.limits import limit_for
 from geo.cases.steps import STEPS, SYSTEM_ACTOR
-from geo.cases.units import parent_code
+from geo.scope import parent_of
 
 SWEEP_LOCK = 0x0C17_5EE9  # pg advisory lock key: one sweep at a time across processes
 ESCALATE_FROM = tuple(s for s in STEPS["escalate"].from_states)
@@ -113,7 +113,7 @@ def _escalate(session: Session, as_of: dt.datetime, grace_days: int, batch: int)
         ),
         due,
     ).all()
-    parents = {code: parent_code(code) for code, _, _ in kinds}
+    parents = {code: parent_of(code) for code, _, _ in kinds}
     codes = [c for c, p in parents.items() if p is not None]  # nothing is above the city
     pairs = sorted({(cat, prio) for _, cat, prio in kinds})
     if not codes:
