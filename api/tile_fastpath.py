@@ -15,6 +15,7 @@ from api.deps import ANY_ROLE
 from api.principal_cache import PrincipalCache
 from geo import auth
 from geo.errors import CitygridError
+from geo.tiles import scoped_variant
 from geo.tiles_cache import TileCache, TileKey
 
 _TILE = re.compile(r"^/tiles/([a-z_]+)/(\d{1,2})/(\d{1,7})/(\d{1,7})\.(?:mvt|pbf)$")
@@ -56,7 +57,7 @@ class TileFastPath:
         except CitygridError:
             return False
         layer, z, x, y = match.group(1), int(match.group(2)), int(match.group(3)), int(match.group(4))
-        data = cache.get(TileKey(layer, z, x, y, ""), gzip_ok, count_miss=False)
+        data = cache.get(TileKey(layer, z, x, y, scoped_variant("", principal.area)), gzip_ok, count_miss=False)
         if data is None:
             return False
         headers = [

@@ -11,9 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import events, vocab
+from geo.area import Area
 from geo.assign import assign_compounds, reassign_all_incident_compounds, reassign_incident_compounds
 from geo.crs import geometry_to_wgs84
-from geo.errors import InvalidGeometry, InvalidInput, NotFound
+from geo.errors import InvalidGeometry, InvalidInput, NotFound, OutsideArea
 from geo.geojson import feature_collection
 from geo.ingest import declared_crs
 from geo.ingest_checks import city_region
@@ -126,7 +127,12 @@ def parse_compound(doc: Any, crs: str | None, region: shapely.Geometry | None) -
 
 
 def save_compound(
-    session: Session, settings: Settings, doc: Any, crs: str | None = None, compound_id: int | None = None
+    session: Session,
+    settings: Settings,
+    within: Area,
+    doc: Any,
+    crs: str | None = None,
+    compound_id: int | None = None,
 ) -> tuple[int, bool, dict | None, list]:
     """Create (or, for an existing external_id or compound_id, replace) a compound and assign it.
 
@@ -148,7 +154,7 @@ def save_compound(
             raise _bad("properties.external_id", f"already used by compound {owner}")
     before, old_wkb = None, None
     if compound_id is not None:
-        before = get_compound(session, compound_id, settings, lock=True)["properties"]
+        before = get_compound(session, compound_id, settings, within, lock=True)["properties"]
         old_wkb = session.execute(
             text("SELECT ST_AsBinary(geom) FROM compounds WHERE id = :id"), {"id": compound_id}
         ).scalar_one()
@@ -171,15 +177,19 @@ def save_compound(
     return compound_id, before is None, before, warnings
 
 
-def get_compound(session: Session, compound_id: int, settings: Settings, lock: bool = False) -> dict[str, Any]:
-    """One compound as a GeoJSON Feature (dict) with grid_shares and straddling, or NotFound."""
+def get_compound(
+    session: Session, compound_id: int, settings: Settings, area: Area, lock: bool = False
+) -> dict[str, Any]:
+    """One compound inside the area as a GeoJSON Feature (dict) with grid_shares and straddling, or NotFound."""
+    inside, params = area.where("compounds", "c")
     row = session.execute(
         text(
             f"""SELECT json_build_object('type', 'Feature', 'id', t.id, 'geometry', ST_AsGeoJSON(t.geom, 7)::json,
                                          'properties', to_jsonb(t) - 'geom')
-                FROM (SELECT {COLUMNS}, c.geom FROM compounds c WHERE c.id = :id {"FOR UPDATE" if lock else ""}) t"""
+                FROM (SELECT {COLUMNS}, c.geom FROM compounds c
+                      WHERE c.id = :id AND {inside} {"FOR UPDATE" if lock else ""}) t"""
         ),
-        {"id": compound_id, "straddle": settings.straddle_share},
+        {"id": compound_id, "straddle": settings.straddle_share, **params},
     ).scalar_one_or_none()
     if row is None:
         raise NotFound(f"compound {compound_id} does not exist", field="id", reason="not found")
@@ -189,6 +199,7 @@ def get_compound(session: Session, compound_id: int, settings: Settings, lock: b
 def list_compounds(
     session: Session,
     settings: Settings,
+    area: Area,
     bbox: tuple[float, float, float, float] | None = None,
     admin_code: str | None = None,
     renovation_status: str | None = None,
@@ -200,19 +211,13 @@ def list_compounds(
     offset: int = 0,
 ) -> str:
     """A page of compounds as a GeoJSON FeatureCollection, filtered by place and renovation state."""
-    where = ["TRUE"]
-    params: dict[str, Any] = {"limit": limit, "offset": offset, "straddle": settings.straddle_share}
+    # The caller's area, narrowed to admin_code when given (403 outside it).
+    condition, params = area.narrowed(admin_code).where("compounds", "c")
+    where = [condition]
+    params.update(limit=limit, offset=offset, straddle=settings.straddle_share)
     if bbox:
         where.append("c.geom && ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326)")
         params.update(x1=bbox[0], y1=bbox[1], x2=bbox[2], y2=bbox[3])
-    if admin_code:
-        where.append(
-            """(:admin IN (c.grid_code, c.community_code, '610300')
-                OR c.community_code IN (SELECT code FROM admin_units WHERE parent_code = :admin)
-                OR c.community_code IN (SELECT a.code FROM admin_units a JOIN admin_units t ON t.code = a.parent_code
-                                        WHERE t.parent_code = :admin))"""
-        )
-        params["admin"] = admin_code
     for name, raw in (("renovation_status", renovation_status), ("category", category)):
         if raw:
             items = [_word(w.strip(), WORDS[name], name) for w in raw.split(",") if w.strip()]
@@ -243,3 +248,15 @@ def assign_all(session: Session) -> dict[str, int]:
         events.on_commit(session, layer, None)
     total = session.execute(text("SELECT count(*) FROM compounds")).scalar_one()
     return {"compounds": total, "compounds_changed": compounds, "incidents_changed": incidents}
+
+
+def get_compound_inside(session: Session, compound_id: int, settings: Settings, area: Area) -> dict[str, Any]:
+    """The compound just written, which must lie inside the writer's area (else OutsideArea, 422)."""
+    try:
+        return get_compound(session, compound_id, settings, area)
+    except NotFound as exc:
+        raise OutsideArea(
+            f"小区不在您的辖区 {area.code} 内 the compound's main grid is outside your area {area.code}",
+            field="geometry",
+            area=area.code,
+        ) from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.area import Area
 from geo.geojson import feature_collection
 
 GRID_COLUMNS = """
@@ -21,6 +22,7 @@ GRID_FROM = """
 
 def list_grids(
     session: Session,
+    area: Area,
     bbox: tuple[float, float, float, float] | None = None,
     admin_code: str | None = None,
     limit: int = 100,
@@ -28,17 +30,16 @@ def list_grids(
     include_retired: bool = False,
 ) -> str:
     """A page of grids as a GeoJSON FeatureCollection (with numberMatched/numberReturned and paging)."""
-    where: list[str] = ["TRUE"]
-    params: dict[str, object] = {"limit": limit, "offset": offset}
+    # The caller's area, narrowed to admin_code when given (403 outside it).
+    condition, params = area.narrowed(admin_code).where("grids", "g")
+    where: list[str] = [condition]
+    params.update(limit=limit, offset=offset)
     if not include_retired:
         where.append("g.status = 'active'")
     if bbox:
         where.append("g.geom && ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326)")
         where.append("ST_Intersects(g.geom, ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326))")
         params.update(x1=bbox[0], y1=bbox[1], x2=bbox[2], y2=bbox[3])
-    if admin_code:
-        where.append(":admin IN (g.code, g.community_code, t.code, t.parent_code, '610300')")
-        params["admin"] = admin_code
     cond = " AND ".join(where)
     matched = session.execute(text(f"SELECT count(*) FROM {GRID_FROM} WHERE {cond}"), params).scalar_one()
     page = (

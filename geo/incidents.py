@@ -9,7 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import events, vocab
-from geo.errors import InvalidInput, NotFound
+from geo.area import Area, area_name
+from geo.errors import Forbidden, InvalidInput, NotFound, OutsideArea
 from geo.geojson import feature_collection
 
 COLUMNS = """
@@ -43,6 +44,7 @@ def _words(raw: str | None, words: dict, field: str) -> list[str] | None:
 
 def list_incidents(
     session: Session,
+    area: Area,
     bbox: tuple[float, float, float, float] | None = None,
     admin_code: str | None = None,
     category: str | None = None,
@@ -54,18 +56,16 @@ def list_incidents(
     offset: int = 0,
 ) -> str:
     """A page of incidents (newest first) as a GeoJSON FeatureCollection with numberMatched/numberReturned."""
-    where = ["TRUE"]
-    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    # The caller's area, narrowed to admin_code when given (403 outside it): one code of any level.
+    asked = area.narrowed(admin_code)
+    condition, params = asked.where("incidents", "i")
+    where = [condition]
+    if admin_code and asked.is_city:
+        where.append("NOT i.outside_jurisdiction")  # admin_code=610300: the incidents inside some grid
+    params.update(limit=limit, offset=offset)
     if bbox:
         where.append("i.geom && ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326)")
         params.update(x1=bbox[0], y1=bbox[1], x2=bbox[2], y2=bbox[3])
-    if admin_code:
-        # One code of any level: the city, a county, a town, a community or a grid.
-        where.append(
-            "(:admin IN (i.grid_code, i.community_code, i.town_code, i.county_code)"
-            " OR (:admin = '610300' AND NOT i.outside_jurisdiction))"
-        )
-        params["admin"] = admin_code
     for name, raw, words in (
         ("category", category, vocab.INCIDENT_CATEGORIES),
         ("status", status, vocab.INCIDENT_STATUSES),
@@ -93,15 +93,17 @@ def list_incidents(
     return body[:-1] + f', "numberReturned": {returned}' + "}"
 
 
-def get_incident(session: Session, incident_id: int, lock: bool = False) -> dict[str, Any]:
-    """One incident as a GeoJSON Feature (dict), or NotFound."""
+def get_incident(session: Session, incident_id: int, area: Area, lock: bool = False) -> dict[str, Any]:
+    """One incident inside the area as a GeoJSON Feature (dict), or NotFound (also when it lies outside)."""
+    inside, params = area.where("incidents", "i")
     row = session.execute(
         text(
             f"""SELECT json_build_object('type', 'Feature', 'id', t.id, 'geometry', ST_AsGeoJSON(t.geom, 7)::json,
                                          'properties', to_jsonb(t) - 'geom')
-                FROM (SELECT {COLUMNS}, i.geom FROM incidents i WHERE i.id = :id {"FOR UPDATE" if lock else ""}) t"""
+                FROM (SELECT {COLUMNS}, i.geom FROM incidents i
+                      WHERE i.id = :id AND {inside} {"FOR UPDATE" if lock else ""}) t"""
         ),
-        {"id": incident_id},
+        {"id": incident_id, **params},
     ).scalar_one_or_none()
     if row is None:
         raise NotFound(f"incident {incident_id} does not exist", field="id", reason="not found")
@@ -109,7 +111,7 @@ def get_incident(session: Session, incident_id: int, lock: bool = False) -> dict
 
 
 def update_incident(
-    session: Session, incident_id: int, changes: dict[str, Any], now: dt.datetime | None = None
+    session: Session, incident_id: int, changes: dict[str, Any], area: Area, now: dt.datetime | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Change status (and notes); mediated/resolved stamp mediated_at/resolved_at. (before, after) properties."""
     now = now or dt.datetime.now(dt.UTC)
@@ -121,7 +123,7 @@ def update_incident(
             field=field,
             reason="not changeable",
         )
-    before = get_incident(session, incident_id, lock=True)["properties"]
+    before = get_incident(session, incident_id, area, lock=True)["properties"]
     new = {k: v for k, v in changes.items()}
     if "status" in new:
         if new["status"] not in vocab.INCIDENT_STATUSES:
@@ -149,10 +151,36 @@ def update_incident(
         session.execute(
             text(f"UPDATE incidents SET {sets}, updated_at = now() WHERE id = :id"), {**new, "id": incident_id}
         )
-    feature = get_incident(session, incident_id)
+    feature = get_incident(session, incident_id, area)
     after = feature["properties"]
     if new:
         lon, lat = feature["geometry"]["coordinates"]
         events.on_commit(session, "incidents", (lon, lat, lon, lat))
     changed = [k for k in after if k != "updated_at" and after[k] != before[k]]
     return {k: before[k] for k in changed}, {k: after[k] for k in changed}
+
+
+def check_reported_inside(session: Session, incident_id: int, area: Area) -> None:
+    """A report must lie inside the reporter's area (a grid worker's: their grid); else OutsideArea (422)."""
+    inside, params = area.where("incidents", "i")
+    hit = session.execute(
+        text(f"SELECT 1 FROM incidents i WHERE i.id = :id AND {inside}"), {"id": incident_id, **params}
+    )
+    if hit.first() is None:
+        name = area_name(session, area.code)
+        raise OutsideArea(
+            f"点位不在您的辖区 {name}（{area.code}）内 the point is outside your {area.level} {area.code} ({name})",
+            field="geometry",
+            area=area.code,
+            area_name=name,
+        )
+
+
+def check_bulk_allowed(area: Area) -> None:
+    """Bulk files come from other systems and may cover the whole city: imported at city level only."""
+    if not area.is_city:
+        raise Forbidden(
+            f"批量导入须由市级用户进行 bulk imports are made at city level; your area is {area.code}: "
+            "report incidents one by one",
+            field="area",
+        )

@@ -29,7 +29,7 @@ def list_compounds(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    _: Reader,
+    who: Reader,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
     admin_code: Annotated[
         str | None, Query(max_length=15, description="city, county, town, community or grid code")
@@ -54,6 +54,7 @@ def list_compounds(
     body = compounds.list_compounds(
         session,
         settings,
+        who.area,
         parse_bbox(bbox),
         admin_code,
         renovation_status,
@@ -69,13 +70,13 @@ def list_compounds(
 
 
 @router.get("/{compound_id}", summary="老旧小区详情 One compound", response_class=JSONResponse)
-def get_compound(compound_id: IdParam, session: SessionDep, settings: SettingsDep, _: Reader) -> JSONResponse:
-    return JSONResponse(compounds.get_compound(session, compound_id, settings), media_type=GEOJSON)
+def get_compound(compound_id: IdParam, session: SessionDep, settings: SettingsDep, who: Reader) -> JSONResponse:
+    return JSONResponse(compounds.get_compound(session, compound_id, settings, who.area), media_type=GEOJSON)
 
 
 def _save(session, settings, who, doc, crs, compound_id=None) -> JSONResponse:
-    cid, created, before, warnings = compounds.save_compound(session, settings, doc, crs, compound_id)
-    feature = compounds.get_compound(session, cid, settings)
+    cid, created, before, warnings = compounds.save_compound(session, settings, who.area, doc, crs, compound_id)
+    feature = compounds.get_compound_inside(session, cid, settings, who.area)
     audit.record(
         session,
         who.username,
@@ -107,5 +108,5 @@ def replace_compound(
     doc: Body,
     crs: CrsParam = None,
 ) -> JSONResponse:
-    compounds.get_compound(session, compound_id, settings)  # 404 before any parsing work
+    compounds.get_compound(session, compound_id, settings, who.area)  # 404 before any parsing work
     return _save(session, settings, who, doc, crs, compound_id)

@@ -39,10 +39,14 @@ Category = Annotated[
 
 
 def map_filters(
-    admin_code: AdminCode = None, start: Start = None, end: End = None, category: Category = None
+    who: Reader, admin_code: AdminCode = None, start: Start = None, end: End = None, category: Category = None
 ) -> dict[str, Any]:
-    """The filters every map takes (scope, local-date range, categories), as render_map's keywords."""
-    return {"admin_code": admin_code, "start": start, "end": end, "categories": category}
+    """The filters every map takes (scope, local-date range, categories), as render_map's keywords.
+
+    The scope is admin_code inside the caller's area (403 outside it), or the area itself.
+    """
+    scope = who.area.narrowed(admin_code).code
+    return {"admin_code": scope, "start": start, "end": end, "categories": category}
 
 
 Filters = Annotated[dict[str, Any], Depends(map_filters)]
@@ -63,7 +67,6 @@ def density(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    _: Reader,
     filters: Filters,
     bandwidth_m: Annotated[
         float | None, Query(ge=10, le=5000, description="kernel σ in metres (default the setting)")
@@ -83,7 +86,6 @@ def choropleth(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    _: Reader,
     filters: Filters,
     measure: Annotated[
         Literal["count", "rate"], Query(description="count, or rate per 1,000 households")
@@ -103,7 +105,6 @@ def hotspots(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    _: Reader,
     filters: Filters,
 ) -> Response:
     html = render_map("hotspots", session, settings, **filters)
@@ -120,7 +121,6 @@ def change(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    _: Reader,
     filters: Filters,
 ) -> Response:
     html = render_map("change", session, settings, **filters)
@@ -137,7 +137,6 @@ def dashboard_scope(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    _: Reader,
     filters: Filters,
     grid_geometry: Annotated[bool, Query(description="false: grid counts only (the map draws grid tiles)")] = True,
 ) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from api.deps import Reader, SessionDep
 from api.schemas.stats import (
@@ -27,7 +27,7 @@ from geo import stats
 router = APIRouter(prefix="/api/v1/stats", tags=["stats 统计"])
 
 AdminCode = Annotated[
-    str,
+    str | None,
     Query(
         min_length=6,
         max_length=15,
@@ -46,16 +46,22 @@ BoundariesQ = Annotated[
     Boundaries,
     Query(description="current: stored grid_code; historic: the grid version valid when each incident happened"),
 ]
-CITY = "610300"
+
+
+def scoped_admin_code(who: Reader, admin_code: AdminCode = None) -> str:
+    """The unit or grid asked about: admin_code inside the caller's area (403 outside), else the area itself."""
+    return who.area.narrowed(admin_code).code
+
+
+ScopeCode = Annotated[str, Depends(scoped_admin_code)]
 
 
 @router.get("/counts", summary="分类统计 Counts by category and status", response_model=CountsOut)
 def counts(
     session: SessionDep,
-    _: Reader,
+    admin_code: ScopeCode,
     start: Start,
     end: End,
-    admin_code: AdminCode = CITY,
     categories: Categories = None,
 ) -> CountsOut:
     return CountsOut.model_validate(stats.counts(session, admin_code, start, end, categories))
@@ -68,8 +74,7 @@ def counts(
 )
 def coverage(
     session: SessionDep,
-    _: Reader,
-    admin_code: AdminCode = CITY,
+    admin_code: ScopeCode,
     categories: Categories = None,
     start: Annotated[dt.date | None, Query(description="optional window to check: first local day")] = None,
     end: Annotated[dt.date | None, Query(description="optional window to check: the day after the last")] = None,
@@ -84,10 +89,9 @@ def coverage(
 )
 def compare(
     session: SessionDep,
-    _: Reader,
+    admin_code: ScopeCode,
     start: Start,
     end: End,
-    admin_code: AdminCode = CITY,
     categories: Categories = None,
     previous: Previous = "prior",
 ) -> ComparisonOut:
@@ -98,10 +102,9 @@ def compare(
 @router.get("/trend", summary="趋势 Counts per day, week or month", response_model=TrendOut)
 def trend(
     session: SessionDep,
-    _: Reader,
+    admin_code: ScopeCode,
     start: Start,
     end: End,
-    admin_code: AdminCode = CITY,
     categories: Categories = None,
     bucket: Annotated[BucketName, Query(description="date_trunc unit in Asia/Shanghai")] = "month",
 ) -> TrendOut:
@@ -113,10 +116,9 @@ def trend(
 )
 def zero_incident(
     session: SessionDep,
-    _: Reader,
+    admin_code: ScopeCode,
     start: Start,
     end: End,
-    admin_code: AdminCode = CITY,
     categories: Annotated[
         list[str] | None, Query(description="categories judged; default preventable and property")
     ] = None,
@@ -128,10 +130,9 @@ def zero_incident(
 @router.get("/top-grids", summary="高发网格 Top grids by count", response_model=TopGridsOut)
 def top_grids(
     session: SessionDep,
-    _: Reader,
+    admin_code: ScopeCode,
     start: Start,
     end: End,
-    admin_code: AdminCode = CITY,
     categories: Categories = None,
     n: Annotated[int, Query(ge=1, le=1000, description="how many grids")] = 10,
     boundaries: BoundariesQ = "current",
@@ -147,10 +148,9 @@ def top_grids(
 )
 def breakdown(
     session: SessionDep,
-    _: Reader,
+    admin_code: ScopeCode,
     start: Start,
     end: End,
-    admin_code: AdminCode = CITY,
     level: Annotated[ChildLevel | None, Query(description="a level below the scope; default the next one")] = None,
     categories: Categories = None,
     previous: Previous = "prior",
@@ -167,10 +167,9 @@ def breakdown(
 )
 def disputes(
     session: SessionDep,
-    _: Reader,
+    admin_code: ScopeCode,
     start: Start,
     end: End,
-    admin_code: AdminCode = CITY,
     level: Annotated[ChildLevel | None, Query(description="a level below the scope; default the next one")] = None,
 ) -> DisputeFunnelOut:
     return DisputeFunnelOut.model_validate(stats.dispute_funnel(session, admin_code, start, end, level))

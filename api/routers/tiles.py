@@ -13,10 +13,11 @@ from api.compression import accepts_gzip
 from api.deps import Admin, Reader, SessionDep
 from api.principal_cache import CachedReader, request_session
 from geo import events, events_listener, vocab
+from geo.area import Area
 from geo.errors import InvalidInput, NotFound
 from geo.ogc.collections import extents
 from geo.ogc.params import parse_datetime
-from geo.tiles import LAYERS, TileFilter, check_tile, render_tile, tilejson
+from geo.tiles import LAYERS, TileFilter, check_tile, render_tile, scoped_variant, tilejson
 from geo.tiles_cache import TileCache, TileKey
 
 router = APIRouter(prefix="/tiles", tags=["tiles 矢量瓦片"])
@@ -73,19 +74,21 @@ def clear_cache(request: Request, _: Admin) -> dict:
 
 
 @router.get("/{layer}.json", summary="TileJSON of one layer")
-def layer_tilejson(request: Request, layer: str, session: SessionDep, _: Reader) -> dict:
+def layer_tilejson(request: Request, layer: str, session: SessionDep, who: Reader) -> dict:
     spec = LAYERS.get(layer)
     if spec is None:
         raise NotFound(f"no tile layer {layer!r}; layers: {', '.join(LAYERS)}", field="layer")
-    bbox = extents(session)[layer].get("spatial", {}).get("bbox", [None])[0]
+    bbox = extents(session, who.area)[layer].get("spatial", {}).get("bbox", [None])[0]
     return tilejson(spec, tile_url(request, layer), bbox)
 
 
-def _render(request: Request, cache: TileCache, key: TileKey, flt: TileFilter, want_gzip: bool) -> bytes:
+def _render(
+    request: Request, cache: TileCache, key: TileKey, flt: TileFilter, want_gzip: bool, area: Area
+) -> bytes:
     """Render a missed tile (in a worker thread), store it, and return the bytes to send."""
     epoch = cache.epoch(key.layer)  # before the read: an edit committed after this point voids the render
     with request_session(request) as session:
-        raw = render_tile(session, key.layer, key.z, key.x, key.y, flt)
+        raw = render_tile(session, key.layer, key.z, key.x, key.y, flt, area)
     gz = gzip.compress(raw, 6) if want_gzip and raw else None
     cache.put(key, raw, epoch, gz)
     return gz if gz is not None else raw
@@ -104,7 +107,7 @@ async def get_tile(
     x: int,
     y: int,
     fmt: str,
-    _: CachedReader,
+    who: CachedReader,
     category: Annotated[str | None, Query(description="incidents only: one category")] = None,
     datetime: Annotated[str | None, Query(description="incidents only: instant, date or start/end")] = None,
 ) -> Response:
@@ -122,7 +125,8 @@ async def get_tile(
             )
         start, end = parse_datetime(datetime) or (None, None)
         flt = TileFilter(category, start, end)
-    key = TileKey(layer, z, x, y, flt.variant())
+    # Keyed by the caller's area: a town's tile holds only the town's features and is never served to others.
+    key = TileKey(layer, z, x, y, scoped_variant(flt.variant(), who.area))
     want_gzip = accepts_gzip(request)
     found: TileCache | None = getattr(request.app.state, "tile_cache", None)
     cache = found if found is not None else await run_in_threadpool(tile_cache, request)
@@ -130,7 +134,7 @@ async def get_tile(
     state = "hit"
     if data is None:
         state = "miss"
-        data = await run_in_threadpool(_render, request, cache, key, flt, want_gzip)
+        data = await run_in_threadpool(_render, request, cache, key, flt, want_gzip, who.area)
     headers = {"X-Tile-Cache": state, "Vary": "Accept-Encoding", "Cache-Control": "no-cache"}
     if want_gzip and data:
         headers["Content-Encoding"] = "gzip"

@@ -15,8 +15,9 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.area import Area
 from geo.crs import METRIC_EPSG, geometry_to_wgs84
-from geo.editing.engine import DEFAULT_TOLERANCE_M, EDITABLE, GridChange, apply_changes
+from geo.editing.engine import DEFAULT_TOLERANCE_M, EDITABLE, Editor, GridChange, apply_changes
 from geo.editing.validate import check_validity, problem, reject, to_multipolygon
 from geo.errors import AdminUnitNotFound, InvalidInput
 from geo.geojson import feature_collection
@@ -40,9 +41,7 @@ EXPORT_SELECT = f"""
            g.status, g.version, round(ST_Area(ST_Transform(g.geom, {METRIC_EPSG}))::numeric, 1)::float AS area_m2,
            g.geom
     FROM grids g JOIN admin_units c ON c.code = g.community_code JOIN admin_units t ON t.code = c.parent_code
-    WHERE (g.status = 'active' OR :retired)
-      AND (CAST(:admin AS text) IS NULL OR :admin IN (g.code, g.community_code, t.code, t.parent_code)
-           OR EXISTS (SELECT 1 FROM admin_units a WHERE a.code = :admin AND a.level = 'city'))
+    WHERE (g.status = 'active' OR :retired) AND {{inside}}
     ORDER BY g.code
 """
 
@@ -87,7 +86,7 @@ def import_grids(
     data: bytes,
     filename: str | None = None,
     *,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     crs: str | None = None,
     dry_run: bool = False,
@@ -163,11 +162,12 @@ def import_grids(
 
 
 def export_grids(
-    session: Session, fmt: str, admin_code: str | None = None, include_retired: bool = False
+    session: Session, fmt: str, area: Area, admin_code: str | None = None, include_retired: bool = False
 ) -> tuple[bytes, str, str]:
-    """(file bytes, media type, file name) of the grids under admin_code (any level; None: all)."""
+    """(file bytes, media type, file name) of the grids in the area, under admin_code if given (any level)."""
     if fmt not in FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}", field="format")
+    asked = area.narrowed(admin_code)  # 403 outside the area, before anything about the code is revealed
     if (
         admin_code
         and not session.execute(
@@ -176,12 +176,14 @@ def export_grids(
         ).first()
     ):
         raise AdminUnitNotFound(f"no admin unit or grid {admin_code}", field="admin_code")
-    params = {"admin": admin_code, "retired": include_retired}
+    inside, params = asked.where("grids", "g")
+    params["retired"] = include_retired
+    select = EXPORT_SELECT.replace("{inside}", inside)
     media, ext = FORMATS[fmt]
-    name = f"grids_{admin_code or '610300'}.{ext}"
+    name = f"grids_{asked.code}.{ext}"
     if fmt == "geojson":
-        return feature_collection(session, EXPORT_SELECT, params, "code").encode(), media, name
-    gdf = gpd.read_postgis(text(EXPORT_SELECT), session.connection(), geom_col="geom", params=params)
+        return feature_collection(session, select, params, "code").encode(), media, name
+    gdf = gpd.read_postgis(text(select), session.connection(), geom_col="geom", params=params)
     with tempfile.TemporaryDirectory() as tmp:
         if fmt == "gpkg":
             path = Path(tmp) / name

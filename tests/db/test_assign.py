@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from geo import assign, incident_copy, incident_import, incident_store
+from geo.area import CITY
 from geo.crs import wgs84_to_gcj02
 from geo.ingest import read_geojson
 from geo.stats import rollup
@@ -146,7 +147,7 @@ def test_compound_straddling_two_grids_goes_to_the_larger_share(db, settings):
         },
         "properties": {"name": "跨网格小区", "category": "three_no"},
     }
-    cid, created, _, _ = compounds.save_compound(db, settings, poly)
+    cid, created, _, _ = compounds.save_compound(db, settings, CITY, poly)
     assert created
     props = compounds.get_compound(db, cid, settings)["properties"]
     assert props["grid_code"] == WN and props["community_code"] == "610302001001"
@@ -162,7 +163,7 @@ def test_compound_straddling_two_grids_goes_to_the_larger_share(db, settings):
     poly["geometry"]["coordinates"] = [
         [[X0 + 0.001, Y0 + 0.001], [X0 + 0.003, Y0 + 0.001], [X0 + 0.003, Y0 + 0.003], [X0 + 0.001, Y0 + 0.001]]
     ]
-    cid2, *_ = compounds.save_compound(db, settings, poly)
+    cid2, *_ = compounds.save_compound(db, settings, CITY, poly)
     props2 = compounds.get_compound(db, cid2, settings)["properties"]
     assert props2["grid_shares"] == [{"grid_code": WS, "share": 1.0}] and props2["straddling"] is False
 
@@ -214,7 +215,7 @@ def test_reassign_area_accepts_wkb_and_moves_compounds(db, settings):
         },
         "properties": {"name": "东侧小区"},
     }
-    cid, *_ = compounds.save_compound(db, settings, poly)
+    cid, *_ = compounds.save_compound(db, settings, CITY, poly)
     assert compounds.get_compound(db, cid, settings)["properties"]["grid_code"] == EN
     db.execute(
         text("UPDATE grids SET geom = ST_GeomFromEWKT(:g) WHERE code = :c"),
