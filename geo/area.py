@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.errors import Forbidden, InvalidInput, NotFound
-from geo.stats.scope import CITY_CODE, contains, level_of
+from geo.scope import CITY_CODE, contains, level_of
 
 # Per table and level: the SQL (on alias {a}, parameter :{p}) selecting the rows inside an area of that level.
 _INSIDE = "{a}.{col} LIKE :{p} || '%'"

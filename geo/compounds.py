@@ -10,14 +10,14 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import events, vocab
+from geo import vocab
 from geo.area import Area
-from geo.assign import assign_compounds, reassign_all_incident_compounds, reassign_incident_compounds
-from geo.crs import geometry_to_wgs84
+from geo.assignment.sql_rule import assign_compounds, reassign_all_incident_compounds, reassign_incident_compounds
+from geo.crs import declared_crs, geometry_to_wgs84
 from geo.errors import InvalidGeometry, InvalidInput, NotFound, OutsideArea
 from geo.geojson import feature_collection
-from geo.ingest import declared_crs
-from geo.ingest_checks import city_region
+from geo.incidents.checks import city_region
+from geo.pg import events
 from geo.settings import Settings
 
 COLUMNS = """
@@ -27,6 +27,13 @@ COLUMNS = """
     coalesce((c.grid_shares -> 1 ->> 'share')::float > :straddle, false) AS straddling,
     c.synthetic, c.created_at, c.updated_at
 """
+# A compound holds its grid and community codes; the town and county are their prefixes (geo.scope).
+COMPOUND_AREA_COLUMNS = {
+    "grid": "c.grid_code",
+    "community": "c.community_code",
+    "town": "left(c.community_code, 9)",
+    "county": "left(c.community_code, 6)",
+}
 TEXTS = ("external_id", "name", "address")
 COUNTS = ("buildings", "households", "built_year", "renovated_year")
 FLAGS = ("party_group", "self_management_group", "residents_council")

@@ -8,6 +8,13 @@ from sqlalchemy.orm import Session
 from geo.area import Area
 from geo.geojson import feature_collection
 
+# Where a grid list finds each level's code (t: the grid's town, joined in GRID_FROM).
+GRID_AREA_COLUMNS = {
+    "grid": "g.code",
+    "community": "g.community_code",
+    "town": "t.code",
+    "county": "t.parent_code",
+}
 GRID_COLUMNS = """
     g.code, g.name, g.community_code, c.name AS community_name, t.code AS town_code, t.name AS town_name,
     t.parent_code AS county_code, g.grid_worker, g.households, g.population, g.status, g.version,

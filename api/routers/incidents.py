@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import Police, Reader, Reporter, SessionDep, SettingsDep
 from api.paging import next_link
 from api.uploads import bulk_upload, json_body
-from geo import audit, incident_import, incidents
+from geo import audit, incidents
 from geo.geojson import parse_bbox
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents 事件"])
@@ -45,7 +45,7 @@ def create_incident(
     doc: Annotated[Any, Depends(json_body)],
     crs: CrsParam = None,
 ) -> JSONResponse:
-    incident_id, created, warnings = incident_import.create_incident(session, settings, doc, crs)
+    incident_id, created, warnings = incidents.create_incident(session, settings, doc, crs)
     incidents.check_reported_inside(session, incident_id, who.area)
     feature = incidents.get_incident(session, incident_id, who.area)
     audit.record(
@@ -73,7 +73,7 @@ def import_incidents(
 ) -> dict[str, Any]:
     incidents.check_bulk_allowed(who.area)
     data, fmt = upload
-    summary = incident_import.import_incidents(session, settings, data, fmt, crs, partial, dry_run=dry_run)
+    summary = incidents.import_incidents(session, settings, data, fmt, crs, partial, dry_run=dry_run)
     if dry_run:
         return summary  # nothing was written; the session closes without a commit
     counts = {k: summary[k] for k in ("received", "inserted", "updated", "rejected", "outside_jurisdiction")}

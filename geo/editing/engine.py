@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from geo import audit, events
+from geo import audit
 from geo.area import CITY, Area
 from geo.auth import Principal
 from geo.crs import METRIC_EPSG
@@ -26,6 +26,7 @@ from geo.editing.validate import (
     to_multipolygon,
 )
 from geo.errors import Forbidden, GridNotFound, InvalidInput, VersionConflict
+from geo.pg import events
 
 EDITABLE = ("name", "community_code", "grid_worker", "grid_worker_phone", "households", "population")
 # Who edits: a principal (the API: bounded by their area) or a name (trusted callers, the CLI: the city).

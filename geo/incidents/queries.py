@@ -1,4 +1,4 @@
-"""Reading incidents as GeoJSON and changing their status (writes of new incidents: geo.incident_store)."""
+"""Reading incidents as GeoJSON and changing their status (writes of new incidents: geo.incidents.store)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import events, vocab
+from geo import vocab
 from geo.area import Area, area_name
 from geo.errors import Forbidden, InvalidInput, NotFound, OutsideArea
 from geo.geojson import feature_collection
+from geo.pg import events
 
 COLUMNS = """
     i.id, i.external_id, i.category, i.subcategory, i.status, i.occurred_at, i.reported_at, i.mediated_at,
