@@ -41,7 +41,7 @@ def busiest_town(app) -> tuple[str, float, float]:
 
 
 def town_token(settings: Settings, town: str) -> str:
-    from geo.db import make_engine, make_sessionmaker, transaction
+    from geo.pg.db import make_engine, make_sessionmaker, transaction
 
     with transaction(make_sessionmaker(make_engine(settings, settings.owner_database_url))) as session:
         return rotate_token(session, bootstrap_principal(), f"op.{town}")[1]
