@@ -150,19 +150,3 @@ def contains(area: str, code: str) -> bool:
     if area == CITY_CODE:
         return code.startswith(CITY_PREFIX)
     return level_of(area) is not None and code.startswith(area)
-
-
-def area_condition(
-    code: str, columns: dict[str, str], city: str, param: str = "admin"
-) -> tuple[str, dict[str, Any]]:
-    """The SQL condition selecting a table's rows inside the area `code`, and its bound parameters.
-
-    `columns` maps each level below the city to the column (or expression) holding that level's code in the
-    table; `city` is the table's condition for the whole city. A code of no level selects nothing.
-    """
-    level = level_of(code)
-    if level == "city":
-        return city, {}
-    if level is None or level not in columns:
-        return "FALSE", {}
-    return f"{columns[level]} = :{param}", {param: code}
