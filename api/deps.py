@@ -119,4 +119,6 @@ ANY_ROLE = tuple(vocab.ROLES)
 Reader = Annotated[Principal, Depends(requires(*ANY_ROLE))]
 GisEditor = Annotated[Principal, Depends(requires("gis_editor"))]
 Police = Annotated[Principal, Depends(requires("police", "gis_editor"))]
+# Reports and status changes: police, editors, grid workers (inside their grid) and centre operators.
+Reporter = Annotated[Principal, Depends(requires("police", "gis_editor", "grid_worker", "centre_operator"))]
 Admin = Annotated[Principal, Depends(requires("admin"))]

@@ -17,7 +17,7 @@ from api.observability import ROUTE_KEY
 from api.principal_cache import PrincipalCache
 from geo import auth
 from geo.errors import CitygridError
-from geo.tiles import TileCache, TileKey
+from geo.tiles import TileCache, TileKey, scoped_variant
 
 _TILE = re.compile(r"^/tiles/([a-z_]+)/(\d{1,2})/(\d{1,7})/(\d{1,7})\.(?:mvt|pbf)$")
 MVT = b"application/vnd.mapbox-vector-tile"
@@ -60,7 +60,7 @@ class TileFastPath:
         except CitygridError:
             return False
         layer, z, x, y = match.group(1), int(match.group(2)), int(match.group(3)), int(match.group(4))
-        data = cache.get(TileKey(layer, z, x, y, ""), gzip_ok, count_miss=False)
+        data = cache.get(TileKey(layer, z, x, y, scoped_variant("", principal.area)), gzip_ok, count_miss=False)
         if data is None:
             return False
         headers = [

@@ -28,11 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._server import bench_settings, serve  # noqa: E402
 from bench.cases_scale import QUEUE_COUNTY, drop_scaled, scale  # noqa: E402
+from geo.area import Area  # noqa: E402
 from geo.auth import Principal, create_user  # noqa: E402
 from geo.cases.measures import measures  # noqa: E402
 from geo.cases.queries import list_cases  # noqa: E402
 from geo.cases.sweep import sweep  # noqa: E402
-from geo.scope import CITY_CODE, within_condition  # noqa: E402
+from geo.scope import CITY_CODE  # noqa: E402
 
 OPERATORS = 20
 PER_OPERATOR = 25
@@ -193,7 +194,7 @@ def main() -> None:
         n_cases, n_events = conn.execute(
             text("SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM case_events)")
         ).one()
-        in_county, params = within_condition("unit_code", QUEUE_COUNTY)
+        in_county, params = Area.of(QUEUE_COUNTY).where("case_holders", "cases")
         open_q = conn.execute(
             text(f"SELECT count(*) FROM cases WHERE state NOT IN ('closed','declined') AND {in_county}"), params
         ).scalar_one()

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo import models, vocab
+from geo.area import Area
 from geo.errors import Forbidden, InvalidInput, Unauthorized
 from geo.scope import CITY_CODE
 
@@ -28,6 +29,11 @@ class Principal:
     area_code: str
     officer_id: int | None = None
     department: str | None = None
+
+    @property
+    def area(self) -> Area:
+        """The principal's jurisdiction (from the code alone: no query)."""
+        return Area.of(self.area_code)
 
     def has(self, *roles: str) -> bool:
         """True when the principal holds one of the roles (admin holds them all)."""

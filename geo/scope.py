@@ -160,26 +160,3 @@ def parent_of(code: str) -> str | None:
     if level is None or level == "city":
         return None
     return CITY_CODE if level == "county" else code[: PARENT_LENGTH[level]]
-
-
-def within_condition(column: str, area: str, param: str = "area") -> tuple[str, dict[str, Any]]:
-    """SQL: `column` holds a unit or grid code inside `area` (as `contains`); a code of no level selects nothing."""
-    if level_of(area) is None:
-        return "FALSE", {}
-    return f"{column} LIKE :{param}", {param: (CITY_PREFIX if area == CITY_CODE else area) + "%"}
-
-
-def area_condition(
-    code: str, columns: dict[str, str], city: str, param: str = "admin"
-) -> tuple[str, dict[str, Any]]:
-    """The SQL condition selecting a table's rows inside the area `code`, and its bound parameters.
-
-    `columns` maps each level below the city to the column (or expression) holding that level's code in the
-    table; `city` is the table's condition for the whole city. A code of no level selects nothing.
-    """
-    level = level_of(code)
-    if level == "city":
-        return city, {}
-    if level is None or level not in columns:
-        return "FALSE", {}
-    return f"{columns[level]} = :{param}", {param: code}

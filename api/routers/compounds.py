@@ -29,7 +29,7 @@ def list_compounds(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    _: Reader,
+    who: Reader,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
     admin_code: Annotated[
         str | None, Query(max_length=15, description="city, county, town, community or grid code")
@@ -54,6 +54,7 @@ def list_compounds(
     page = compounds.list_compounds(
         session,
         settings,
+        who.area,
         parse_bbox(bbox),
         admin_code,
         renovation_status,
@@ -68,16 +69,16 @@ def list_compounds(
 
 
 @router.get("/{compound_id}", summary="老旧小区详情 One compound", response_class=JSONResponse)
-def get_compound(compound_id: IdParam, session: SessionDep, settings: SettingsDep, _: Reader) -> JSONResponse:
-    return JSONResponse(compounds.get_compound(session, compound_id, settings), media_type=GEOJSON)
+def get_compound(compound_id: IdParam, session: SessionDep, settings: SettingsDep, who: Reader) -> JSONResponse:
+    return JSONResponse(compounds.get_compound(session, compound_id, settings, who.area), media_type=GEOJSON)
 
 
 def _save(session, settings, who, doc, crs, compound_id=None) -> JSONResponse:
     cid, created, _, warnings = compounds.save_compound(
-        session, settings, doc, crs, compound_id, actor=who.username
+        session, settings, who.area, doc, crs, compound_id, actor=who.username
     )
     session.commit()
-    feature = compounds.get_compound(session, cid, settings)
+    feature = compounds.get_compound(session, cid, settings, who.area)
     feature["warnings"] = warnings
     return JSONResponse(feature, status_code=201 if created else 200, media_type=GEOJSON)
 
@@ -99,5 +100,5 @@ def replace_compound(
     doc: Body,
     crs: CrsParam = None,
 ) -> JSONResponse:
-    compounds.get_compound(session, compound_id, settings)  # 404 before any parsing work
+    compounds.get_compound(session, compound_id, settings, who.area)  # 404 before any parsing work
     return _save(session, settings, who, doc, crs, compound_id)

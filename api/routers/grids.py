@@ -44,14 +44,14 @@ def list_grids(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    _: Reader,
+    who: Reader,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
     admin_code: Annotated[str | None, Query(max_length=15, description="any admin unit or grid code")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Response:
     limit = min(limit, settings.max_page_size)
-    page = grids.list_grids(session, parse_bbox(bbox), admin_code, limit, offset)
+    page = grids.list_grids(session, who.area, parse_bbox(bbox), admin_code, limit, offset)
     return page_response(request, page)
 
 
@@ -73,7 +73,7 @@ def create_grid(
         code,
         body.geometry,
         attrs,
-        editor=who.username,
+        editor=who,
         reason=reason,
         dry_run=dry_run,
         tolerance_m=settings.edit_tolerance_m,
@@ -91,21 +91,21 @@ def create_grid(
 def get_grid(
     code: str,
     session: SessionDep,
-    _: Reader,
+    who: Reader,
     as_of: Annotated[
         str | None, Query(description="date or datetime (Beijing time unless zoned): the grid as it was then")
     ] = None,
 ) -> Response:
     if as_of:
-        body, version = history.as_of(session, code, history.parse_moment(as_of))
+        body, version = history.as_of(session, code, history.parse_moment(as_of), who.area)
         return Response(body, media_type=GEOJSON, headers={"X-Grid-Version": str(version)})
-    body, version = history.current_grid(session, code)
+    body, version = history.current_grid(session, code, who.area)
     return Response(body, media_type=GEOJSON, headers={"ETag": etag(version)})
 
 
 @router.get("/{code}/history", summary="网格历史 Every version of a grid", response_class=Response)
-def grid_history(code: str, session: SessionDep, _: Reader) -> Response:
-    return Response(history.history(session, code), media_type=GEOJSON)
+def grid_history(code: str, session: SessionDep, who: Reader) -> Response:
+    return Response(history.history(session, code, who.area), media_type=GEOJSON)
 
 
 @router.put("/{code}", summary="替换网格 Replace a grid (If-Match)")
@@ -129,7 +129,7 @@ def replace_grid(
         body.geometry,
         attrs,
         expected_version=version,
-        editor=who.username,
+        editor=who,
         reason=reason,
         dry_run=dry_run,
         tolerance_m=settings.edit_tolerance_m,
@@ -162,7 +162,7 @@ def update_grid(
         geometry=body.geometry,
         attrs=attrs,
         expected_version=version,
-        editor=who.username,
+        editor=who,
         reason=reason,
         dry_run=dry_run,
         tolerance_m=settings.edit_tolerance_m,
@@ -192,7 +192,7 @@ def retire_grid(
         session,
         code,
         expected_version=version,
-        editor=who.username,
+        editor=who,
         reason=reason,
         absorbed_by=absorbed_by,
         absorbed_by_version=absorbed_by_version,
@@ -220,7 +220,7 @@ def revert_grid(
         code,
         body.version,
         expected_version=version,
-        editor=who.username,
+        editor=who,
         reason=reason,
         dry_run=dry_run,
         tolerance_m=settings.edit_tolerance_m,

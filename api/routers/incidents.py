@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import Police, Reader, SessionDep, SettingsDep
+from api.deps import Police, Reader, Reporter, SessionDep, SettingsDep
 from api.paging import page_response
 from api.uploads import bulk_upload, json_body
 from geo import incidents
@@ -41,13 +41,15 @@ class IncidentChange(BaseModel):
 def create_incident(
     session: SessionDep,
     settings: SettingsDep,
-    who: Police,
+    who: Reporter,
     doc: Annotated[Any, Depends(json_body)],
     crs: CrsParam = None,
 ) -> JSONResponse:
-    incident_id, created, warnings = incidents.create_incident(session, settings, doc, crs, actor=who.username)
+    incident_id, created, warnings = incidents.create_incident(
+        session, settings, doc, crs, actor=who.username, within=who.area
+    )
     session.commit()
-    feature = incidents.get_incident(session, incident_id)
+    feature = incidents.get_incident(session, incident_id, who.area)
     feature["warnings"] = warnings
     return JSONResponse(feature, status_code=201 if created else 200, media_type=GEOJSON)
 
@@ -63,6 +65,7 @@ def import_incidents(
     partial: Annotated[bool, Query(description="store the valid features and report the rejected ones")] = False,
     dry_run: Annotated[bool, Query(description="check and assign grids, write nothing")] = False,
 ) -> dict[str, Any]:
+    incidents.check_bulk_allowed(who.area)
     data, fmt = upload
     summary = incidents.import_incidents(
         session, settings, data, fmt, crs, partial, dry_run=dry_run, actor=who.username
@@ -78,7 +81,7 @@ def list_incidents(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    _: Reader,
+    who: Reader,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
     admin_code: Annotated[
         str | None, Query(max_length=15, description="city, county, town, community or grid code")
@@ -93,22 +96,32 @@ def list_incidents(
 ) -> Response:
     limit = min(limit, settings.max_page_size)
     page = incidents.list_incidents(
-        session, parse_bbox(bbox), admin_code, category, status, occurred_from, occurred_to, outside, limit, offset
+        session,
+        who.area,
+        parse_bbox(bbox),
+        admin_code,
+        category,
+        status,
+        occurred_from,
+        occurred_to,
+        outside,
+        limit,
+        offset,
     )
     return page_response(request, page)
 
 
 @router.get("/{incident_id}", summary="事件详情 One incident", response_class=JSONResponse)
-def get_incident(incident_id: IdParam, session: SessionDep, _: Reader) -> JSONResponse:
-    return JSONResponse(incidents.get_incident(session, incident_id), media_type=GEOJSON)
+def get_incident(incident_id: IdParam, session: SessionDep, who: Reader) -> JSONResponse:
+    return JSONResponse(incidents.get_incident(session, incident_id, who.area), media_type=GEOJSON)
 
 
 @router.patch("/{incident_id}", summary="事件状态 Change an incident's status (mediated, resolved, …)")
 def change_incident(
-    incident_id: IdParam, change: IncidentChange, session: SessionDep, who: Police
+    incident_id: IdParam, change: IncidentChange, session: SessionDep, who: Reporter
 ) -> JSONResponse:
     fields = change.model_dump(exclude_unset=True)
     reason = fields.pop("reason", None)
-    incidents.update_incident(session, incident_id, fields, actor=who.username, reason=reason)
+    incidents.update_incident(session, incident_id, fields, who.area, actor=who.username, reason=reason)
     session.commit()
-    return JSONResponse(incidents.get_incident(session, incident_id), media_type=GEOJSON)
+    return JSONResponse(incidents.get_incident(session, incident_id, who.area), media_type=GEOJSON)

@@ -40,10 +40,14 @@ Category = Annotated[
 
 
 def map_filters(
-    admin_code: AdminCode = None, start: Start = None, end: End = None, category: Category = None
+    who: Reader, admin_code: AdminCode = None, start: Start = None, end: End = None, category: Category = None
 ) -> dict[str, Any]:
-    """The filters every map takes (scope, local-date range, categories), as render_map's keywords."""
-    return {"admin_code": admin_code, "start": start, "end": end, "categories": category}
+    """The filters every map takes (scope, local-date range, categories), as render_map's keywords.
+
+    The scope is admin_code inside the caller's area (403 outside it), or the area itself.
+    """
+    scope = who.area.narrowed(admin_code).code
+    return {"admin_code": scope, "start": start, "end": end, "categories": category}
 
 
 Filters = Annotated[dict[str, Any], Depends(map_filters)]
@@ -64,7 +68,6 @@ def density(
     request: Request,
     session: ReadSessionDep,
     settings: SettingsDep,
-    _: Reader,
     filters: Filters,
     bandwidth_m: Annotated[
         float | None, Query(ge=10, le=5000, description="kernel σ in metres (default the setting)")
@@ -84,7 +87,6 @@ def choropleth(
     request: Request,
     session: ReadSessionDep,
     settings: SettingsDep,
-    _: Reader,
     filters: Filters,
     measure: Annotated[
         Literal["count", "rate"], Query(description="count, or rate per 1,000 households")
@@ -104,7 +106,6 @@ def hotspots(
     request: Request,
     session: ReadSessionDep,
     settings: SettingsDep,
-    _: Reader,
     filters: Filters,
     measure: Annotated[
         Literal["auto", "count", "density", "rate"],
@@ -129,7 +130,6 @@ def change(
     request: Request,
     session: ReadSessionDep,
     settings: SettingsDep,
-    _: Reader,
     filters: Filters,
 ) -> Response:
     html = render_map("change", session, settings, **filters)
@@ -146,7 +146,6 @@ def dashboard_scope(
     request: Request,
     session: ReadSessionDep,
     settings: SettingsDep,
-    _: Reader,
     filters: Filters,
     grid_geometry: Annotated[bool, Query(description="false: grid counts only (the map draws grid tiles)")] = True,
 ) -> Response:

@@ -15,6 +15,7 @@ from api.deps import GisEditor, SessionDep, SettingsDep
 from api.errors import error_body
 from api.etag import etag, parse_if_match
 from api.schemas.grid_edits import READ_ONLY, GridFeature, GridPatch
+from geo.area import CITY
 from geo.editing import edits
 from geo.editing.engine import EDITABLE
 from geo.errors import InvalidInput
@@ -39,8 +40,8 @@ def _not_editable(collection_id: str) -> JSONResponse | None:
 
 
 def _feature(session: Any, code: str, status: int, extra: dict[str, str] | None = None) -> Response:
-    """The grid as it now stands (GeoJSON) with its new ETag."""
-    found = item(session, COLLECTIONS[EDITABLE_COLLECTION], code)
+    """The grid as it now stands (GeoJSON) with its new ETag (the edit itself kept it in the editor's area)."""
+    found = item(session, COLLECTIONS[EDITABLE_COLLECTION], code, CITY)
     if found is None:  # retired by this very edit
         return Response(status_code=204)
     body, props = found
@@ -64,7 +65,7 @@ def create_item(
         raise InvalidInput("a new grid needs a code (id or properties.code)", field="code")
     attrs = body.properties.model_dump(exclude={"code"}, exclude_none=True)
     result = edits.create_grid(
-        session, code, body.geometry, attrs, editor=who.username, reason=reason, dry_run=dry_run,
+        session, code, body.geometry, attrs, editor=who, reason=reason, dry_run=dry_run,
         tolerance_m=settings.edit_tolerance_m,
     )  # fmt: skip
     if dry_run:
@@ -94,7 +95,7 @@ def replace_item(
     before = grid_bboxes(session, [feature_id])
     result = edits.replace_grid(
         session, feature_id, body.geometry, body.properties.model_dump(exclude={"code"}), expected_version=version,
-        editor=who.username, reason=reason, dry_run=dry_run, tolerance_m=settings.edit_tolerance_m,
+        editor=who, reason=reason, dry_run=dry_run, tolerance_m=settings.edit_tolerance_m,
     )  # fmt: skip
     if dry_run:
         return JSONResponse(result)
@@ -123,7 +124,7 @@ def update_item(
     before = grid_bboxes(session, [feature_id])
     result = edits.update_grid(
         session, feature_id, geometry=body.geometry, attrs={k: v for k, v in body.properties.items() if k in EDITABLE},
-        expected_version=version, editor=who.username, reason=reason, dry_run=dry_run,
+        expected_version=version, editor=who, reason=reason, dry_run=dry_run,
         tolerance_m=settings.edit_tolerance_m,
     )  # fmt: skip
     if dry_run:
@@ -152,7 +153,7 @@ def delete_item(
         parse_if_match(None if absorbed_by_version is None else str(absorbed_by_version), f"grid {absorbed_by}")
     before = grid_bboxes(session, [feature_id, *([absorbed_by] if absorbed_by else [])])
     result = edits.retire_grid(
-        session, feature_id, expected_version=version, editor=who.username, reason=reason, absorbed_by=absorbed_by,
+        session, feature_id, expected_version=version, editor=who, reason=reason, absorbed_by=absorbed_by,
         absorbed_by_version=absorbed_by_version, dry_run=dry_run, tolerance_m=settings.edit_tolerance_m,
     )  # fmt: skip
     if dry_run:

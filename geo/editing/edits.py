@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.crs import METRIC_EPSG
-from geo.editing.engine import DEFAULT_TOLERANCE_M, EDITABLE, GridChange, apply_changes
+from geo.editing.engine import DEFAULT_TOLERANCE_M, EDITABLE, Editor, GridChange, apply_changes
 from geo.editing.validate import problem, reject
 from geo.errors import GridNotFound, InvalidInput, NotFound
 
@@ -29,7 +29,7 @@ def create_grid(
     geometry: Any,
     attrs: dict[str, Any],
     *,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     dry_run: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
@@ -49,7 +49,7 @@ def replace_grid(
     attrs: dict[str, Any],
     *,
     expected_version: int | None,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     dry_run: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
@@ -74,7 +74,7 @@ def update_grid(
     geometry: Any = None,
     attrs: dict[str, Any] | None = None,
     expected_version: int | None,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     dry_run: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
@@ -91,7 +91,7 @@ def retire_grid(
     code: str,
     *,
     expected_version: int | None,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     absorbed_by: str | None = None,
     absorbed_by_version: int | None = None,
@@ -124,7 +124,7 @@ def split_grid(
     line: Any,
     *,
     expected_version: int | None,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     new_codes: list[str] | None = None,
     names: list[str] | None = None,
@@ -171,7 +171,7 @@ def merge_grids(
     *,
     keep: str | None = None,
     expected_versions: dict[str, int | None] | None = None,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     dry_run: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
@@ -222,7 +222,7 @@ def move_boundary(
     line: Any = None,
     geometries: dict[str, Any] | None = None,
     expected_versions: dict[str, int | None] | None = None,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     dry_run: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
@@ -255,7 +255,7 @@ def revert_grid(
     version: int,
     *,
     expected_version: int | None,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     dry_run: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
@@ -277,7 +277,7 @@ def revert_grids(
     versions: dict[str, int],
     *,
     expected_versions: dict[str, int | None] | None = None,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     dry_run: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,

@@ -15,14 +15,13 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import formats, scope
+from geo import formats
+from geo.area import Area
 from geo.crs import METRIC_EPSG, geometry_to_wgs84
-from geo.editing.engine import DEFAULT_TOLERANCE_M, EDITABLE, GridChange, apply_changes
+from geo.editing.engine import DEFAULT_TOLERANCE_M, EDITABLE, Editor, GridChange, apply_changes
 from geo.editing.validate import check_validity, problem, reject, to_multipolygon
 from geo.errors import AdminUnitNotFound, InvalidInput
 from geo.geojson import feature_collection
-from geo.grids import GRID_AREA_COLUMNS
-from geo.scope import CITY_CODE
 
 FORMATS = {
     "geojson": ("application/geo+json", "geojson"),
@@ -68,7 +67,7 @@ def import_grids(
     data: bytes,
     filename: str | None = None,
     *,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     crs: str | None = None,
     dry_run: bool = False,
@@ -144,11 +143,12 @@ def import_grids(
 
 
 def export_grids(
-    session: Session, fmt: str, admin_code: str | None = None, include_retired: bool = False
+    session: Session, fmt: str, area: Area, admin_code: str | None = None, include_retired: bool = False
 ) -> tuple[bytes, str, str]:
-    """(file bytes, media type, file name) of the grids under admin_code (any level; None: all)."""
+    """(file bytes, media type, file name) of the grids in the area, under admin_code if given (any level)."""
     if fmt not in FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}", field="format")
+    asked = area.narrowed(admin_code)  # 403 outside the area, before anything about the code is revealed
     if (
         admin_code
         and not session.execute(
@@ -157,11 +157,11 @@ def export_grids(
         ).first()
     ):
         raise AdminUnitNotFound(f"no admin unit or grid {admin_code}", field="admin_code")
-    area, bound = scope.area_condition(admin_code, GRID_AREA_COLUMNS, "TRUE") if admin_code else ("TRUE", {})
-    select = EXPORT_SELECT.format(epsg=METRIC_EPSG, area=area)
-    params = {"retired": include_retired, **bound}
+    inside, params = asked.where("grids", "g")
+    params["retired"] = include_retired
+    select = EXPORT_SELECT.format(epsg=METRIC_EPSG, area=inside)
     media, ext = FORMATS[fmt]
-    name = f"grids_{admin_code or CITY_CODE}.{ext}"
+    name = f"grids_{asked.code}.{ext}"
     if fmt == "geojson":
         return feature_collection(session, select, params, "code").encode(), media, name
     gdf = gpd.read_postgis(text(select), session.connection(), geom_col="geom", params=params)

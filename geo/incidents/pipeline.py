@@ -12,10 +12,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from geo import audit
+from geo.area import CITY, Area
 from geo.errors import InvalidInput, TooLarge
 from geo.incidents.checks import Checked, IncidentRows, check, city_region
 from geo.incidents.model import Progress, RawIncidents
-from geo.incidents.queries import get_incident
+from geo.incidents.queries import check_reported_inside, get_incident
 from geo.incidents.read import read_any
 from geo.incidents.read_geojson import read_geojson
 from geo.incidents.store import store
@@ -101,9 +102,18 @@ def import_incidents(
 
 
 def create_incident(
-    session: Session, settings: Settings, doc: Any, crs: str | None = None, *, actor: str
+    session: Session,
+    settings: Settings,
+    doc: Any,
+    crs: str | None = None,
+    *,
+    actor: str,
+    within: Area = CITY,
 ) -> tuple[int, bool, list]:
-    """Store one GeoJSON Feature, audited; (id, created, warnings). A problem → InvalidInput naming field and reason."""
+    """Store one GeoJSON Feature reported inside `within`, audited; (id, created, warnings).
+
+    A problem → InvalidInput naming field and reason; a point outside the reporter's area → OutsideArea (422).
+    """
     raw = read_geojson(doc, crs, single=True)
     checked = check(raw, city_region(session, settings.city_margin_km), settings.city_margin_km)
     _summary(checked, partial=False)
@@ -111,7 +121,8 @@ def create_incident(
     _announce(session, checked.rows)
     _note_outside(checked.warnings, counts["outside_jurisdiction"])
     incident_id, created = counts["ids"][0], counts["inserted"] == 1
-    after = get_incident(session, incident_id)["properties"]
+    check_reported_inside(session, incident_id, within)
+    after = get_incident(session, incident_id, within)["properties"]
     audit.record(session, actor, "create" if created else "update", "incident", str(incident_id), after=after)
     return incident_id, created, checked.warnings
 

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import audit, scope, vocab
-from geo.errors import InvalidInput, NotFound
+from geo import audit, vocab
+from geo.area import Area, area_name
+from geo.errors import Forbidden, InvalidInput, NotFound, OutsideArea
 from geo.geojson import Page, feature_page
 from geo.incidents import times
 from geo.incidents.times import AFTER_OCCURRED
@@ -21,12 +22,13 @@ COLUMNS = """
     i.resolved_at, i.description, i.source_crs, i.grid_code, i.community_code, i.town_code, i.county_code,
     i.compound_id, i.outside_jurisdiction, i.synthetic, i.created_at, i.updated_at
 """
-INCIDENT_AREA_COLUMNS = {level: f"i.{column}" for level, column in scope.SCOPE_COLUMN.items()}
+
 CHANGEABLE = ("status", "subcategory", "description", "mediated_at", "resolved_at")
 
 
 def list_incidents(
     session: Session,
+    area: Area,
     bbox: tuple[float, float, float, float] | None = None,
     admin_code: str | None = None,
     category: str | None = None,
@@ -38,16 +40,16 @@ def list_incidents(
     offset: int = 0,
 ) -> Page:
     """A page of incidents (newest first) as a GeoJSON FeatureCollection with numberMatched/numberReturned."""
-    where = ["TRUE"]
-    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    # The caller's area, narrowed to admin_code when given (403 outside it): one code of any level.
+    asked = area.narrowed(admin_code)
+    condition, params = asked.where("incidents", "i")
+    where = [condition]
+    if admin_code and asked.is_city:
+        where.append("NOT i.outside_jurisdiction")  # admin_code=610300: the incidents inside some grid
+    params.update(limit=limit, offset=offset)
     if bbox:
         where.append("i.geom && ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326)")
         params.update(x1=bbox[0], y1=bbox[1], x2=bbox[2], y2=bbox[3])
-    if admin_code:
-        # One code of any level: the city (every incident in a grid), a county, a town, a community or a grid.
-        condition, bound = scope.area_condition(admin_code, INCIDENT_AREA_COLUMNS, "NOT i.outside_jurisdiction")
-        where.append(condition)
-        params.update(bound)
     for name, raw, words in (
         ("category", category, vocab.INCIDENT_CATEGORIES),
         ("status", status, vocab.INCIDENT_STATUSES),
@@ -73,15 +75,17 @@ def list_incidents(
     return feature_page(session, page, params, "id", matched, limit, offset)
 
 
-def get_incident(session: Session, incident_id: int, lock: bool = False) -> dict[str, Any]:
-    """One incident as a GeoJSON Feature (dict), or NotFound."""
+def get_incident(session: Session, incident_id: int, area: Area, lock: bool = False) -> dict[str, Any]:
+    """One incident inside the area as a GeoJSON Feature (dict), or NotFound (also when it lies outside)."""
+    inside, params = area.where("incidents", "i")
     row = session.execute(
         text(
             f"""SELECT json_build_object('type', 'Feature', 'id', t.id, 'geometry', ST_AsGeoJSON(t.geom, 7)::json,
                                          'properties', to_jsonb(t) - 'geom')
-                FROM (SELECT {COLUMNS}, i.geom FROM incidents i WHERE i.id = :id {"FOR UPDATE" if lock else ""}) t"""
+                FROM (SELECT {COLUMNS}, i.geom FROM incidents i
+                      WHERE i.id = :id AND {inside} {"FOR UPDATE" if lock else ""}) t"""
         ),
-        {"id": incident_id},
+        {"id": incident_id, **params},
     ).scalar_one_or_none()
     if row is None:
         raise NotFound(f"incident {incident_id} does not exist", field="id", reason="not found")
@@ -92,6 +96,7 @@ def update_incident(
     session: Session,
     incident_id: int,
     changes: dict[str, Any],
+    area: Area,
     now: dt.datetime | None = None,
     *,
     actor: str,
@@ -107,7 +112,7 @@ def update_incident(
             field=field,
             reason="not changeable",
         )
-    before = get_incident(session, incident_id, lock=True)["properties"]
+    before = get_incident(session, incident_id, area, lock=True)["properties"]
     new = {k: v for k, v in changes.items()}
     if "status" in new:
         new["status"] = vocab.word(new["status"], vocab.INCIDENT_STATUSES, "status")
@@ -129,7 +134,7 @@ def update_incident(
         session.execute(
             text(f"UPDATE incidents SET {sets}, updated_at = now() WHERE id = :id"), {**new, "id": incident_id}
         )
-    feature = get_incident(session, incident_id)
+    feature = get_incident(session, incident_id, area)
     after = feature["properties"]
     if new:
         lon, lat = feature["geometry"]["coordinates"]
@@ -138,3 +143,29 @@ def update_incident(
     old, new_values = {k: before[k] for k in changed}, {k: after[k] for k in changed}
     audit.record(session, actor, "update", "incident", str(incident_id), old, new_values, reason)
     return old, new_values
+
+
+def check_reported_inside(session: Session, incident_id: int, area: Area) -> None:
+    """A report must lie inside the reporter's area (a grid worker's: their grid); else OutsideArea (422)."""
+    inside, params = area.where("incidents", "i")
+    hit = session.execute(
+        text(f"SELECT 1 FROM incidents i WHERE i.id = :id AND {inside}"), {"id": incident_id, **params}
+    )
+    if hit.first() is None:
+        name = area_name(session, area.code)
+        raise OutsideArea(
+            f"点位不在您的辖区 {name}（{area.code}）内 the point is outside your {area.level} {area.code} ({name})",
+            field="geometry",
+            area=area.code,
+            area_name=name,
+        )
+
+
+def check_bulk_allowed(area: Area) -> None:
+    """Bulk files come from other systems and may cover the whole city: imported at city level only."""
+    if not area.is_city:
+        raise Forbidden(
+            f"批量导入须由市级用户进行 bulk imports are made at city level; your area is {area.code}: "
+            "report incidents one by one",
+            field="area",
+        )

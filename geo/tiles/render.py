@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import vocab
+from geo.area import CITY, Area
 from geo.errors import InvalidInput, NotFound
 from geo.localtime import LOCAL_TZ_NAME
 from geo.ogc.params import parse_datetime
@@ -193,8 +194,15 @@ def _bins_sql(extra_where: str) -> str:
     """
 
 
-def render_tile(session: Session, layer: str, z: int, x: int, y: int, flt: TileFilter | None = None) -> bytes:
-    """One MVT tile of layer at z/x/y (empty bytes when nothing is there)."""
+def scoped_variant(variant: str, area: Area) -> str:
+    """The cache key's variant for a caller: tiles below the city are cached per area (never shared)."""
+    return variant if area.is_city else f"{variant}@{area.code}"
+
+
+def render_tile(
+    session: Session, layer: str, z: int, x: int, y: int, flt: TileFilter | None = None, area: Area = CITY
+) -> bytes:
+    """One MVT tile of layer at z/x/y with only the area's features (empty bytes when nothing is there)."""
     spec = check_tile(layer, z, x, y)
     w, s, e, n = tile_bounds(z, x, y)
     params: dict[str, Any] = {"z": z, "x": x, "y": y, "w": w, "s": s, "e": e, "n": n, "layer": spec.name}
@@ -204,6 +212,10 @@ def render_tile(session: Session, layer: str, z: int, x: int, y: int, flt: TileF
     if layer == "admin_units":
         params["levels"] = admin_levels(z)
     extra = _filters(layer, flt or TileFilter(), params)
+    inside, bound = area.where(spec.table, "g")
+    if not area.is_city:
+        extra += f" AND {inside}"
+        params.update(bound)
     if layer == "incidents" and z < INCIDENT_POINTS_FROM_ZOOM:
         params.update(dx=(e - w) / BINS_PER_SIDE, dy=(n - s) / BINS_PER_SIDE)
         sql = _bins_sql(extra)

@@ -5,7 +5,7 @@ import { childLabel, createMap, drawScope, invalidate } from "./map.js";
 import * as panels from "./panels.js";
 
 const DEV_TOKEN = "dev-admin-token"; // the documented development token; offered only when the server says so
-const state = { code: null, start: null, end: null, tab: "live", meta: null };
+const state = { code: null, home: null, start: null, end: null, tab: "live", meta: null };
 const $ = (id) => document.getElementById(id);
 
 function status(text, isError = false) {
@@ -48,8 +48,10 @@ function renderTabs() {
 }
 
 function renderCrumbs(chain) {
+  // Units above the user's own area are shown, not offered: drill-down goes only below it.
+  const home = chain.findIndex((c) => c.code === state.home);
   $("crumbs").innerHTML = chain
-    .map((c, i) => (i === chain.length - 1 ? `<b>${escape(c.name)}</b>` : `<a data-code="${escape(c.code)}">${escape(c.name)}</a>`))
+    .map((c, i) => (i === chain.length - 1 ? `<b>${escape(c.name)}</b>` : i < home ? `<span>${escape(c.name)}</span>` : `<a data-code="${escape(c.code)}">${escape(c.name)}</a>`))
     .join('<span class="sep">›</span>');
   for (const a of $("crumbs").querySelectorAll("a")) a.addEventListener("click", () => load(a.dataset.code));
 }
@@ -140,6 +142,18 @@ async function load(code) {
   }
 }
 
+// The dashboard opens on the user's own area (/api/v1/me), not the city.
+async function loadHome() {
+  try {
+    const me = await getJSON("/api/v1/me", {});
+    state.code = state.home = me.area.code;
+  } catch (err) {
+    status(err instanceof ApiError ? err.message : String(err), true);
+    return;
+  }
+  await load();
+}
+
 async function init() {
   applyLabels();
   state.meta = await fetchMeta();
@@ -159,7 +173,7 @@ async function init() {
   $("token-form").addEventListener("submit", (e) => {
     e.preventDefault();
     setToken($("token").value.trim());
-    load();
+    loadHome();
   });
   $("lang").addEventListener("click", () => {
     toggleLang();
@@ -168,7 +182,7 @@ async function init() {
     load();
   });
   window.citygridDashboard = Object.assign(window.citygridDashboard || {}, { load, state });
-  if (getToken()) await load();
+  if (getToken()) await loadHome();
   else status(t("needToken"), true);
 }
 
