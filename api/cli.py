@@ -149,8 +149,28 @@ def users_create(username: str, role: str, officer_id: int | None = None) -> Non
 
     s = _settings()
     with transaction(make_sessionmaker(make_engine(s, s.owner_database_url))) as session:
-        token = create_user(session, username, role, officer_id)
+        token = create_user(session, username, role, officer_id, actor="cli")
     console.print(f"user {username} ({role}) token: {token}")
+
+
+audit_app = typer.Typer(help="the audit log: verify its hash chain", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(from_seq: int = typer.Option(0, help="check links after this chain position")) -> None:
+    """Recompute the audit log's hash chain; exit 1 and list the rows that were altered, removed or unchained."""
+    from geo.audit import verify
+    from geo.db import make_engine, make_sessionmaker, transaction
+
+    s = _settings()
+    with transaction(make_sessionmaker(make_engine(s))) as session:
+        report = verify(session, from_seq)
+    for problem in report.problems:
+        console.print(f"[red]{problem}[/red]")
+    console.print(f"audit chain: {report.rows} rows checked up to position {report.tip_seq}; "
+                  f"{len(report.problems)} problem(s) 问题")
+    raise typer.Exit(1 if report.problems else 0)
 
 
 def main() -> None:
