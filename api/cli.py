@@ -168,8 +168,10 @@ def audit_verify(from_seq: int = typer.Option(0, help="check links after this ch
         report = verify(session, from_seq)
     for problem in report.problems:
         console.print(f"[red]{problem}[/red]")
-    console.print(f"audit chain: {report.rows} rows checked up to position {report.tip_seq}; "
-                  f"{len(report.problems)} problem(s) 问题")
+    console.print(
+        f"audit chain: {report.rows} rows checked up to position {report.tip_seq}; "
+        f"{len(report.problems)} problem(s) 问题"
+    )
     raise typer.Exit(1 if report.problems else 0)
 
 

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from geo import models
@@ -53,7 +53,7 @@ _LINKS = text(
 GENESIS = hashlib.sha256(b"").digest()
 
 
-def verify(session: Session, from_seq: int = 0) -> ChainReport:
+def verify(session: Session | Connection, from_seq: int = 0) -> ChainReport:
     """Recompute the hash chain after position from_seq: every row altered, missing or unchained is named.
 
     Each committed row holds sha256(previous row's hash || its own canonical text) (migration 0005); the
@@ -78,6 +78,6 @@ def verify(session: Session, from_seq: int = 0) -> ChainReport:
             problems.append(f"row id {row.id} (position {row.chain_seq}) does not follow its predecessor 断链")
     tip_seq, tip_hash = session.execute(text("SELECT seq, hash FROM audit_chain_tip")).one()
     last_seq, last_hash = (rows[-1].chain_seq, rows[-1].row_hash) if rows else (from_seq, None)
-    if last_seq != tip_seq or (rows and bytes(last_hash) != bytes(tip_hash)):
+    if last_seq != tip_seq or (last_hash is not None and bytes(last_hash) != bytes(tip_hash)):
         problems.append(f"positions after {last_seq} up to {tip_seq} are missing or changed 末尾缺失")
     return ChainReport(rows=len(rows), tip_seq=tip_seq, problems=problems)

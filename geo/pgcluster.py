@@ -182,7 +182,7 @@ def bootstrap_database(settings: Settings, dbname: str | None = None) -> None:
         # must not widen them again). Only named roles may connect or make temporary tables.
         postgis = "spatial_ref_sys, geometry_columns, geography_columns"
         conn.execute(f'REVOKE ALL ON {postgis} FROM PUBLIC, "{app.username}"')
-        conn.execute(f'GRANT SELECT ON {postgis} TO PUBLIC')
+        conn.execute(f"GRANT SELECT ON {postgis} TO PUBLIC")
         conn.execute(f'REVOKE CONNECT, TEMPORARY ON DATABASE "{dbname}" FROM PUBLIC')
         conn.execute(f'GRANT CONNECT, TEMPORARY ON DATABASE "{dbname}" TO "{app.username}"')
 

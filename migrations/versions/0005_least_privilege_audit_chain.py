@@ -117,7 +117,9 @@ def _for_app_roles(statement: str) -> None:
 
 
 def upgrade() -> None:
-    op.execute("ALTER TABLE audit_log ADD COLUMN chain_seq bigint, ADD COLUMN prev_hash bytea, ADD COLUMN row_hash bytea")
+    op.execute(
+        "ALTER TABLE audit_log ADD COLUMN chain_seq bigint, ADD COLUMN prev_hash bytea, ADD COLUMN row_hash bytea"
+    )
     op.execute("CREATE UNIQUE INDEX ix_audit_log_chain_seq ON audit_log (chain_seq)")
     op.execute(
         "CREATE TABLE audit_chain_tip (id boolean PRIMARY KEY DEFAULT true CHECK (id), "

@@ -132,7 +132,7 @@ def test_committed_rows_are_chained_by_the_published_rule(engine, owner_engine):
             ),
             {"ids": ids},
         ).all()
-        report = audit.verify(conn, start)  # type: ignore[arg-type]
+        report = audit.verify(conn, start)
     assert [r.chain_seq for r in rows] == [start + 1, start + 2, start + 3]
     previous = bytes(rows[0].prev_hash)
     for row in rows:
@@ -150,7 +150,7 @@ def test_verify_names_an_altered_and_a_deleted_row_even_by_the_owner(engine, own
         conn.execute(text("UPDATE audit_log SET actor = 'someone else' WHERE id = :i"), {"i": first})
         conn.execute(text("DELETE FROM audit_log WHERE id = :i"), {"i": middle})
     with engine.connect() as conn:
-        problems = audit.verify(conn, start).problems  # type: ignore[arg-type]
+        problems = audit.verify(conn, start).problems
     assert problems == [
         f"row id {first} (position {start + 1}) was altered 被改动",
         f"positions {start + 2}–{start + 2} are missing 缺失",
@@ -166,11 +166,12 @@ def test_users_are_written_only_through_the_audited_function(db):
     assert auth.authenticate(db, token).role == "police"
     auth.write_user(db, "admin-x", "through-function", {"active": False, "token_sha256": "f" * 64})
     rows = db.execute(
-        text("SELECT actor, action, before ? 'token_sha256', after FROM audit_log WHERE entity_type = 'user' ORDER BY id")
+        text(
+            "SELECT actor, action, before ? 'token_sha256', after FROM audit_log WHERE entity_type = 'user' ORDER BY id"
+        )
     ).all()
     assert [(r[0], r[1]) for r in rows] == [("admin-x", "create"), ("admin-x", "update")]
     assert rows[1][2] is False and rows[1][3]["active"] is False and rows[1][3]["token_changed"] is True
     assert "token_sha256" not in rows[0][3]
-    with pytest.raises(DBAPIError, match="not a writable users column: id"):
-        with db.begin_nested():
-            auth.write_user(db, "admin-x", "through-function", {"id": 1})
+    with pytest.raises(DBAPIError, match="not a writable users column: id"), db.begin_nested():
+        auth.write_user(db, "admin-x", "through-function", {"id": 1})
