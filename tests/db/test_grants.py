@@ -103,6 +103,14 @@ def _canonical(row) -> bytes:
     return ("[" + ", ".join(parts) + "]").encode()
 
 
+@pytest.fixture
+def chain_rows(engine, owner_engine):
+    """Commits three audit rows (the chain links only at a real commit) and removes them, as the owner, after."""
+    yield lambda: _commit_three(engine)
+    with owner_engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log WHERE actor IN ('chain-test', 'someone else')"))
+
+
 def _commit_three(engine) -> list[int]:
     with engine.begin() as conn:
         ids = [
@@ -118,10 +126,10 @@ def _commit_three(engine) -> list[int]:
     return ids
 
 
-def test_committed_rows_are_chained_by_the_published_rule(engine, owner_engine):
+def test_committed_rows_are_chained_by_the_published_rule(engine, chain_rows):
     with engine.connect() as conn:
         start = conn.execute(text("SELECT seq FROM audit_chain_tip")).scalar_one()
-    ids = _commit_three(engine)
+    ids = chain_rows()
     with engine.connect() as conn:
         rows = conn.execute(
             text(
@@ -142,10 +150,10 @@ def test_committed_rows_are_chained_by_the_published_rule(engine, owner_engine):
     assert report.problems == [] and report.tip_seq == start + 3
 
 
-def test_verify_names_an_altered_and_a_deleted_row_even_by_the_owner(engine, owner_engine):
+def test_verify_names_an_altered_and_a_deleted_row_even_by_the_owner(engine, owner_engine, chain_rows):
     with engine.connect() as conn:
         start = conn.execute(text("SELECT seq FROM audit_chain_tip")).scalar_one()
-    first, middle, last = _commit_three(engine)
+    first, middle, last = chain_rows()
     with owner_engine.begin() as conn:
         conn.execute(text("UPDATE audit_log SET actor = 'someone else' WHERE id = :i"), {"i": first})
         conn.execute(text("DELETE FROM audit_log WHERE id = :i"), {"i": middle})
