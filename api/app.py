@@ -7,7 +7,20 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.limits import BodyLimit
-from api.routers import compounds, crosswalk, dashboard, grids, health, incidents, maps, ogc, patrols, stats, tiles
+from api.routers import (
+    compounds,
+    crosswalk,
+    dashboard,
+    grids,
+    health,
+    incidents,
+    maps,
+    ogc,
+    patrols,
+    stats,
+    tiles,
+    users,
+)
 from api.tile_fastpath import TileFastPath
 from geo.db import make_engine, make_sessionmaker
 from geo.settings import REPO_ROOT, Settings
@@ -24,6 +37,7 @@ ROUTERS = [
     patrols.router,
     ogc.router,
     tiles.router,
+    users.router,
 ]
 
 

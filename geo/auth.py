@@ -1,10 +1,15 @@
-"""API tokens and roles: only a token's SHA-256 is stored; admin may do everything."""
+"""API tokens, roles and jurisdictions: only a token's SHA-256 is stored; admin holds every role.
+
+A principal is who is calling: a username, one or more roles (geo.vocab.ROLES) held in one area (an admin-unit
+or grid code: the user's jurisdiction) and, for police, an officer, for a department handler, a department.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,20 +18,39 @@ from sqlalchemy.orm import Session
 
 from geo import models, vocab
 from geo.errors import Forbidden, InvalidInput, Unauthorized
+from geo.stats.scope import CITY_CODE
+
+BOOTSTRAP_USERNAME = "bootstrap-admin"
 
 
 @dataclass(frozen=True)
 class Principal:
     username: str
-    role: str
+    roles: frozenset[str]
+    area_code: str
     officer_id: int | None = None
+    department: str | None = None
 
-    def allowed(self, roles: tuple[str, ...]) -> bool:
-        return self.role == "admin" or self.role in roles
+    def has(self, *roles: str) -> bool:
+        """True when the principal holds one of the roles (admin holds them all)."""
+        return "admin" in self.roles or not self.roles.isdisjoint(roles)
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def bootstrap_principal() -> Principal:
+    """The development/bootstrap token's principal: an admin of the whole city."""
+    return Principal(BOOTSTRAP_USERNAME, frozenset({"admin"}), CITY_CODE)
+
+
+def principal_of(user: models.User) -> Principal:
+    return Principal(user.username, frozenset(user.roles), user.area_code, user.officer_id, user.department)
 
 
 def authenticate(session: Session, token: str | None, bootstrap_token: str | None = None) -> Principal:
@@ -34,44 +58,78 @@ def authenticate(session: Session, token: str | None, bootstrap_token: str | Non
     if not token:
         raise Unauthorized("an API token is required: send 'Authorization: Bearer <token>'")
     if bootstrap_token and secrets.compare_digest(token.encode(), bootstrap_token.encode()):
-        return Principal("bootstrap-admin", "admin")
+        return bootstrap_principal()
     user = session.execute(
         select(models.User).where(models.User.token_sha256 == token_hash(token), models.User.active)
     ).scalar_one_or_none()
     if user is None:
         raise Unauthorized("the API token is not known or the user is inactive")
-    return Principal(user.username, user.role, user.officer_id)
+    return principal_of(user)
 
 
 def authorize(principal: Principal, roles: tuple[str, ...]) -> Principal:
-    if not principal.allowed(roles):
-        raise Forbidden(f"role '{principal.role}' may not do this; needs one of {', '.join(roles)} or admin")
+    if not principal.has(*roles):
+        held = ", ".join(sorted(principal.roles))
+        raise Forbidden(
+            f"角色 {held} 无权执行此操作 roles {held} may not do this; needs one of {', '.join(roles)} or admin"
+        )
     return principal
+
+
+def check_roles(roles: str | Iterable[str], department: str | None) -> frozenset[str]:
+    """The role set (a name or names), each known, at least one; a department handler names its department."""
+    wanted = frozenset([roles] if isinstance(roles, str) else roles)
+    unknown = sorted(wanted - set(vocab.ROLES))
+    if unknown or not wanted:
+        raise InvalidInput(
+            f"未知角色 unknown role(s) {', '.join(unknown) or '(none given)'}; one or more of {', '.join(vocab.ROLES)}",
+            field="roles",
+        )
+    if department is not None and department not in vocab.DEPARTMENTS:
+        raise InvalidInput(
+            f"未知部门 unknown department '{department}'; one of {', '.join(vocab.DEPARTMENTS)}",
+            field="department",
+        )
+    if "department_handler" in wanted and department is None:
+        raise InvalidInput("部门承办人须指定部门 a department_handler needs a department", field="department")
+    return wanted
 
 
 def create_user(
     session: Session,
     username: str,
-    role: str,
+    roles: str | Iterable[str],
     officer_id: int | None = None,
     token: str | None = None,
+    *,
+    area_code: str = CITY_CODE,
+    department: str | None = None,
     actor: str = "system",
 ) -> str:
-    """Create a user and return its token (shown once; only its hash is kept).
+    """Create (or, for a known username, reset) a user and return its token (shown once; only its hash is kept).
 
-    Users are written only through the database function citygrid_user_write (migration 0005): the app role
-    cannot write the users table itself, and the function writes the audit row.
+    Audited by the database: users are written only through citygrid_user_write (see write_user).
     """
-    if role not in vocab.ROLES:
-        raise InvalidInput(f"unknown role '{role}'; one of {', '.join(vocab.ROLES)}", field="role")
-    token = token or secrets.token_urlsafe(32)
-    fields = {"display_name": username, "role": role, "officer_id": officer_id, "token_sha256": token_hash(token)}
+    role_set = check_roles(roles, department)
+    token = token or new_token()
+    fields = {
+        "display_name": username,
+        "roles": sorted(role_set),
+        "area_code": area_code,
+        "department": department,
+        "officer_id": officer_id,
+        "token_sha256": token_hash(token),
+    }
     write_user(session, actor, username, fields)
     return token
 
 
 def write_user(session: Session, actor: str, username: str, fields: dict[str, Any]) -> int:
-    """Create or change a user (any users column but id, username, created_at); audited by the database."""
+    """Create or change a user: any users column but id, username, created_at (e.g. {"active": False}).
+
+    The app role may not write the users table (migration 0005): the SECURITY DEFINER function
+    citygrid_user_write does, and writes the audit row itself (callers must not add another).
+    """
     return int(
         session.execute(
             text("SELECT citygrid_user_write(:actor, :username, CAST(:fields AS jsonb))"),

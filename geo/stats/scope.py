@@ -24,6 +24,7 @@ SCOPE_COLUMN = {
     "grid": "grid_code",
 }
 LEVEL_BY_LENGTH = {6: "county", 9: "town", 12: "community", 15: "grid"}
+CITY_CODE = "610300"  # Baoji: the deployment's root area; it holds every 6103xx code
 LEVEL_ORDER = ("city", "county", "town", "community", "grid")
 PREVIOUS_MODES = ("prior", "yoy")
 # Dates outside this span are typing errors, and would let a previous window fall off the calendar.

@@ -12,7 +12,7 @@ app could delete its own audit trail and mint admin tokens (issue #15, item 2). 
 spatial_ref_sys belongs to the superuser: `citygrid db up` (geo.pgcluster.bootstrap_database) revokes there.
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0006
 """
 
 from collections.abc import Sequence
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0004"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -76,8 +76,8 @@ def test_public_may_not_connect_or_make_temporary_tables(settings, engine):
         "DELETE FROM audit_log",
         "UPDATE audit_log SET actor = 'nobody'",
         "TRUNCATE audit_log",
-        "UPDATE users SET role = 'admin'",
-        "INSERT INTO users (username, role, token_sha256) VALUES ('mint', 'admin', repeat('0', 64))",
+        "UPDATE users SET roles = ARRAY['admin']",
+        "INSERT INTO users (username, roles, area_code, token_sha256) VALUES ('mint', '{admin}', '610300', repeat('0', 64))",
         "DELETE FROM roles",
         "UPDATE alembic_version SET version_num = '0001'",
         "DELETE FROM spatial_ref_sys WHERE srid = 4326",
@@ -171,7 +171,7 @@ def test_verify_names_an_altered_and_a_deleted_row_even_by_the_owner(engine, own
 
 def test_users_are_written_only_through_the_audited_function(db):
     token = auth.create_user(db, "through-function", "police", actor="admin-x")
-    assert auth.authenticate(db, token).role == "police"
+    assert auth.authenticate(db, token).roles == frozenset({"police"})
     auth.write_user(db, "admin-x", "through-function", {"active": False, "token_sha256": "f" * 64})
     rows = db.execute(
         text(
