@@ -78,7 +78,10 @@ def authorize(principal: Principal, roles: tuple[str, ...]) -> Principal:
 
 def check_roles(roles: str | Iterable[str], department: str | None) -> frozenset[str]:
     """The role set (a name or names), each known, at least one; a department handler names its department."""
-    wanted = frozenset([roles] if isinstance(roles, str) else roles)
+    items = [roles] if isinstance(roles, str) else roles
+    if not isinstance(items, list | tuple | set | frozenset) or not all(isinstance(r, str) for r in items):
+        raise InvalidInput(f"roles must be a list of role names, got {roles!r:.80}", field="roles")
+    wanted = frozenset(items)
     unknown = sorted(wanted - set(vocab.ROLES))
     if unknown or not wanted:
         raise InvalidInput(
@@ -124,7 +127,9 @@ def create_user(
     return token
 
 
-def write_user(session: Session, actor: str, username: str, fields: dict[str, Any]) -> int:
+def write_user(
+    session: Session, actor: str, username: str, fields: dict[str, Any], action: str | None = None
+) -> int:
     """Create or change a user: any users column but id, username, created_at (e.g. {"active": False}).
 
     The app role may not write the users table (migration 0005): the SECURITY DEFINER function
@@ -132,7 +137,7 @@ def write_user(session: Session, actor: str, username: str, fields: dict[str, An
     """
     return int(
         session.execute(
-            text("SELECT citygrid_user_write(:actor, :username, CAST(:fields AS jsonb))"),
-            {"actor": actor, "username": username, "fields": json.dumps(fields)},
+            text("SELECT citygrid_user_write(:actor, :username, CAST(:fields AS jsonb), :action)"),
+            {"actor": actor, "username": username, "fields": json.dumps(fields), "action": action},
         ).scalar_one()
     )

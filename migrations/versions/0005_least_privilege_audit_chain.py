@@ -63,7 +63,8 @@ END $$
 # One way to write users: upsert by username from a JSON object of columns (any column but id, username and
 # created_at: migration 0006's new columns work without re-creating this), audited in the same statement.
 _USER_WRITE = """
-CREATE FUNCTION citygrid_user_write(p_actor text, p_username text, p_fields jsonb) RETURNS integer
+CREATE FUNCTION citygrid_user_write(p_actor text, p_username text, p_fields jsonb, p_action text DEFAULT NULL)
+RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   cols text;
@@ -99,7 +100,7 @@ BEGIN
   END IF;
   SELECT to_jsonb(u) INTO new_row FROM users u WHERE id = uid;
   INSERT INTO audit_log (actor, action, entity_type, entity_id, before, after)
-  VALUES (p_actor, CASE WHEN old_row IS NULL THEN 'create' ELSE 'update' END, 'user', p_username,
+  VALUES (p_actor, coalesce(p_action, CASE WHEN old_row IS NULL THEN 'create' ELSE 'update' END), 'user', p_username,
           old_row - 'token_sha256',
           (new_row - 'token_sha256') || jsonb_build_object('token_changed',
             old_row IS NULL OR old_row->'token_sha256' IS DISTINCT FROM new_row->'token_sha256'));
@@ -141,11 +142,11 @@ def upgrade() -> None:
         "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION audit_chain_link()"
     )
     op.execute(_USER_WRITE)
-    op.execute("REVOKE ALL ON FUNCTION citygrid_user_write(text, text, jsonb), audit_chain_link() FROM PUBLIC")
+    op.execute("REVOKE ALL ON FUNCTION citygrid_user_write(text, text, jsonb, text), audit_chain_link() FROM PUBLIC")
     _for_app_roles("REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM %2$I")
     for table in _READ_ONLY:
         _for_app_roles(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {table} FROM %2$I")
-    _for_app_roles("GRANT EXECUTE ON FUNCTION citygrid_user_write(text, text, jsonb) TO %2$I")
+    _for_app_roles("GRANT EXECUTE ON FUNCTION citygrid_user_write(text, text, jsonb, text) TO %2$I")
     _for_app_roles("GRANT CONNECT, TEMPORARY ON DATABASE %1$I TO %2$I")
     op.execute(
         "DO $$ BEGIN EXECUTE format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', current_database()); END $$"
@@ -158,7 +159,7 @@ def downgrade() -> None:
     )
     for table in ("users", "roles", "alembic_version", "audit_log"):
         _for_app_roles(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO %2$I")
-    op.execute("DROP FUNCTION citygrid_user_write(text, text, jsonb)")
+    op.execute("DROP FUNCTION citygrid_user_write(text, text, jsonb, text)")
     op.execute("DROP TRIGGER audit_log_chain ON audit_log")
     op.execute("DROP FUNCTION audit_chain_link()")
     op.execute("DROP FUNCTION audit_row_hash(audit_log, bytea)")
