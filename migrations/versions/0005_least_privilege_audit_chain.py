@@ -142,7 +142,9 @@ def upgrade() -> None:
         "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION audit_chain_link()"
     )
     op.execute(_USER_WRITE)
-    op.execute("REVOKE ALL ON FUNCTION citygrid_user_write(text, text, jsonb, text), audit_chain_link() FROM PUBLIC")
+    op.execute(
+        "REVOKE ALL ON FUNCTION citygrid_user_write(text, text, jsonb, text), audit_chain_link() FROM PUBLIC"
+    )
     _for_app_roles("REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM %2$I")
     for table in _READ_ONLY:
         _for_app_roles(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {table} FROM %2$I")
