@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
+from api.hygiene import InputHygiene
 from api.limits import BodyLimit
 from api.routers import (
     compounds,
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(TileFastPath)  # cached map tiles answered before routing (api/tile_fastpath.py)
+    app.add_middleware(InputHygiene)  # outermost: NUL bytes and impossible dates never reach a route
 
     for router in ROUTERS:
         app.include_router(router, responses=errors.COMMON_RESPONSES)

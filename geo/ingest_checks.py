@@ -19,11 +19,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import crs as geocrs
-from geo import vocab
+from geo import timebounds, vocab
 from geo.ingest import Problems, RawIncidents
 from geo.textcols import has_offset, stripped_texts
 
-FUTURE_SLACK = np.timedelta64(5, "m")
+FUTURE_SLACK = np.timedelta64(int(timebounds.FUTURE_SLACK.total_seconds()), "s")
+EARLIEST = np.datetime64(timebounds.EARLIEST_INCIDENT.astimezone(dt.UTC).replace(tzinfo=None), "us")
+EARLIEST_TEXT = timebounds.EARLIEST_INCIDENT.isoformat()
 CST = np.timedelta64(8, "h")
 TIMES = ("occurred_at", "reported_at", "mediated_at", "resolved_at")
 TEXTS = ("external_id", "subcategory", "description")
@@ -174,6 +176,7 @@ def check(
         p.add(np.flatnonzero(bad), prefix + name, "not an ISO 8601 date-time, e.g. 2024-05-01T08:30:00+08:00")
         limit = np.datetime64((now or dt.datetime.now(dt.UTC)).replace(tzinfo=None), "us") + FUTURE_SLACK
         p.add(np.flatnonzero(times[name] > limit), prefix + name, "in the future")
+        p.add(np.flatnonzero(times[name] < EARLIEST), prefix + name, f"before {EARLIEST_TEXT} 早于允许的最早日期")
     for name in ("mediated_at", "resolved_at"):
         p.add(np.flatnonzero(times[name] < times["occurred_at"]), prefix + name, "earlier than occurred_at")
     optional: dict[str, NDArray[Any]] = {}
