@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import errors
+from api import db_metrics, errors
 from api.hygiene import InputHygiene
 from api.limits import BodyLimit
+from api.read_your_writes import ReadYourWrites
 from api.routers import (
     compounds,
     crosswalk,
@@ -24,6 +25,7 @@ from api.routers import (
 )
 from api.tile_fastpath import TileFastPath
 from geo.db import make_engine, make_sessionmaker
+from geo.pg import routing
 from geo.settings import REPO_ROOT, Settings
 
 ROUTERS = [
@@ -52,9 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.db_router = routing.from_settings(settings, app.state.sessionmaker)  # replicas for lagging reads
+    db_metrics.COLLECTOR.track(app.state.db_router)
     errors.install(app)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ReadYourWrites)  # a writer's WAL position travels with it (api/read_your_writes.py)
     app.add_middleware(TileFastPath)  # cached map tiles answered before routing (api/tile_fastpath.py)
     app.add_middleware(InputHygiene)  # outermost: NUL bytes and impossible dates never reach a route
 

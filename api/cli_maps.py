@@ -90,9 +90,12 @@ def hotspots(
     start: str = START,
     end: str = END,
     category: list[str] = CATEGORY,
+    measure: str = typer.Option(
+        "auto", "--measure", help="auto (per km² where grid sizes differ >10×), count, density (per km²), rate"
+    ),
 ) -> None:
-    """冷热点分析 Getis-Ord Gi* hot and cold spots with FDR correction and hit rate."""
-    _write("hotspots", output, admin_code, start, end, category)
+    """冷热点分析 Getis-Ord Gi* hot and cold spots: two-sided permutation p, FDR correction, hit rate."""
+    _write("hotspots", output, admin_code, start, end, category, measure=measure)
 
 
 @map_app.command("change")
@@ -103,5 +106,5 @@ def change(
     end: str = END,
     category: list[str] = CATEGORY,
 ) -> None:
-    """同比变化图 Year-over-year change per grid by Poisson z-score."""
+    """同比变化图 Year-over-year change per grid: exact two-Poisson test, BH across grids."""
     _write("change", output, admin_code, start, end, category)

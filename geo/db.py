@@ -13,13 +13,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from geo.pg.urls import normalise
 from geo.settings import REPO_ROOT, Settings
 
 
 def make_engine(settings: Settings, url: str | None = None) -> Engine:
     """An engine for url (default: the app role's), with pre-ping and a per-statement timeout."""
     return create_engine(
-        url or settings.database_url,
+        normalise(url or settings.database_url),
         pool_pre_ping=True,
         pool_size=settings.pool_size,
         max_overflow=settings.pool_size,

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.compression import respond
-from api.deps import Reader, SessionDep, SettingsDep
+from api.deps import Reader, ReadSessionDep, SettingsDep
 from geo.maps.dashboard import scope_layers
 from geo.maps.layers import uses_gcj02
 from geo.maps.pages import render_map
@@ -61,7 +61,7 @@ def _page(request: Request, html: str) -> Response:
 )
 def density(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     filters: Filters,
@@ -81,7 +81,7 @@ def density(
 )
 def choropleth(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     filters: Filters,
@@ -96,29 +96,36 @@ def choropleth(
 @router.get(
     "/maps/hotspots",
     responses=HTML_PAGE,
-    summary="冷热点分析 Getis-Ord Gi* hot and cold spots",
+    summary="冷热点分析 Getis-Ord Gi* hot and cold spots (two-sided permutation p, FDR)",
     response_class=Response,
 )
 def hotspots(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     filters: Filters,
+    measure: Annotated[
+        Literal["auto", "count", "density", "rate"],
+        Query(
+            description="what Gi* tests: count; density (per km²); rate (per 1,000 households; grids without "
+            "households are not tested); auto (default): density where grid areas differ more than 10×, else count"
+        ),
+    ] = "auto",
 ) -> Response:
-    html = render_map("hotspots", session, settings, **filters)
+    html = render_map("hotspots", session, settings, **filters, measure=measure)
     return _page(request, html)
 
 
 @router.get(
     "/maps/change",
     responses=HTML_PAGE,
-    summary="同比变化图 Year-over-year change (Poisson z)",
+    summary="同比变化图 Year-over-year change (exact two-Poisson test, BH across grids)",
     response_class=Response,
 )
 def change(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     filters: Filters,
@@ -135,7 +142,7 @@ def change(
 )
 def dashboard_scope(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     filters: Filters,

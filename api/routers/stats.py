@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import Reader, SessionDep
+from api.deps import Reader, ReadSessionDep
 from api.schemas.stats import (
     Boundaries,
     BreakdownOut,
@@ -51,7 +51,7 @@ CITY = "610300"
 
 @router.get("/counts", summary="分类统计 Counts by category and status", response_model=CountsOut)
 def counts(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,
@@ -67,7 +67,7 @@ def counts(
     response_model=CoverageOut,
 )
 def coverage(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     admin_code: AdminCode = CITY,
     categories: Categories = None,
@@ -83,7 +83,7 @@ def coverage(
     response_model=ComparisonOut,
 )
 def compare(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,
@@ -97,7 +97,7 @@ def compare(
 
 @router.get("/trend", summary="趋势 Counts per day, week or month", response_model=TrendOut)
 def trend(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,
@@ -112,7 +112,7 @@ def trend(
     "/zero-incident", summary="零发案社区 Communities with no criminal incident", response_model=ZeroIncidentOut
 )
 def zero_incident(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,
@@ -127,7 +127,7 @@ def zero_incident(
 
 @router.get("/top-grids", summary="高发网格 Top grids by count", response_model=TopGridsOut)
 def top_grids(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,
@@ -146,7 +146,7 @@ def top_grids(
     response_model=BreakdownOut,
 )
 def breakdown(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,
@@ -166,7 +166,7 @@ def breakdown(
     response_model=DisputeFunnelOut,
 )
 def disputes(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import esda
 import mapclassify
@@ -14,8 +15,16 @@ from scipy.stats import binomtest, false_discovery_control
 
 from geo.analysis.change import change_table, poisson_z
 from geo.analysis.density import DensityRaster, display_grid, kde, lonlat_to_metric
-from geo.analysis.hitrate import polygon_hit_rate, raster_hit_rate, top_polygons
-from geo.analysis.hotspots import benjamini_hochberg, classify, contiguity_weights, gi_star_counts, star_weights
+from geo.analysis.hitrate import polygon_hit_rate, raster_hit_rate, selected_hit_rate, top_polygons
+from geo.analysis.hotspots import (
+    choose_measure,
+    classify,
+    contiguity_weights,
+    gi_star_frame,
+    gi_star_values,
+    star_weights,
+)
+from geo.errors import InvalidInput
 from geo.maps.classify import classes, fisher_jenks_breaks
 from geo.maps.compact import encode_geometries, encode_rings, script_json
 from geo.maps.geometry import to_metric
@@ -79,13 +88,37 @@ def test_classes_handle_few_values_and_missing_data():
     assert cls.tolist() == [0, 0, -1, 1, 2]
 
 
-def test_benjamini_hochberg_agrees_with_esda_fdr():
-    rng = np.random.default_rng(7)
-    p = np.concatenate([rng.uniform(0, 0.004, 40), rng.uniform(0, 1, 300)])
-    adjusted = benjamini_hochberg(p)
-    for alpha in (0.01, 0.05, 0.1):
-        assert set(np.flatnonzero(adjusted < alpha)) == set(np.flatnonzero(p < esda.fdr(p, alpha)))
-    assert np.all(adjusted >= p - 1e-12) and np.all(adjusted <= 1)
+def _folded_p(observed: np.ndarray, sims: np.ndarray) -> np.ndarray:
+    """The two-sided (folded) permutation p by hand: draws at least as far from their mean as the observation."""
+    centre = sims.mean(axis=1, keepdims=True)
+    extreme = np.abs(sims - centre) >= np.abs(observed[:, None] - centre)
+    return (extreme.sum(axis=1) + 1) / (sims.shape[1] + 1)
+
+
+def test_gi_star_p_values_are_two_sided_and_fdr_adjusted_as_the_oracles_say():
+    # Was: esda's default p_sim ("directed", about half the two-sided p) and a hand-written BH. Oracle: esda's
+    # G_Local with the same seed, the folded p computed here from its simulations, and scipy's BH.
+    w = star_weights(lat2W(20, 20, rook=False))
+    counts = np.random.default_rng(2).poisson(5, 400).astype(float)
+    counts[[r * 20 + c for r in range(8, 13) for c in range(8, 13)]] += 6
+    z, p = gi_star_values(counts, w, permutations=499, seed=11)
+    g = esda.G_Local(
+        counts, w, transform="B", permutations=499, star=True, keep_simulations=True, n_jobs=1, seed=11
+    )
+    assert z == pytest.approx(np.asarray(g.Zs))
+    folded = _folded_p(np.asarray(g.Gs), np.asarray(g.rGs))
+    assert p == pytest.approx(folded)
+    assert np.median(p / g.p_sim) > 1.5  # about twice esda's directed p
+    grids = SimpleNamespace(
+        codes=[str(i) for i in range(400)], area_m2=np.full(400, 1e6), households=np.full(400, 50.0)
+    )
+    grids.derived = {"gi_weights:": w}
+    frame = gi_star_frame(grids, counts, permutations=499, seed=11, measure="count")  # type: ignore[arg-type]
+    assert frame["p_fdr"].to_numpy() == pytest.approx(false_discovery_control(folded))
+    q = false_discovery_control(folded)
+    hot = (q < 0.01) & (np.asarray(g.Zs) > 0)
+    assert (frame["class"] == "hot_99").to_numpy().tolist() == hot.tolist()
+    assert frame.attrs == {"measure": "count", "permutations": 499, "seed": 11}
 
 
 def test_gi_star_finds_a_planted_cluster_and_classifies_it():
@@ -93,12 +126,19 @@ def test_gi_star_finds_a_planted_cluster_and_classifies_it():
     counts = np.random.default_rng(2).poisson(5, 400).astype(float)
     block = [r * 20 + c for r in range(8, 13) for c in range(8, 13)]
     counts[block] += 40
-    out = gi_star_counts(counts, w, permutations=999, seed=1)
-    assert set(out.columns) == {"count", "z", "p", "p_fdr", "class"}
-    assert all(out.loc[i, "class"].startswith("hot") for i in block[6:9])  # the cluster's core
-    assert out.loc[0, "class"] in ("not_significant", "cold_90", "cold_95", "cold_99")
-    flat = gi_star_counts(np.full(400, 3.0), w)
-    assert (flat["class"] == "not_significant").all()
+    z, p = gi_star_values(counts, w, permutations=999, seed=1)
+    out = classify(z, false_discovery_control(p))
+    assert all(out[i].startswith("hot") for i in block[6:9])  # the cluster's core
+    assert out[0] in ("not_significant", "cold_90", "cold_95", "cold_99")
+    assert gi_star_values(np.full(400, 3.0), w) == (pytest.approx(np.zeros(400)), pytest.approx(np.ones(400)))
+
+
+def test_gi_star_measure_defaults_to_rates_where_grid_sizes_differ():
+    assert choose_measure("auto", np.array([0.12e6, 58e6])) == "density"
+    assert choose_measure(None, np.array([1e6, 2e6, 9e6])) == "count"
+    assert choose_measure("rate", np.array([1e6])) == "rate"
+    with pytest.raises(InvalidInput):
+        choose_measure("per_person", np.array([1e6]))
 
 
 def test_classify_levels_by_fdr_and_sign():
@@ -134,8 +174,8 @@ def test_grid_change_classes_by_exact_test_and_bh():
     expected = ["rise" if q < 0.01 and c > b else "fall" if q < 0.01 and c < b else "stable"
                 for q, c, b in zip(false_discovery_control(p), current, previous, strict=True)]  # fmt: skip
     assert out["class"].tolist() == expected
-    # 3 against 0 (z = 3.46) was a "real rise"; 100 against 64 (z = 4.0) is not significant after BH at 0.01
-    assert out["class"].iloc[5] == "stable" and expected[3] == "fall"
+    # 3 against 0 (z = 3.46) was a "real rise" and is not; 100 against 64 and 9 against 0 stay significant
+    assert out["class"].iloc[5] == "stable" and out["class"].iloc[1] == "rise" and expected[3] == "fall"
 
 
 def test_polygon_hit_rate_takes_top_area_and_computes_pai():
@@ -200,3 +240,19 @@ def test_raster_hit_rate_looks_past_hot_cells_outside_the_study_area():
     hr = raster_hit_rate(LATER, raster, study, np.array([[205.0, 105.0], [500.0, 500.0]]), share=0.0001)
     assert (hr.hits, hr.incidents) == (1, 2)
     assert hr.area_share == pytest.approx(0.0001)
+
+
+def test_hit_rate_of_the_highlighted_grids_by_hand():
+    # 2 of 5 grids highlighted, 1 + 3 = 4 of their 10 area units: a/A = 0.4; 12 of 20 later incidents in them.
+    picked = np.array([True, False, True, False, False])
+    hr = selected_hit_rate(
+        LATER,
+        picked,
+        np.array([1.0, 2.0, 3.0, 2.0, 2.0]),
+        np.array([5.0, 4.0, 7.0, 4.0, 0.0]),
+        ("2 个热点网格", "2 hot grids"),
+    )
+    assert (hr.hits, hr.incidents, hr.area_share) == (12, 20, pytest.approx(0.4))
+    assert hr.pai == pytest.approx((12 / 20) / 0.4)
+    zh, en = hr.statement()
+    assert "fell in 2 hot grids (area share 40.00%; PAI = 1.50)" in en and "2020-01-01 – 2020-12-31" in en
