@@ -24,8 +24,8 @@ from api.routers import (
     users,
 )
 from api.tile_fastpath import TileFastPath
-from geo.db import make_engine, make_sessionmaker
 from geo.pg import routing
+from geo.pg.db import make_engine, make_sessionmaker
 from geo.settings import REPO_ROOT, Settings
 
 ROUTERS = [

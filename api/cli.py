@@ -15,7 +15,7 @@ from api.cli_incidents import compounds_app, incidents_app
 from api.cli_maps import map_app
 from api.cli_patrols import patrols_app, roads_app
 from api.cli_users import users_app
-from geo import pgcluster, pgstandby
+from api.ops import pgcluster, pgstandby
 from geo.settings import Settings
 
 app = typer.Typer(help="citygrid 市域社会治理网格 — grid mapping for city-level social governance")
@@ -78,7 +78,7 @@ def db_down() -> None:
 @db_app.command("status")
 def db_status() -> None:
     """Where the database runs, its versions and its migration state."""
-    from geo.db import make_engine, migration_heads
+    from geo.pg.db import make_engine, migration_heads
 
     s = _settings()
     status = pgcluster.probe(s.owner_database_url)
@@ -139,7 +139,7 @@ def db_restore(
 @app.command("migrate")
 def migrate(revision: str = typer.Argument("head")) -> None:
     """alembic upgrade (as the owner role)."""
-    from geo.db import migrate as run
+    from geo.pg.db import migrate as run
 
     run(_settings().owner_database_url, revision)
     console.print(f"migrated to {revision}")
@@ -181,8 +181,9 @@ app.add_typer(audit_app, name="audit")
 @audit_app.command("verify")
 def audit_verify(from_seq: int = typer.Option(0, help="check links after this chain position")) -> None:
     """Recompute the audit log's hash chain; exit 1 and list the rows that were altered, removed or unchained."""
-    from geo.audit import verify
     from geo.db import make_engine, make_sessionmaker, transaction
+
+    from geo.audit import verify
 
     s = _settings()
     with transaction(make_sessionmaker(make_engine(s))) as session:

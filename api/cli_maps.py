@@ -10,13 +10,16 @@ import typer
 from rich.console import Console
 
 from geo.errors import CitygridError
+from geo.scope import CITY_CODE
 from geo.settings import Settings
 
 map_app = typer.Typer(help="地图 Command-centre maps written to HTML files (open them from disk, no internet)")
 console = Console()
 
 OUT = typer.Option(..., "-o", "--output", help="HTML file to write (links static/vendor by a relative path)")
-ADMIN = typer.Option(None, "--admin-code", help="610300 (city, default), a county, town, community or grid code")
+ADMIN = typer.Option(
+    None, "--admin-code", help=f"{CITY_CODE} (city, default), a county, town, community or grid code"
+)
 START = typer.Option(None, "--start", help="first day YYYY-MM-DD (default: a year before --end)")
 END = typer.Option(None, "--end", help="day after the last YYYY-MM-DD (default: after the latest incident)")
 CATEGORY = typer.Option(None, "--category", help="incident category; repeat for several (default all)")
@@ -31,8 +34,8 @@ def _write(
     category: list[str] | None,
     **extra,
 ) -> None:
-    from geo.db import make_engine, make_sessionmaker
     from geo.maps.pages import save_map
+    from geo.pg import make_engine, make_sessionmaker
 
     settings = Settings()
     factory = make_sessionmaker(make_engine(settings))
@@ -91,7 +94,9 @@ def hotspots(
     end: str = END,
     category: list[str] = CATEGORY,
     measure: str = typer.Option(
-        "auto", "--measure", help="auto (per km² where grid sizes differ >10×), count, density (per km²), rate"
+        "auto",
+        "--measure",
+        help="auto (per 1,000 households where grid sizes differ >10×), count, density (per km²), rate",
     ),
 ) -> None:
     """冷热点分析 Getis-Ord Gi* hot and cold spots: two-sided permutation p, FDR correction, hit rate."""

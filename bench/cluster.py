@@ -37,7 +37,7 @@ import psycopg
 
 from bench._server import free_port
 from geo.settings import REPO_ROOT, Settings
-from geo.tiles_cache import tile_range
+from geo.tiles.cache import tile_range
 
 TOKEN = {"Authorization": "Bearer dev-admin-token"}
 CITYGRID = str(Path(sys.executable).with_name("citygrid"))

@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from api.ops import pgcluster, pgstandby
+from api.ops.pgcluster import PG_BIN, _make_traversable, _pid_alive, _run_as_postgres
 from bench.cluster import TOKEN, api_processes, cluster_env, haproxy, settings_of
-from geo import pgcluster, pgstandby
-from geo.pgcluster import PG_BIN, _make_traversable, _pid_alive, _run_as_postgres
 from geo.settings import Settings
 
 WRITERS, READERS = 4, 4

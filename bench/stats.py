@@ -25,8 +25,9 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from geo import pgcluster, stats
-from geo.db import migrate
+from api.ops import pgcluster
+from geo import stats
+from geo.pg import migrate
 from geo.settings import Settings
 
 COUNTIES = [

@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     tile_url: str | None = Field(default=None, description="base-map tile URL template; none by default")
     tile_attribution: str = ""
     tile_crs: Literal["WGS84", "GCJ-02"] = "WGS84"
-    # In-process vector-tile cache (geo/tiles_cache.py), per worker; edits invalidate exactly their tiles.
+    # In-process vector-tile cache (geo/tiles/cache.py), per worker; edits invalidate exactly their tiles.
     tile_cache_bytes: int = 64 * 1024 * 1024
     demo_seed: int = 20201220
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from geo.db import migration_heads, postgis_version
+from geo.pg import migration_heads, postgis_version
 
 router = APIRouter(tags=["health"])
 

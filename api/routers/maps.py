@@ -13,6 +13,7 @@ from api.deps import Reader, ReadSessionDep, SettingsDep
 from geo.maps.dashboard import scope_layers
 from geo.maps.layers import uses_gcj02
 from geo.maps.pages import render_map
+from geo.scope import CITY_CODE
 
 router = APIRouter(tags=["maps 地图"])
 
@@ -26,7 +27,7 @@ AdminCode = Annotated[
         min_length=6,
         max_length=15,
         pattern=r"^\d+$",
-        description="610300 = the city (default); 6-digit county, 9-digit town, 12-digit community or 15-digit grid",
+        description=f"{CITY_CODE} = the city (default); 6-digit county, 9-digit town, 12-digit community or 15-digit grid",
     ),
 ]
 Start = Annotated[dt.date | None, Query(description="first local day, inclusive (default: a year before end)")]
@@ -109,7 +110,8 @@ def hotspots(
         Literal["auto", "count", "density", "rate"],
         Query(
             description="what Gi* tests: count; density (per km²); rate (per 1,000 households; grids without "
-            "households are not tested); auto (default): density where grid areas differ more than 10×, else count"
+            "households are not tested); auto (default): rate where grid areas differ more than 10× (density if some "
+            "grids have no households), else count"
         ),
     ] = "auto",
 ) -> Response:

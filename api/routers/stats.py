@@ -23,6 +23,7 @@ from api.schemas.stats import (
     ZeroIncidentOut,
 )
 from geo import stats
+from geo.scope import CITY_CODE
 
 router = APIRouter(prefix="/api/v1/stats", tags=["stats 统计"])
 
@@ -31,7 +32,7 @@ AdminCode = Annotated[
     Query(
         min_length=6,
         max_length=15,
-        description="610300 = the city (incidents with a county); 6-digit county, 9-digit town, "
+        description=f"{CITY_CODE} = the city (incidents with a county); 6-digit county, 9-digit town, "
         "12-digit village/community or 15-digit grid code",
     ),
 ]
@@ -46,7 +47,7 @@ BoundariesQ = Annotated[
     Boundaries,
     Query(description="current: stored grid_code; historic: the grid version valid when each incident happened"),
 ]
-CITY = "610300"
+CITY = CITY_CODE
 
 
 @router.get("/counts", summary="分类统计 Counts by category and status", response_model=CountsOut)

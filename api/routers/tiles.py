@@ -12,12 +12,13 @@ from starlette.concurrency import run_in_threadpool
 from api.compression import accepts_gzip
 from api.deps import Admin, Reader, ReadSessionDep, request_read_session
 from api.principal_cache import CachedReader
-from geo import events, events_listener, vocab
+from geo import vocab
 from geo.errors import InvalidInput, NotFound
 from geo.ogc.collections import extents
 from geo.ogc.params import parse_datetime
-from geo.tiles import LAYERS, TileFilter, check_tile, render_tile, tilejson
-from geo.tiles_cache import TileCache, TileKey
+from geo.pg import events
+from geo.pg import listener as events_listener
+from geo.tiles import LAYERS, TileCache, TileFilter, TileKey, check_tile, render_tile, tilejson
 
 router = APIRouter(prefix="/tiles", tags=["tiles 矢量瓦片"])
 

@@ -10,17 +10,10 @@ from sqlalchemy.orm import Session
 
 from geo import vocab
 from geo.errors import InvalidInput
-from geo.stats.scope import (
-    LOCAL_TZ_NAME,
-    Scope,
-    Window,
-    make_window,
-    parse_categories,
-    resolve_scope,
-)
+from geo.scope import CITY_CODE, Scope, resolve_scope
+from geo.stats.filters import LOCAL_TZ_NAME, Window, make_window, parse_categories
 from geo.stats.windows import following_window
 
-CITY_CODE = "610300"
 # Dates a map may ask about: later and earlier windows are derived from them, so keep them far from date.min/max.
 FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(2100, 1, 1)
 

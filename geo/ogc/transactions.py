@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import events
-from geo.events import BBox
+from geo.pg import events
+from geo.pg.events import BBox
 
 
 def grid_bboxes(session: Session, codes: list[str]) -> BBox | None:

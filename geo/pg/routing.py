@@ -149,7 +149,7 @@ class DatabaseRouter:
 
 def from_settings(settings: Settings, primary: sessionmaker[Session]) -> DatabaseRouter:
     """The router for settings: a replica engine when CITYGRID_REPLICA_DATABASE_URL is set."""
-    from geo.db import make_engine, make_sessionmaker
+    from geo.pg.db import make_engine, make_sessionmaker
 
     replica = None
     if settings.replica_database_url:

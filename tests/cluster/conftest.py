@@ -17,8 +17,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from geo import pgcluster, pgstandby
-from geo.db import migrate
+from api.ops import pgcluster, pgstandby
+from geo.pg.db import migrate
 from geo.settings import Settings
 from tests.conftest import ADMIN_TOKEN
 

@@ -19,9 +19,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from geo import events, pgcluster, pgstandby
+from api.ops import pgcluster, pgstandby
+from geo.pg import events
 from geo.pg.routing import parse_lsn
-from geo.tiles_cache import TileKey, tile_range
+from geo.tiles.cache import TileKey, tile_range
 from tests.cluster.conftest import Pair
 from tests.conftest import ADMIN_TOKEN
 from tests.db.test_assign import point

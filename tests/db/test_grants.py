@@ -15,7 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
-from geo import audit, auth, pgcluster
+from api.ops import pgcluster
+from geo import audit, auth
 
 DML = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})
 READ = frozenset({"SELECT"})

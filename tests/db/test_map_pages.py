@@ -247,7 +247,7 @@ def test_hot_spot_hit_rate_is_of_the_hot_spots_drawn(db, settings):
     assert "of the 40 incidents in the next period 2021-01-01 – 2021-12-31" in page
     assert "30.0% fell in the 5 hot-spot grids drawn" in page and "PAI = 2.16" in page
     assert "(Fixed area share, grids ranked by z)" in page  # the top-5% figure, labelled apart
-    assert "999 conditional permutations (seed 20201220" in page and "two-sided (folded) p" in page
+    assert "999 conditional permutations (seed 20201220" in page and "two-sided p" in page
     assert "Tested on incident counts" in page and "Hot spot (two-sided, FDR q" in page
 
 

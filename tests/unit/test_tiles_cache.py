@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from geo import events
-from geo.tiles_cache import TileCache, TileKey, tile_bounds, tile_range
+from geo.pg import events
+from geo.tiles.cache import TileCache, TileKey, tile_bounds, tile_range
 
 
 def test_tile_bounds_match_web_mercator():

@@ -17,8 +17,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from api.ops.pgcluster import PG_BIN, ClusterError, _make_traversable, _pid_alive, _run_as_postgres
 from geo.pg.urls import conninfo
-from geo.pgcluster import PG_BIN, ClusterError, _make_traversable, _pid_alive, _run_as_postgres
 from geo.settings import Settings
 
 REPLICATION_ROLE = "citygrid_replicator"

@@ -23,7 +23,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from geo.events import BBox
+from geo.pg.events import BBox
 from geo.pg.routing import NEVER
 
 MAX_LAT = 85.05112877980659  # the Web Mercator limit

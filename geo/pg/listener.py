@@ -1,10 +1,10 @@
 """Relays geometry changes committed by other processes (workers, CLI imports) to this process's listeners.
 
-One daemon thread per database per process LISTENs on geo.events.CHANNEL, on the primary (a NOTIFY is not
+One daemon thread per database per process LISTENs on geo.pg.events.CHANNEL, on the primary (a NOTIFY is not
 replayed on a standby; with a multi-host URL and target_session_attrs=read-write a reconnection finds the
 promoted standby). After a lost connection it cannot know what it missed, so it announces every layer as
 changed, whole. After each batch of notifications, and every HEARTBEAT_S, it reports the primary's WAL
-position (geo.events.position_reported), so that a tile rendered from a replica is cached only once the
+position (geo.pg.events.position_reported), so that a tile rendered from a replica is cached only once the
 replica has replayed past the latest invalidation.
 """
 
@@ -15,7 +15,7 @@ import time
 
 import psycopg
 
-from geo import events
+from geo.pg import events
 from geo.pg.routing import parse_lsn
 from geo.pg.urls import conninfo
 

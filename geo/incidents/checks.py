@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from geo import crs as geocrs
 from geo import timebounds, vocab
-from geo.ingest import Problems, RawIncidents
-from geo.textcols import has_offset, stripped_texts
+from geo.incidents.model import Problems, RawIncidents
+from geo.pg.textcols import has_offset, stripped_texts
 
 FUTURE_SLACK = np.timedelta64(int(timebounds.FUTURE_SLACK.total_seconds()), "s")
 EARLIEST = np.datetime64(timebounds.EARLIEST_INCIDENT.astimezone(dt.UTC).replace(tzinfo=None), "us")

@@ -6,7 +6,7 @@ reader could not yet see. Code that has already committed (bulk COPY loads) call
 Layers are table names: admin_units, grids, compounds, incidents, patrol_routes.
 
 Other processes (more uvicorn workers, a CLI import) hear it too: on_commit also queues a PostgreSQL
-NOTIFY in the same transaction, which PostgreSQL delivers only if it commits; geo/events_listener.py
+NOTIFY in the same transaction, which PostgreSQL delivers only if it commits; geo/pg/listener.py
 relays those from other processes to this one's listeners.
 """
 

@@ -11,6 +11,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo.pg.urls import normalise
@@ -68,3 +69,11 @@ def migration_heads(engine: Engine) -> tuple[str | None, str | None]:
 def postgis_version(engine: Engine) -> str:
     with engine.connect() as conn:
         return str(conn.execute(text("SELECT postgis_lib_version()")).scalar_one())
+
+
+def libpq_url(sqlalchemy_url: str, dbname: str | None = None) -> str:
+    """A psycopg conninfo URL from a SQLAlchemy URL (drops the +psycopg driver part)."""
+    url = make_url(sqlalchemy_url).set(drivername="postgresql")
+    if dbname:
+        url = url.set(database=dbname)
+    return url.render_as_string(hide_password=False)
