@@ -23,6 +23,7 @@ from api.routers import (
     tiles,
     users,
 )
+from api.security_headers import SecurityHeaders
 from api.tile_fastpath import TileFastPath
 from geo.pg import routing
 from geo.pg.db import make_engine, make_sessionmaker
@@ -61,7 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ReadYourWrites)  # a writer's WAL position travels with it (api/read_your_writes.py)
     app.add_middleware(TileFastPath)  # cached map tiles answered before routing (api/tile_fastpath.py)
-    app.add_middleware(InputHygiene)  # outermost: NUL bytes and impossible dates never reach a route
+    app.add_middleware(InputHygiene)  # NUL bytes and impossible dates never reach a route
+    app.add_middleware(SecurityHeaders)  # outermost: every response, refusals included
 
     for router in ROUTERS:
         app.include_router(router, responses=errors.COMMON_RESPONSES)

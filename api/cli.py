@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import subprocess
 from pathlib import Path
 
@@ -108,6 +109,9 @@ def db_backup(path: Path = typer.Argument(..., help="output file (pg_dump custom
     """Back up the database with pg_dump -Fc."""
     s = _settings()
     url = pgcluster.libpq_url(s.owner_database_url)
+    # Readable by its owner only (it holds token hashes and personal data): made 0600 before pg_dump fills it.
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    path.chmod(0o600)
     subprocess.run([str(pgcluster.PG_BIN / "pg_dump"), "-Fc", "-f", str(path), url], check=True)
     console.print(f"backup written to {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
