@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
-EARLIEST_INCIDENT = dt.datetime(1949, 10, 1, tzinfo=BEIJING)
+from geo.localtime import CST
+
+EARLIEST_INCIDENT = dt.datetime(1949, 10, 1, tzinfo=CST)
 FUTURE_SLACK = dt.timedelta(minutes=5)
 QUERY_YEARS = (1900, 2199)
