@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import db_metrics, errors
+from api.hygiene import InputHygiene
 from api.limits import BodyLimit
 from api.observability import Metrics, RequestLog, configure_logging
 from api.principal_cache import PrincipalCache
@@ -29,6 +30,7 @@ from api.routers import (
     tiles,
     users,
 )
+from api.security_headers import SecurityHeaders
 from api.tile_fastpath import TileFastPath
 from geo.cases.sweep import BackgroundSweep
 from geo.pg import routing
@@ -89,7 +91,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ReadYourWrites)  # a writer's WAL position travels with it (api/read_your_writes.py)
     app.add_middleware(TileFastPath)  # cached map tiles answered before routing (api/tile_fastpath.py)
-    app.add_middleware(RequestLog)  # outermost: every request logged and counted, fast-path tiles too
+    app.add_middleware(InputHygiene)  # NUL bytes and impossible dates never reach a route
+    app.add_middleware(SecurityHeaders)  # every response, refusals included
+    app.add_middleware(RequestLog)  # outermost: every request logged and counted, fast-path tiles and refusals too
 
     for router in ROUTERS:
         app.include_router(router, responses=errors.COMMON_RESPONSES)

@@ -7,7 +7,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo import errors
@@ -104,4 +104,31 @@ def install(app: FastAPI) -> None:
         msg = str(exc.orig).splitlines()[0] if exc.orig else "database error"
         if "statement timeout" in msg or "terminating connection" in msg:
             return JSONResponse(error_body("database_unavailable", msg), 503, headers={"Retry-After": "2"})
-        return JSONResponse(error_body("database_error", msg), 500)
+        status, code = database_status(exc)
+        headers = {"Retry-After": "1"} if status == 503 else None
+        return JSONResponse(error_body(code, msg, **database_context(exc)), status, headers=headers)
+
+
+# SQLSTATE classes caused by what the client sent or by a colliding writer, not by the server: the input's
+# value (22: out of range, NUL, bad escape…), a constraint (23), a collision to retry (40: deadlock,
+# serialization), a statement too complex (54: nesting). Everything else stays a 500.
+_SQLSTATE_CLASSES = {
+    "22": (400, "invalid_input"),
+    "23": (409, "conflict"),
+    "40": (503, "retry"),
+    "54": (400, "too_complex"),
+}
+
+
+def database_status(exc: DBAPIError) -> tuple[int, str]:
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    if isinstance(exc, DataError) and not sqlstate:  # raised by the driver before sending, e.g. a NUL byte
+        return 400, "invalid_input"
+    return _SQLSTATE_CLASSES.get(sqlstate[:2], (500, "database_error"))
+
+
+def database_context(exc: DBAPIError) -> dict:
+    """The column PostgreSQL names, if any, as the field."""
+    diag = getattr(exc.orig, "diag", None)
+    column = getattr(diag, "column_name", None) if diag else None
+    return {"field": column} if column else {}

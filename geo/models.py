@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -285,7 +286,23 @@ class AuditLog(Base):
     before: Mapped[dict | None] = mapped_column(JSONB)
     after: Mapped[dict | None] = mapped_column(JSONB)
     reason: Mapped[str | None] = mapped_column(Text)
-    __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
+    # Set at commit by the audit_log_chain trigger (migration 0005), never by the app: see geo.audit.verify.
+    chain_seq: Mapped[int | None] = mapped_column(BigInteger)
+    prev_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    row_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    __table_args__ = (
+        Index("ix_audit_log_entity", "entity_type", "entity_id"),
+        Index("ix_audit_log_chain_seq", "chain_seq", unique=True),
+    )
+
+
+class AuditChainTip(Base):
+    """The last link of the audit chain: its sequence number and hash (one row)."""
+
+    __tablename__ = "audit_chain_tip"
+    id: Mapped[bool] = mapped_column(Boolean, CheckConstraint("id"), primary_key=True, server_default="true")
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 # The case tables live in their package; imported here so Base.metadata (Alembic, tests) holds them.

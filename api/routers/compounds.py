@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import GisEditor, Reader, SessionDep, SettingsDep
-from api.paging import page_response
+from api.paging import Offset, page_response
 from api.uploads import json_body
 from geo import compounds
 from geo.geojson import parse_bbox
@@ -48,7 +48,7 @@ def list_compounds(
         bool | None, Query(description="only compounds split between grids (or only not)")
     ] = None,
     limit: Annotated[int, Query(ge=1)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     limit = min(limit, settings.max_page_size)
     page = compounds.list_compounds(

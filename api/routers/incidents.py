@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Police, Reader, Reporter, SessionDep, SettingsDep
-from api.paging import page_response
+from api.paging import Offset, page_response
 from api.uploads import bulk_upload, json_body
 from geo import incidents
 from geo.geojson import parse_bbox
@@ -92,7 +92,7 @@ def list_incidents(
     occurred_to: Annotated[dt.datetime | None, Query(description="exclusive; no offset = UTC+8")] = None,
     outside: Annotated[bool | None, Query(description="only (or no) incidents outside every grid")] = None,
     limit: Annotated[int, Query(ge=1)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     limit = min(limit, settings.max_page_size)
     page = incidents.list_incidents(

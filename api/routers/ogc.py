@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.compression import respond
 from api.deps import Reader, ReadSessionDep, SessionDep, request_read_session
+from api.paging import Offset
 from api.principal_cache import CachedReader
 from api.routers import ogc_transactions
 from geo.area import Area
@@ -219,7 +220,7 @@ async def get_items(
     collection_id: str,
     who: CachedReader,
     limit: Annotated[int, Query(ge=1, description="page size; above the maximum is served at the maximum")] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (CRS84)")] = None,
     datetime: Annotated[str | None, Query(description="instant, date or start/end with '..' open")] = None,
     filter: Annotated[str | None, Query(description="CQL2-text, e.g. category = 'dispute'")] = None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
@@ -352,6 +353,8 @@ def _line(value: Any, code: str) -> BaseGeometry:
         raise reject(
             [problem("geometry", f"a boundary must be a LineString, got {kind}", grid_code=code, field="line")]
         )
+    if not np.isfinite(shapely.get_coordinates(geom)).all():  # GEOS fails on NaN/Infinity deep in PostGIS
+        raise reject([problem("geometry", "NaN or Infinity is not a coordinate", grid_code=code, field="line")])
     return shapely.force_2d(geom)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -47,13 +48,20 @@ EXPORT_SELECT = """
 """
 
 
+_GDAL_PATH = re.compile(r"(/vsi[a-z]+)?/[^\s'\",:]+")
+
+
 def read_layer(data: bytes, filename: str | None = None, crs: str | None = None) -> tuple[str, gpd.GeoDataFrame]:
     """(format, the layer in WGS84); crs declares GCJ-02/BD-09 coordinates that are converted."""
     fmt = formats.sniff(data, filename)
     try:
         gdf = pyogrio.read_dataframe(io.BytesIO(data))
     except Exception as exc:  # GDAL reports unreadable data with several exception types
-        raise InvalidInput(f"the {fmt} file cannot be read: {exc}", field="file") from exc
+        # GDAL's message names the temporary path it read from: never shown to the client.
+        said = _GDAL_PATH.sub("<upload>", str(exc))
+        raise InvalidInput(f"the {fmt} file cannot be read: {said}", field="file") from exc
+    if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
+        raise InvalidInput(f"the {fmt} file holds no geometry layer", field="file")
     if gdf.crs is not None and gdf.crs.to_epsg() not in (4326, 4490):
         gdf = gdf.to_crs(4326)
     if crs:

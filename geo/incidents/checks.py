@@ -21,7 +21,15 @@ from sqlalchemy.orm import Session
 from geo import crs as geocrs
 from geo import vocab
 from geo.incidents.model import Problems, RawIncidents
-from geo.incidents.times import AFTER_OCCURRED, BEFORE_OCCURRED, IN_THE_FUTURE, before_occurred_rows, future_rows
+from geo.incidents.times import (
+    AFTER_OCCURRED,
+    BEFORE_OCCURRED,
+    IN_THE_FUTURE,
+    TOO_EARLY,
+    before_occurred_rows,
+    early_rows,
+    future_rows,
+)
 from geo.localtime import CST_NP
 from geo.pg.textcols import has_offset, stripped_texts
 
@@ -168,6 +176,7 @@ def check(
             p.add(np.flatnonzero(missing), prefix + name, "missing: when did it happen? (ISO 8601)")
         p.add(np.flatnonzero(bad), prefix + name, "not an ISO 8601 date-time, e.g. 2024-05-01T08:30:00+08:00")
         p.add(future_rows(times[name], now), prefix + name, IN_THE_FUTURE)
+        p.add(early_rows(times[name]), prefix + name, TOO_EARLY)
     for name in AFTER_OCCURRED:
         p.add(before_occurred_rows(times[name], times["occurred_at"]), prefix + name, BEFORE_OCCURRED)
     optional: dict[str, NDArray[Any]] = {}

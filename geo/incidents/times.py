@@ -1,7 +1,7 @@
 """Incident times, checked once for every path (imports, single writes, status changes).
 
 A time may not lie in the future (beyond FUTURE_SLACK, for reporting devices whose clocks run a little
-ahead), and mediated_at / resolved_at may not come before occurred_at. Times are UTC datetime64[us] here;
+ahead) nor before EARLIEST_INCIDENT (both stated in geo/timebounds.py), and mediated_at / resolved_at may not come before occurred_at. Times are UTC datetime64[us] here;
 NaT (not given) passes every rule.
 """
 
@@ -14,10 +14,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geo.errors import InvalidInput
+from geo.timebounds import EARLIEST_INCIDENT, FUTURE_SLACK
 
-FUTURE_SLACK = dt.timedelta(minutes=5)
 AFTER_OCCURRED = ("mediated_at", "resolved_at")
 IN_THE_FUTURE = "in the future"
+TOO_EARLY = f"before {EARLIEST_INCIDENT.isoformat()} 早于允许的最早日期"
 BEFORE_OCCURRED = "earlier than occurred_at"
 
 Problem = tuple[NDArray[np.int64], str, str]  # (row indexes, field, reason)
@@ -33,6 +34,11 @@ def future_rows(values: NDArray[np.datetime64], now: dt.datetime) -> NDArray[np.
     return np.flatnonzero(values > utc64(now) + np.timedelta64(FUTURE_SLACK))
 
 
+def early_rows(values: NDArray[np.datetime64]) -> NDArray[np.int64]:
+    """Rows whose time comes before EARLIEST_INCIDENT."""
+    return np.flatnonzero(values < utc64(EARLIEST_INCIDENT))
+
+
 def before_occurred_rows(values: NDArray[np.datetime64], occurred: NDArray[np.datetime64]) -> NDArray[np.int64]:
     """Rows whose mediation or resolution comes before the incident occurred."""
     return np.flatnonzero(values < occurred)
@@ -41,6 +47,7 @@ def before_occurred_rows(values: NDArray[np.datetime64], occurred: NDArray[np.da
 def order_problems(times: Mapping[str, NDArray[np.datetime64]], now: dt.datetime) -> list[Problem]:
     """The rows breaking a time rule, per field: a time in the future, a mediation/resolution before occurred_at."""
     problems: list[Problem] = [(future_rows(values, now), name, IN_THE_FUTURE) for name, values in times.items()]
+    problems += [(early_rows(values), name, TOO_EARLY) for name, values in times.items()]
     if "occurred_at" in times:
         problems += [
             (before_occurred_rows(times[name], times["occurred_at"]), name, BEFORE_OCCURRED)

@@ -6,7 +6,7 @@ SELECT case_events: a step is never edited or deleted. Photos are kept in the da
 backup holds them. case_time_limits is seeded from Feng county's quick-handling rule (2018).
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0005
 """
 
 from collections.abc import Sequence
@@ -19,7 +19,7 @@ from geo.cases import vocab as cv
 from geo.vocab import INCIDENT_CATEGORIES, check_sql
 
 revision: str = "0007"
-down_revision: str | None = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -98,10 +98,10 @@ def test_dashboard_page_is_served_at_root(client):
 
 
 @pytest.fixture
-def committed(settings, engine):
-    commit_tree(engine)
+def committed(settings, engine, owner_engine):
+    commit_tree(owner_engine)
     yield settings
-    remove_tree(engine)
+    remove_tree(owner_engine)
 
 
 def test_cli_writes_each_map(committed, tmp_path):
