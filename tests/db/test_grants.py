@@ -31,6 +31,10 @@ APP_MAY = {
     "officers": DML,
     "patrol_routes": DML,
     "roads": DML,
+    "cases": frozenset({"SELECT", "INSERT", "UPDATE"}),
+    "case_time_limits": frozenset({"SELECT", "INSERT", "UPDATE"}),
+    "case_events": frozenset({"SELECT", "INSERT"}),  # a step is never edited or deleted (migration 0007)
+    "case_photos": frozenset({"SELECT", "INSERT"}),
     "audit_log": frozenset({"SELECT", "INSERT"}),
     "audit_chain_tip": READ,
     "users": READ,
