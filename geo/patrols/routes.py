@@ -10,7 +10,7 @@ import gpxpy.gpx
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import audit, vocab
+from geo import audit, events, vocab
 from geo.auth import Principal
 from geo.crs import METRIC_EPSG
 from geo.errors import AdminUnitNotFound, Forbidden, InvalidGeometry, NotFound, VersionConflict
@@ -205,8 +205,22 @@ def create_route(
         },
     ).scalar_one()
     feature = get_route(session, route_id)
+    _announce(session, route_id)
     audit.record(session, principal.username, "create", "patrol_route", str(route_id), after=_snapshot(feature))
     return {"route": feature, "warnings": _warnings(session, route_id, officer, reach_m)}
+
+
+def _announce(session: Session, route_id: int) -> None:
+    """Refresh the patrol-route tiles over the route's current extent once the transaction commits."""
+    row = session.execute(
+        text(
+            "SELECT ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) FROM patrol_routes WHERE id = :id"
+        ),
+        {"id": route_id},
+    ).first()
+    box = events.bbox_from_row(row)
+    if box is not None:
+        events.on_commit(session, "patrol_routes", box)
 
 
 def _locked(session: Session, route_id: int) -> Mapping[str, Any]:
@@ -251,6 +265,7 @@ def update_route(
     if "geometry" in data:
         _check_near_city(session, data["geometry"], city_margin_km)
     before = _snapshot(get_route(session, route_id))
+    _announce(session, route_id)  # where it was
     sets = ["version = version + 1", "updated_at = now()"]
     params: dict[str, Any] = {"id": route_id}
     for field in ("name", "officer_id", "community_code", "shift", "mode"):
@@ -265,6 +280,7 @@ def update_route(
         params["geom"] = json.dumps(data["geometry"])
     session.execute(text(f"UPDATE patrol_routes SET {', '.join(sets)} WHERE id = :id"), params)
     feature = get_route(session, route_id)
+    _announce(session, route_id)  # where it is now
     audit.record(
         session,
         principal.username,
@@ -283,6 +299,7 @@ def delete_route(session: Session, principal: Principal, route_id: int, if_match
     check_may_write(principal, row["officer_id"])
     _check_version(row, if_match)
     before = _snapshot(get_route(session, route_id))
+    _announce(session, route_id)
     session.execute(text("DELETE FROM patrol_routes WHERE id = :id"), {"id": route_id})
     audit.record(session, principal.username, "delete", "patrol_route", str(route_id), before=before)
 
