@@ -1,4 +1,6 @@
 // Requests to our own server only, with the token from the token box (kept in localStorage).
+import { currentLang } from "./i18n.js";
+
 const TOKEN_KEY = "citygrid.token";
 
 export class ApiError extends Error {
@@ -35,7 +37,8 @@ async function request(path, params, accept) {
   if (!response.ok) {
     let detail = response.statusText;
     try {
-      detail = (await response.json()).detail || detail;
+      const body = await response.json(); // {code, detail (English), detail_zh (Chinese)}
+      detail = (currentLang() === "zh" && body.detail_zh ? `${body.detail_zh} · ${body.detail}` : body.detail) || detail;
     } catch (_) { /* not JSON */ }
     throw new ApiError(response.status, detail);
   }
