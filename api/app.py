@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
@@ -29,7 +30,11 @@ ROUTERS = [
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = FastAPI(
+    # /docs and /redoc from the Swagger UI and ReDoc copies inside the fastapi-offline wheel (no CDN, no Google
+    # fonts, no online validator badge): they must work on an intranet like the dashboard.
+    app: FastAPI = FastAPIOffline(
+        static_url="/static/docs-vendor",
+        swagger_ui_parameters={"validatorUrl": None},
         title="citygrid 市域社会治理网格 API",
         version="0.1.0",
         description="Grids, incidents, compounds and patrols of Baoji's city-level social governance.",
