@@ -6,10 +6,11 @@ import datetime as dt
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.compression import respond
 from api.deps import Reader, SessionDep, SettingsDep
+from geo.maps.contacts import grid_contacts, may_see_phones
 from geo.maps.dashboard import scope_layers
 from geo.maps.layers import uses_gcj02
 from geo.maps.pages import render_map
@@ -146,3 +147,15 @@ def dashboard_scope(
         session, f["admin_code"], f["start"], f["end"], f["categories"], uses_gcj02(settings), grid_geometry
     )
     return respond(request, json.dumps(body, ensure_ascii=False).encode("utf-8"), "application/json")
+
+
+@router.get(
+    "/api/v1/dashboard/grids/{code}/contacts",
+    summary="网格联系人 Who to call: community, grid worker, community police (phones masked for viewers)",
+)
+def grid_contacts_route(
+    code: Annotated[str, Path(min_length=15, max_length=15, pattern=r"^\d+$", description="15-digit grid code")],
+    session: SessionDep,
+    who: Reader,
+) -> dict[str, Any]:
+    return grid_contacts(session, code, may_see_phones(who))
