@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from fastapi_offline import FastAPIOffline
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from api import errors
 from api.limits import BodyLimit
-from api.routers import compounds, crosswalk, dashboard, grids, health, incidents, maps, ogc, patrols, stats, tiles
+from api.routers import (
+    compounds,
+    crosswalk,
+    dashboard,
+    grids,
+    health,
+    incidents,
+    maps,
+    ogc,
+    overview,
+    patrols,
+    stats,
+    tiles,
+)
 from api.tile_fastpath import TileFastPath
 from geo.db import make_engine, make_sessionmaker
 from geo.settings import REPO_ROOT, Settings
@@ -20,6 +33,7 @@ ROUTERS = [
     crosswalk.router,
     incidents.router,
     compounds.router,
+    overview.router,
     stats.router,
     maps.router,
     patrols.router,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.compression import respond
 from api.deps import Reader, SessionDep, SettingsDep
-from geo.maps.contacts import grid_contacts, may_see_phones
+from geo.maps.contacts import contacts, may_see_phones
 from geo.maps.dashboard import scope_layers
 from geo.maps.layers import uses_gcj02
 from geo.maps.pages import render_map
@@ -150,12 +150,15 @@ def dashboard_scope(
 
 
 @router.get(
-    "/api/v1/dashboard/grids/{code}/contacts",
-    summary="网格联系人 Who to call: community, grid worker, community police (phones masked for viewers)",
+    "/api/v1/dashboard/contacts/{code}",
+    summary="联系人 Who to call: community, grid worker, community police (phones masked for viewers)",
 )
-def grid_contacts_route(
-    code: Annotated[str, Path(min_length=15, max_length=15, pattern=r"^\d+$", description="15-digit grid code")],
+def contacts_route(
+    code: Annotated[
+        str,
+        Path(min_length=12, max_length=15, pattern=r"^\d+$", description="12-digit community or 15-digit grid"),
+    ],
     session: SessionDep,
     who: Reader,
 ) -> dict[str, Any]:
-    return grid_contacts(session, code, may_see_phones(who))
+    return contacts(session, code, may_see_phones(who))

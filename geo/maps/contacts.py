@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.auth import Principal
-from geo.errors import GridNotFound
+from geo.errors import AdminUnitNotFound, GridNotFound, InvalidInput
 
 # Roles whose work is calling these people; anyone else (a viewer) sees 138****1234.
 PHONE_ROLES = ("police", "grid_worker", "centre_operator", "gis_editor", "department_handler")
@@ -27,8 +27,44 @@ def mask_phone(phone: str | None) -> str | None:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
 
 
+def contacts(session: Session, code: str, show_phones: bool) -> dict[str, Any]:
+    """Who to call for a grid (15 digits) or a village/community (12): see grid_contacts/community_contacts."""
+    if len(code) == 15:
+        return grid_contacts(session, code, show_phones)
+    if len(code) == 12:
+        return community_contacts(session, code, show_phones)
+    raise InvalidInput("contacts are for a 12-digit community or a 15-digit grid code", field="code")
+
+
+def _police(session: Session, community: str, show_phones: bool) -> list[dict[str, Any]]:
+    officers = session.execute(
+        text("SELECT id, name, badge, phone FROM officers WHERE community_code = :c ORDER BY badge"),
+        {"c": community},
+    ).all()
+    return [
+        {"id": o.id, "name": o.name, "badge": o.badge, "phone": o.phone if show_phones else mask_phone(o.phone)}
+        for o in officers
+    ]
+
+
+def community_contacts(session: Session, code: str, show_phones: bool) -> dict[str, Any]:
+    """{community: {code, name}, police: [{id, name, badge, phone}], grids: n} for a village/community."""
+    row = session.execute(
+        text(
+            "SELECT a.code, a.name, (SELECT count(*) FROM grids g WHERE g.community_code = a.code "
+            "AND g.status = 'active') AS grids FROM admin_units a WHERE a.code = :c AND a.level = 'community'"
+        ),
+        {"c": code},
+    ).first()
+    if row is None:
+        raise AdminUnitNotFound(f"no village/community {code}", admin_code=code)
+    police = _police(session, code, show_phones)
+    return {"community": {"code": row.code, "name": row.name}, "grids": row.grids, "police": police,
+            "phones_masked": not show_phones}  # fmt: skip
+
+
 def grid_contacts(session: Session, code: str, show_phones: bool) -> dict[str, Any]:
-    """{code, name, community, town, county, grid_worker: {name, phone}, police: [{name, badge, phone}]}."""
+    """{code, name, community, town, county, grid_worker: {name, phone}, police: [{id, name, badge, phone}]}."""
     row = (
         session.execute(
             text(
@@ -50,13 +86,7 @@ def grid_contacts(session: Session, code: str, show_phones: bool) -> dict[str, A
     )
     if row is None:
         raise GridNotFound(f"no grid {code}", grid_code=code)
-    officers = session.execute(
-        text("SELECT name, badge, phone FROM officers WHERE community_code = :c ORDER BY badge"),
-        {"c": row["community_code"]},
-    ).all()
-
-    def phone(value: str | None) -> str | None:
-        return value if show_phones else mask_phone(value)
+    phone = row["grid_worker_phone"] if show_phones else mask_phone(row["grid_worker_phone"])
 
     return {
         "code": row["code"],
@@ -66,7 +96,7 @@ def grid_contacts(session: Session, code: str, show_phones: bool) -> dict[str, A
         "community": {"code": row["community_code"], "name": row["community_name"]},
         "town": {"code": row["town_code"], "name": row["town_name"]},
         "county": {"code": row["county_code"], "name": row["county_name"]},
-        "grid_worker": {"name": row["grid_worker"], "phone": phone(row["grid_worker_phone"])},
-        "police": [{"name": o.name, "badge": o.badge, "phone": phone(o.phone)} for o in officers],
+        "grid_worker": {"name": row["grid_worker"], "phone": phone},
+        "police": _police(session, row["community_code"], show_phones),
         "phones_masked": not show_phones,
     }

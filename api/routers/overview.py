@@ -1,0 +1,23 @@
+"""An area's headline figures for a period (GET /api/v1/stats) and its printable briefing."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import Reader, SessionDep
+from api.routers.stats import CITY, AdminCode, End, Start
+from api.schemas.overview import OverviewOut
+from geo.stats.overview import overview
+
+router = APIRouter(tags=["stats 统计"])
+
+
+@router.get(
+    "/api/v1/stats",
+    summary="概览 Headline figures: grids, compounds, YoY change by category, 零发案, dispute funnel",
+    response_model=OverviewOut,
+)
+def stats_overview(
+    session: SessionDep, _: Reader, start: Start, end: End, admin_code: AdminCode = CITY
+) -> OverviewOut:
+    return OverviewOut.model_validate(overview(session, admin_code, start, end))
