@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from api import errors
+from api import docs, errors
 from api.limits import BodyLimit
 from api.routers import (
     compounds,
@@ -47,7 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # /docs and /redoc from the Swagger UI and ReDoc copies inside the fastapi-offline wheel (no CDN, no Google
     # fonts, no online validator badge): they must work on an intranet like the dashboard.
     app: FastAPI = FastAPIOffline(
-        static_url="/static/docs-vendor",
+        static_url=docs.DOCS_ASSETS,
+        redoc_url=None,  # api/docs.py serves it, with ReDoc's CDN logo made local
         swagger_ui_parameters={"validatorUrl": None},
         title="citygrid 市域社会治理网格 API",
         version="0.1.0",
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     errors.install(app)
+    docs.install(app)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(TileFastPath)  # cached map tiles answered before routing (api/tile_fastpath.py)

@@ -12,10 +12,21 @@ from rich.console import Console
 from geo.errors import CitygridError
 from geo.settings import Settings
 
-map_app = typer.Typer(help="地图 Command-centre maps written to HTML files (open them from disk, no internet)")
+map_app = typer.Typer(
+    help="地图 Command-centre maps written to HTML files: self-contained by default (--assets inline), "
+    "or with a folder of assets (--assets folder); they open from anywhere with no internet"
+)
 console = Console()
 
-OUT = typer.Option(..., "-o", "--output", help="HTML file to write (links static/vendor by a relative path)")
+OUT = typer.Option(
+    ..., "-o", "--output", help="HTML file to write; by default self-contained (works when moved or mailed)"
+)
+ASSETS = typer.Option(
+    "inline",
+    "--assets",
+    help="inline (default): one self-contained file, scripts, styles and fonts inside it; "
+    "folder: the file plus a FILE_files/ folder of the assets it links (move them together)",
+)
 ADMIN = typer.Option(None, "--admin-code", help="610300 (city, default), a county, town, community or grid code")
 START = typer.Option(None, "--start", help="first day YYYY-MM-DD (default: a year before --end)")
 END = typer.Option(None, "--end", help="day after the last YYYY-MM-DD (default: after the latest incident)")
@@ -29,6 +40,7 @@ def _write(
     start: str | None,
     end: str | None,
     category: list[str] | None,
+    assets: str = "inline",
     **extra,
 ) -> None:
     from geo.db import make_engine, make_sessionmaker
@@ -44,6 +56,7 @@ def _write(
                 session,
                 settings,
                 output,
+                assets=assets,
                 admin_code=admin_code,
                 start=dt.date.fromisoformat(start) if start else None,
                 end=dt.date.fromisoformat(end) if end else None,
@@ -64,10 +77,11 @@ def density(
     start: str = START,
     end: str = END,
     category: list[str] = CATEGORY,
+    assets: str = ASSETS,
     bandwidth_m: float = typer.Option(None, "--bandwidth-m", help="kernel σ in metres (default the setting)"),
 ) -> None:
     """事件密度图 Kernel density of incidents (bandwidth in metres, UTM 48N) with its hit rate."""
-    _write("density", output, admin_code, start, end, category, bandwidth_m=bandwidth_m)
+    _write("density", output, admin_code, start, end, category, assets, bandwidth_m=bandwidth_m)
 
 
 @map_app.command("choropleth")
@@ -77,10 +91,11 @@ def choropleth(
     start: str = START,
     end: str = END,
     category: list[str] = CATEGORY,
+    assets: str = ASSETS,
     measure: str = typer.Option("count", "--measure", help="count, or rate (per 1,000 households)"),
 ) -> None:
     """网格分级图 Grids by count or rate per 1,000 households, natural breaks."""
-    _write("choropleth", output, admin_code, start, end, category, measure=measure)
+    _write("choropleth", output, admin_code, start, end, category, assets, measure=measure)
 
 
 @map_app.command("hotspots")
@@ -90,9 +105,10 @@ def hotspots(
     start: str = START,
     end: str = END,
     category: list[str] = CATEGORY,
+    assets: str = ASSETS,
 ) -> None:
     """冷热点分析 Getis-Ord Gi* hot and cold spots with FDR correction and hit rate."""
-    _write("hotspots", output, admin_code, start, end, category)
+    _write("hotspots", output, admin_code, start, end, category, assets)
 
 
 @map_app.command("change")
@@ -102,6 +118,7 @@ def change(
     start: str = START,
     end: str = END,
     category: list[str] = CATEGORY,
+    assets: str = ASSETS,
 ) -> None:
     """同比变化图 Year-over-year change per grid by Poisson z-score."""
-    _write("change", output, admin_code, start, end, category)
+    _write("change", output, admin_code, start, end, category, assets)

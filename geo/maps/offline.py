@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import folium
 from branca.element import CssLink, Element, Figure, JavascriptLink
@@ -355,27 +355,11 @@ def render_html(m: folium.Map, static_prefix: str = DEFAULT_STATIC_PREFIX, allow
     return page
 
 
-def relative_static_prefix(
-    html_path: str | os.PathLike[str], vendor_dir: str | os.PathLike[str] = VENDOR_DIR
-) -> str:
-    """Return the URL path from a page written at ``html_path`` to the vendor folder, for file:// use."""
-    html_dir = Path(html_path).resolve().parent
-    rel = Path(os.path.relpath(Path(vendor_dir).resolve(), html_dir)).as_posix()
-    return quote(rel, safe="/")  # folder names may be Chinese or have spaces
-
-
 def save_html(
-    m: folium.Map,
-    path: str | os.PathLike[str],
-    vendor_dir: str | os.PathLike[str] = VENDOR_DIR,
-    allowed: Iterable[str] = (),
+    m: folium.Map, path: str | os.PathLike[str], allowed: Iterable[str] = (), assets: str = "inline"
 ) -> Path:
-    """Write the map to ``path`` linking the vendored assets by a relative path (works from file://).
+    """Write the map to ``path`` as a page that works when moved or mailed (geo.maps.standalone):
+    ``inline`` one self-contained file (default), ``folder`` the page and a ``<name>_files/`` folder."""
+    from geo.maps.standalone import write_page
 
-    The page keeps working only while it stays in the same place relative to ``vendor_dir``: to hand it
-    to someone, send the folder that holds both (or serve it and use render_html instead).
-    """
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(m, relative_static_prefix(out, vendor_dir), allowed), encoding="utf-8")
-    return out
+    return write_page(render_html(m, DEFAULT_STATIC_PREFIX, allowed), path, assets)

@@ -59,7 +59,14 @@ def render_map(
     return render_html(m, static_prefix, allowed=tile_allowances(settings))
 
 
-def save_map(kind: str, session: Session, settings: Settings, path: str | os.PathLike[str], **filters) -> Path:
-    """Write the map's page to path, linking the vendored assets by a relative path (opens from file://)."""
+def save_map(
+    kind: str,
+    session: Session,
+    settings: Settings,
+    path: str | os.PathLike[str],
+    assets: str = "inline",
+    **filters,
+) -> Path:
+    """Write the map's page to path, self-contained (assets inline) or with a folder of its assets."""
     m = build_map(kind, session, settings, **filters)
-    return save_html(m, path, allowed=tile_allowances(settings))
+    return save_html(m, path, allowed=tile_allowances(settings), assets=assets)

@@ -29,11 +29,11 @@ export function query(params) {
   return text ? "?" + text : "";
 }
 
-async function request(path, params, accept) {
-  const headers = { Accept: accept };
+async function request(path, params, accept, init = {}) {
+  const headers = { Accept: accept, ...(init.headers || {}) };
   const token = getToken();
   if (token) headers.Authorization = "Bearer " + token;
-  const response = await fetch(path + query(params || {}), { headers });
+  const response = await fetch(path + query(params || {}), { ...init, headers });
   if (!response.ok) {
     let detail = response.statusText;
     try {
@@ -47,6 +47,15 @@ async function request(path, params, accept) {
 
 export async function getJSON(path, params) {
   return (await request(path, params, "application/json")).json();
+}
+
+export async function postJSON(path, body) {
+  const init = { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } };
+  return (await request(path, {}, "application/json, application/geo+json", init)).json();
+}
+
+export async function getBlob(path, params) {
+  return (await request(path, params, "application/pdf")).blob();
 }
 
 export async function getHTML(path, params) {

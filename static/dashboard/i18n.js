@@ -22,6 +22,13 @@ const STRINGS = {
   patrols: ["社区巡逻", "Community patrols"], pickCommunity: ["下钻到村/社区查看巡逻路线", "Drill down to a community to see its patrols"],
   map: ["地图", "Map"], gridsCovered: ["网格覆盖", "Grids covered"], withinReach: ["近28天事件在巡逻范围内", "Incidents of the last 28 days within reach"],
   noRoutes: ["无巡逻路线", "No patrol routes"],
+  overview: ["概览", "Overview"], grids: ["个网格", "grids"], renovated: ["个老旧小区已整治", "compounds renovated"],
+  yoy: ["同比（对比", "Year on year (against"], noBase: ["上年同期无数据，不计变化", "no data a year earlier: no change"],
+  briefing: ["下载简报 PDF", "Download the briefing (PDF)"], contacts: ["联系人", "Who to call"],
+  police: ["社区民警", "Community police"], masked: ["电话已隐去中间四位（当前角色不可见）", "Phones masked for your role"],
+  pickGrid: ["下钻到网格查看网格员", "Drill down to a grid to see its worker"], suggest: ["建议巡逻", "Suggest a patrol"],
+  savePatrol: ["保存为巡逻路线", "Save as a patrol route"], saved: ["已保存", "Saved"],
+  noStop: ["班次内无可到达的点位", "No stop fits in the shift"], noOfficer: ["该社区无民警", "No officer in this community"],
 };
 
 let lang = localStorage.getItem("citygrid.lang") || "zh";

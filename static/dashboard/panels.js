@@ -19,7 +19,42 @@ function zCell(z, significant) {
 }
 
 export function message(id, text, isError = false) {
-  body(id).innerHTML = `<div class="${isError ? "up" : "muted"}">${escapeHTML(text)}</div>`;
+  body(id).innerHTML = `<div class="${isError ? "up error" : "muted"}">${escapeHTML(text)}</div>`;
+}
+
+function lastDay(end) {
+  return new Date(new Date(end).getTime() - 86400000).toISOString().slice(0, 10);
+}
+
+// The area's headline figures (GET /api/v1/stats) and a link to its printable briefing.
+export function overviewPanel(data, onBriefing) {
+  const h = data.holdings;
+  const yoy = data.year_over_year;
+  const pct = yoy.total.percent_change;
+  body("p-overview").innerHTML =
+    `<div class="figures"><div><span class="big" id="grid-total">${fmt(h.grids)}</span><span class="muted">${t("grids")}</span></div>` +
+    `<div><span class="big" id="renovated-total">${fmt(h.renovated_compounds)}</span><span class="muted">${t("renovated")}</span></div>` +
+    `<div><span class="big">${fmt(yoy.total.current)}</span><span class="muted">${t("incidents")}</span></div></div>` +
+    `<div class="muted">${t("yoy")} ${yoy.previous.start} – ${lastDay(yoy.previous.end)}: ` +
+    `${fmt(yoy.total.previous)} → ${fmt(yoy.total.current)} (${pct === null ? t("noBase") : (pct > 0 ? "+" : "") + pct.toFixed(1) + "%"})</div>` +
+    `<div class="muted"><a id="briefing-link">${t("briefing")}</a></div>`;
+  body("p-overview").querySelector("#briefing-link").addEventListener("click", onBriefing);
+}
+
+function phoneLink(phone) {
+  if (!phone) return "–";
+  return phone.includes("*") ? escapeHTML(phone) : `<a href="tel:${escapeHTML(phone)}">${escapeHTML(phone)}</a>`;
+}
+
+// Who to call: the community, the grid worker (grid level) and the community police officer(s).
+export function contactsPanel(data) {
+  const rows = [`<tr><td>${t("community")}</td><td>${escapeHTML(data.community.name)}</td><td></td></tr>`];
+  if (data.grid_worker) {
+    rows.push(`<tr><td>${t("worker")}</td><td>${escapeHTML(data.grid_worker.name || "–")}</td><td>${phoneLink(data.grid_worker.phone)}</td></tr>`);
+  }
+  for (const p of data.police) rows.push(`<tr><td>${t("police")}</td><td>${escapeHTML(p.name)}</td><td>${phoneLink(p.phone)}</td></tr>`);
+  if (!data.police.length) rows.push(`<tr><td>${t("police")}</td><td>–</td><td></td></tr>`);
+  body("p-contacts").innerHTML = `<table>${rows.join("")}</table>` + (data.phones_masked ? `<div class="muted">${t("masked")}</div>` : "");
 }
 
 export function scopePanel(scope, window, childLevel, childCount) {
@@ -70,9 +105,11 @@ export function disputePanel(data) {
     `${stage("mediated", total.mediated, total.mediated_pct)}${stage("resolved", total.resolved, total.resolved_pct)}</table>`;
 }
 
-export function patrolPanel(routes, coverage, onMap) {
+export function patrolPanel(routes, coverage, onMap, onSuggest) {
+  const suggest = `<div><button type="button" id="suggest-patrol">${t("suggest")}</button> <span id="suggestion"></span></div>`;
   if (!routes.features.length) {
-    message("p-patrol", t("noRoutes"));
+    body("p-patrol").innerHTML = `<div class="muted">${t("noRoutes")}</div>${suggest}`;
+    body("p-patrol").querySelector("#suggest-patrol").addEventListener("click", onSuggest);
     return;
   }
   const pct = (x) => (x === null || x === undefined ? "–" : (100 * x).toFixed(0) + "%");
@@ -83,8 +120,20 @@ export function patrolPanel(routes, coverage, onMap) {
   });
   body("p-patrol").innerHTML = `<table>${rows.join("")}</table>` +
     `<div class="muted">${t("gridsCovered")} ${pct(coverage.area?.share_grids_covered)} · ` +
-    `${t("withinReach")} ${pct(coverage.incidents?.share_within_reach)} (${coverage.reach_m} m)</div>`;
-  for (const a of body("p-patrol").querySelectorAll("a")) a.addEventListener("click", () => onMap(a.dataset.route));
+    `${t("withinReach")} ${pct(coverage.incidents?.share_within_reach)} (${coverage.reach_m} m)</div>${suggest}`;
+  for (const a of body("p-patrol").querySelectorAll("a[data-route]")) a.addEventListener("click", () => onMap(a.dataset.route));
+  body("p-patrol").querySelector("#suggest-patrol").addEventListener("click", onSuggest);
+}
+
+// A suggested patrol (POST /api/v1/patrols/suggest): its stops and a button to keep it.
+export function suggestionPanel(feature, onSave) {
+  const p = feature.properties;
+  const stops = p.stops.map((s) => `<li>${escapeHTML(s.name)} · ${s.eta_minutes.toFixed(0)} min</li>`).join("");
+  const box = body("p-patrol").querySelector("#suggestion");
+  box.innerHTML = `<ol>${stops}</ol><div class="muted">${t("total")} ${p.total_minutes.toFixed(0)} / ${p.shift_minutes} min</div>` +
+    (feature.geometry ? `<button type="button" id="save-patrol">${t("savePatrol")}</button>` : `<div class="muted">${t("noStop")}</div>`);
+  const save = box.querySelector("#save-patrol");
+  if (save) save.addEventListener("click", onSave);
 }
 
 export function topPanel(data, onPick) {

@@ -81,7 +81,9 @@ def test_http_level_errors_have_chinese_messages(raising, settings, auth):
     assert r.status_code == 422
     check(r.json(), "invalid_input")
     assert "start" in r.json()["detail_zh"]
-    r = client.post("/api/v1/incidents", content=b"{not json", headers={**auth, "Content-Type": "application/json"})
+    r = client.post(
+        "/api/v1/incidents", content=b"{not json", headers={**auth, "Content-Type": "application/json"}
+    )
     assert r.status_code in (400, 422)
     check(r.json(), "invalid_input")
     check(client.get("/_raise/http_418").json(), "http_error")
