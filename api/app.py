@@ -21,6 +21,7 @@ from api.routers import (
     patrols,
     stats,
     tiles,
+    users,
 )
 from api.tile_fastpath import TileFastPath
 from geo.db import make_engine, make_sessionmaker
@@ -39,6 +40,7 @@ ROUTERS = [
     patrols.router,
     ogc.router,
     tiles.router,
+    users.router,
 ]
 
 

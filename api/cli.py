@@ -14,6 +14,7 @@ from api.cli_grids import grids_app
 from api.cli_incidents import compounds_app, incidents_app
 from api.cli_maps import map_app
 from api.cli_patrols import patrols_app, roads_app
+from api.cli_users import users_app
 from geo import pgcluster
 from geo.settings import Settings
 
@@ -27,6 +28,7 @@ app.add_typer(compounds_app, name="compounds")
 app.add_typer(map_app, name="map")
 app.add_typer(roads_app, name="roads")
 app.add_typer(patrols_app, name="patrols")
+app.add_typer(users_app, name="users")
 console = Console()
 
 
@@ -139,18 +141,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
     console.print(f"dashboard 指挥中心  http://{host}:{port}/   API docs  http://{host}:{port}/docs")
     uvicorn.run("api.main:app", host=host, port=port, workers=workers, factory=False, log_level="info")
-
-
-@app.command("users")
-def users_create(username: str, role: str, officer_id: int | None = None) -> None:
-    """Create an API user and print its token once (roles: viewer, police, gis_editor, admin)."""
-    from geo.auth import create_user
-    from geo.db import make_engine, make_sessionmaker, transaction
-
-    s = _settings()
-    with transaction(make_sessionmaker(make_engine(s, s.owner_database_url))) as session:
-        token = create_user(session, username, role, officer_id)
-    console.print(f"user {username} ({role}) token: {token}")
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from api.cli_common import cli_actor, run_in_transaction
+from api.cli_common import cli_principal, run_in_transaction
 
 roads_app = typer.Typer(help="道路网 Road network that patrol legs follow (e.g. an OpenStreetMap extract)")
 patrols_app = typer.Typer(help="巡逻 Patrol planning: suggest a patrol, coverage, export GPX/GeoJSON, map")
@@ -93,7 +93,6 @@ def suggest(
     out: Path | None = typer.Option(None, "--out", "-o", help="write the GeoJSON Feature to this file"),
 ) -> None:
     """Suggest a patrol: the stops worth most risk within the shift, ordered, with ETAs and coverage."""
-    from geo.auth import Principal
     from geo.patrols import routes
     from geo.patrols.suggest import parse_request, suggest_patrol
 
@@ -115,7 +114,7 @@ def suggest(
         feature = suggest_patrol(session, parse_request(payload), settings.patrol_reach_m)
         saved = None
         if save and feature["geometry"] is not None:
-            saved = routes.create_route(session, Principal(cli_actor(), "admin"), feature["properties"]["route"])
+            saved = routes.create_route(session, cli_principal(), feature["properties"]["route"])
         return feature, saved
 
     feature, saved = run_in_transaction(work)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
-from geo import auth
+from geo import auth, vocab
 from geo.auth import Principal
 from geo.settings import Settings
 
@@ -53,7 +53,7 @@ def requires(*roles: str):
     return check
 
 
-ANY_ROLE = ("viewer", "police", "gis_editor", "admin")
+ANY_ROLE = tuple(vocab.ROLES)
 Reader = Annotated[Principal, Depends(requires(*ANY_ROLE))]
 GisEditor = Annotated[Principal, Depends(requires("gis_editor"))]
 Police = Annotated[Principal, Depends(requires("police", "gis_editor"))]

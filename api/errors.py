@@ -14,7 +14,9 @@ from geo import errors
 
 STATUS = {
     errors.NotFound: 404,
+    errors.OutsideArea: 422,
     errors.InvalidInput: 400,
+    errors.Conflict: 409,
     errors.TooLarge: 413,
     errors.VersionConflict: 412,
     errors.PreconditionRequired: 428,
@@ -64,6 +66,7 @@ _DESCRIPTIONS = {
     401: "需要令牌 API token missing or unknown",
     403: "权限不足 Role not allowed",
     404: "不存在 Not found",
+    409: "已存在 Already exists",
     413: "过大 Request too large",
     412: "版本冲突 Stale If-Match: the grid changed since you read it",
     422: "校验失败 Request validation failed",

@@ -45,6 +45,10 @@ class PrincipalCache:
                 return None
             return hit[0]
 
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
     def put(self, token_hash: str, principal: Principal) -> None:
         with self._lock:
             self._entries[token_hash] = (principal, time.monotonic() + self.ttl_s)

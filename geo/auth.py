@@ -1,9 +1,14 @@
-"""API tokens and roles: only a token's SHA-256 is stored; admin may do everything."""
+"""API tokens, roles and jurisdictions: only a token's SHA-256 is stored; admin holds every role.
+
+A principal is who is calling: a username, one or more roles (geo.vocab.ROLES) held in one area (an admin-unit
+or grid code: the user's jurisdiction) and, for police, an officer, for a department handler, a department.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -11,54 +16,106 @@ from sqlalchemy.orm import Session
 
 from geo import models, vocab
 from geo.errors import Forbidden, InvalidInput, Unauthorized
+from geo.stats.scope import CITY_CODE
+
+BOOTSTRAP_USERNAME = "bootstrap-admin"
 
 
 @dataclass(frozen=True)
 class Principal:
     username: str
-    role: str
+    roles: frozenset[str]
+    area_code: str
     officer_id: int | None = None
+    department: str | None = None
 
-    def allowed(self, roles: tuple[str, ...]) -> bool:
-        return self.role == "admin" or self.role in roles
+    def has(self, *roles: str) -> bool:
+        """True when the principal holds one of the roles (admin holds them all)."""
+        return "admin" in self.roles or not self.roles.isdisjoint(roles)
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def bootstrap_principal() -> Principal:
+    """The development/bootstrap token's principal: an admin of the whole city."""
+    return Principal(BOOTSTRAP_USERNAME, frozenset({"admin"}), CITY_CODE)
+
+
+def principal_of(user: models.User) -> Principal:
+    return Principal(user.username, frozenset(user.roles), user.area_code, user.officer_id, user.department)
+
+
 def authenticate(session: Session, token: str | None, bootstrap_token: str | None = None) -> Principal:
     """The principal for a bearer token, or Unauthorized."""
     if not token:
         raise Unauthorized("an API token is required: send 'Authorization: Bearer <token>'")
-    if bootstrap_token and secrets.compare_digest(token, bootstrap_token):
-        return Principal("bootstrap-admin", "admin")
+    if bootstrap_token and secrets.compare_digest(token.encode(), bootstrap_token.encode()):
+        return bootstrap_principal()
     user = session.execute(
         select(models.User).where(models.User.token_sha256 == token_hash(token), models.User.active)
     ).scalar_one_or_none()
     if user is None:
         raise Unauthorized("the API token is not known or the user is inactive")
-    return Principal(user.username, user.role, user.officer_id)
+    return principal_of(user)
 
 
 def authorize(principal: Principal, roles: tuple[str, ...]) -> Principal:
-    if not principal.allowed(roles):
-        raise Forbidden(f"role '{principal.role}' may not do this; needs one of {', '.join(roles)} or admin")
+    if not principal.has(*roles):
+        held = ", ".join(sorted(principal.roles))
+        raise Forbidden(
+            f"角色 {held} 无权执行此操作 roles {held} may not do this; needs one of {', '.join(roles)} or admin"
+        )
     return principal
 
 
+def check_roles(roles: str | Iterable[str], department: str | None) -> frozenset[str]:
+    """The role set (a name or names), each known, at least one; a department handler names its department."""
+    items = [roles] if isinstance(roles, str) else roles
+    if not isinstance(items, list | tuple | set | frozenset) or not all(isinstance(r, str) for r in items):
+        raise InvalidInput(f"roles must be a list of role names, got {roles!r:.80}", field="roles")
+    wanted = frozenset(items)
+    unknown = sorted(wanted - set(vocab.ROLES))
+    if unknown or not wanted:
+        raise InvalidInput(
+            f"未知角色 unknown role(s) {', '.join(unknown) or '(none given)'}; one or more of {', '.join(vocab.ROLES)}",
+            field="roles",
+        )
+    if department is not None and department not in vocab.DEPARTMENTS:
+        raise InvalidInput(
+            f"未知部门 unknown department '{department}'; one of {', '.join(vocab.DEPARTMENTS)}",
+            field="department",
+        )
+    if "department_handler" in wanted and department is None:
+        raise InvalidInput("部门承办人须指定部门 a department_handler needs a department", field="department")
+    return wanted
+
+
 def create_user(
-    session: Session, username: str, role: str, officer_id: int | None = None, token: str | None = None
+    session: Session,
+    username: str,
+    roles: str | Iterable[str],
+    officer_id: int | None = None,
+    token: str | None = None,
+    *,
+    area_code: str = CITY_CODE,
+    department: str | None = None,
 ) -> str:
-    """Create a user and return its token (shown once; only its hash is kept)."""
-    if role not in vocab.ROLES:
-        raise InvalidInput(f"unknown role '{role}'; one of {', '.join(vocab.ROLES)}", field="role")
-    token = token or secrets.token_urlsafe(32)
+    """Insert a user and return its token (shown once; only its hash is kept). Not audited: see geo.users."""
+    role_set = check_roles(roles, department)
+    token = token or new_token()
     session.add(
         models.User(
             username=username,
             display_name=username,
-            role=role,
+            roles=sorted(role_set),
+            area_code=area_code,
+            department=department,
             officer_id=officer_id,
             token_sha256=token_hash(token),
         )

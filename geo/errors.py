@@ -42,6 +42,18 @@ class OutsideJurisdiction(InvalidInput):
     code = "outside_jurisdiction"
 
 
+class OutsideArea(InvalidInput):
+    """A write whose place lies outside the writer's own area (e.g. a grid worker's report outside the grid)."""
+
+    code = "outside_area"
+
+
+class Conflict(CitygridError):
+    """The thing already exists (e.g. a username taken)."""
+
+    code = "conflict"
+
+
 class TooLarge(CitygridError):
     code = "too_large"
 

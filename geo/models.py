@@ -21,7 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from geo import vocab
@@ -244,21 +244,31 @@ class Road(Base):
 
 
 class Role(Base):
-    """An access role: viewer, police, gis_editor, admin."""
+    """An access role (geo.vocab.ROLES); users.roles lists these names (checked by a trigger, migration 0006)."""
 
     __tablename__ = "roles"
-    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
     description: Mapped[str | None] = mapped_column(Text)
 
 
 class User(Base):
-    """An API user; only the SHA-256 of its token is stored."""
+    """An API user in one area (admin-unit or grid code) with one or more roles; only its token's SHA-256 is kept."""
 
     __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("cardinality(roles) >= 1", name="ck_users_roles_given"),
+        CheckConstraint(vocab.check_sql("department", vocab.DEPARTMENTS), name="ck_users_department"),
+        CheckConstraint(
+            "department IS NOT NULL OR NOT ('department_handler' = ANY (roles))",
+            name="ck_users_handler_department",
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(Text, unique=True)
     display_name: Mapped[str | None] = mapped_column(Text)
-    role: Mapped[str] = mapped_column(ForeignKey("roles.name"))
+    roles: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    area_code: Mapped[str] = mapped_column(String(15), index=True)
+    department: Mapped[str | None] = mapped_column(String(32))
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
     active: Mapped[bool] = mapped_column(Boolean, server_default="true")

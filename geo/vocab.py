@@ -59,6 +59,9 @@ ROLES = {
     "police": ("社区民警", "Community police"),
     "gis_editor": ("网格编辑员", "GIS editor"),
     "admin": ("管理员", "Administrator"),
+    "grid_worker": ("网格员", "Grid worker"),
+    "centre_operator": ("综治中心值班员", "Centre operator"),
+    "department_handler": ("部门承办人", "Department handler"),
 }
 
 PATROL_MODES = {"walk": ("步巡", "On foot"), "drive": ("车巡", "By car")}

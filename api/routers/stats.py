@@ -15,6 +15,7 @@ from api.schemas.stats import (
     ChildLevel,
     ComparisonOut,
     CountsOut,
+    CoverageOut,
     DisputeFunnelOut,
     PreviousMode,
     TopGridsOut,
@@ -60,7 +61,27 @@ def counts(
     return CountsOut.model_validate(stats.counts(session, admin_code, start, end, categories))
 
 
-@router.get("/compare", summary="同比环比 Period comparison with Poisson z-score", response_model=ComparisonOut)
+@router.get(
+    "/coverage",
+    summary="数据覆盖 The span of days the data cover, per category; a window's status against it",
+    response_model=CoverageOut,
+)
+def coverage(
+    session: SessionDep,
+    _: Reader,
+    admin_code: AdminCode = CITY,
+    categories: Categories = None,
+    start: Annotated[dt.date | None, Query(description="optional window to check: first local day")] = None,
+    end: Annotated[dt.date | None, Query(description="optional window to check: the day after the last")] = None,
+) -> CoverageOut:
+    return CoverageOut.model_validate(stats.coverage_report(session, admin_code, categories, start, end))
+
+
+@router.get(
+    "/compare",
+    summary="同比环比 Period comparison: exact two-Poisson test, BH across categories, no data outside the data",
+    response_model=ComparisonOut,
+)
 def compare(
     session: SessionDep,
     _: Reader,

@@ -12,6 +12,13 @@ ChildLevel = Literal["county", "town", "community", "grid"]
 PreviousMode = Literal["prior", "yoy"]
 Boundaries = Literal["current", "historic"]
 BucketName = Literal["day", "week", "month"]
+Coverage = Literal["covered", "partial", "no_data"]
+ChangeStatus = Literal["ok", "partial", "no_data"]
+
+COVERAGE_DOC = (
+    "the window against the span of the data (geo.stats.coverage): covered (every day inside), partial, or "
+    "no_data (no day inside). Only covered windows are compared"
+)
 
 
 class _Out(BaseModel):
@@ -29,8 +36,21 @@ class WindowOut(_Out):
     end: dt.date = Field(description="local day after the last one, exclusive")
 
 
-class PreviousWindowOut(WindowOut):
-    mode: PreviousMode = Field(description="prior: same length just before; yoy: same dates a year earlier")
+class SpanOut(_Out):
+    first_day: dt.date = Field(description="first local day with data, inclusive")
+    last_day: dt.date = Field(description="last local day with data, inclusive")
+
+
+class ComparedWindowOut(WindowOut):
+    days: int = Field(description="length in days: the exposure of the two-Poisson test")
+    coverage: Coverage = Field(description=COVERAGE_DOC)
+
+
+class PreviousWindowOut(ComparedWindowOut):
+    mode: PreviousMode = Field(
+        description="prior: the same calendar length just before (whole months move by months: 2020 → 2019); "
+        "yoy: the same dates a year earlier"
+    )
 
 
 class LabelledCountOut(_Out):
@@ -50,12 +70,32 @@ class CountsOut(_Out):
 
 
 class ChangeOut(_Out):
+    """A change between two periods; null figures and status no_data when the data do not cover both."""
+
     current: int
     previous: int
-    difference: int = Field(description="current − previous")
-    percent_change: float | None = Field(description="(C − P) / P × 100, rounded to 0.01; null when P = 0")
-    z_score: float = Field(description="Poisson z-score 2(√C − √P), rounded to 0.001")
-    significant: bool = Field(description="|z| > 3")
+    difference: int | None = Field(description="current − previous; null when status is no_data")
+    percent_change: float | None = Field(
+        description="(C − P) / P × 100, rounded to 0.01; null when P = 0 or status is no_data"
+    )
+    z_score: float | None = Field(
+        description="descriptive only, not a test: 2(√C − √P), rounded to 0.001 (its variance is ~2 for two "
+        "single periods, so it is never used to flag a change)"
+    )
+    p_value: float | None = Field(
+        description="two-sided exact p of 'the same daily rate' by the conditional binomial test for two Poisson "
+        "counts (Przyborowski & Wilenski 1940): C ~ Binomial(C + P, t₁/(t₁ + t₂)), t = days"
+    )
+    p_adjusted: float | None = Field(
+        description="p_value adjusted by Benjamini & Hochberg (1995) across the changes listed with it "
+        "(categories of a comparison, units of a breakdown); null for a single test"
+    )
+    significant: bool = Field(description="status ok and p_adjusted (or p_value for a single test) < alpha (0.01)")
+    status: ChangeStatus = Field(
+        description="ok: the data cover both windows; partial: the data start or end inside one (figures shown, "
+        "never flagged); no_data: a window lies wholly outside the data (no change is given)"
+    )
+    method: str = Field(description="the test used, and the correction when there is one")
 
 
 class CategoryChangeOut(ChangeOut):
@@ -66,17 +106,20 @@ class CategoryChangeOut(ChangeOut):
 
 class ComparisonOut(_Out):
     scope: ScopeOut
-    current: WindowOut
+    current: ComparedWindowOut
     previous: PreviousWindowOut
     categories: list[str]
     total: ChangeOut
-    by_category: list[CategoryChangeOut]
+    by_category: list[CategoryChangeOut] = Field(description="each category BH-adjusted with the others")
+    data_span: SpanOut | None = Field(description="the days the scope's source (its county, or all) has data")
+    alpha: float = Field(description="significance level of the flags (FDR level when adjusted)")
 
 
 class BucketOut(_Out):
     start: dt.date = Field(description="first local day of the bucket (weeks start on Monday)")
     count: int
     by_category: dict[str, int]
+    coverage: Coverage = Field(description="the bucket's days against the data's span: a 0 there may be no data")
 
 
 class TrendOut(_Out):
@@ -86,6 +129,7 @@ class TrendOut(_Out):
     categories: list[str]
     total: int
     series: list[BucketOut]
+    data_span: SpanOut | None = Field(description="the days the scope's source (its county, or all) has data")
 
 
 class ZeroCommunityOut(_Out):
@@ -139,12 +183,12 @@ class UnitChangeOut(ChangeOut):
 class BreakdownOut(_Out):
     scope: ScopeOut
     level: ChildLevel
-    current: WindowOut
+    current: ComparedWindowOut
     previous: PreviousWindowOut
     categories: list[str]
     boundaries: Boundaries
     total: ChangeOut = Field(description="the whole scope")
-    units: list[UnitChangeOut]
+    units: list[UnitChangeOut] = Field(description="each unit's change BH-adjusted with the others'")
 
 
 class FunnelRowOut(_Out):
@@ -163,3 +207,18 @@ class DisputeFunnelOut(_Out):
     level: ChildLevel
     total: FunnelRowOut
     units: list[FunnelRowOut]
+
+
+class CategorySpanOut(SpanOut):
+    category: str
+
+
+class CoverageOut(_Out):
+    """The span of days a scope's data cover (its county's, or all counties' for the city), per category too."""
+
+    scope: ScopeOut
+    data_span: SpanOut | None = Field(description="first to last day with any incident of the scope's source")
+    by_category: list[CategorySpanOut] = Field(
+        description="city-wide, for information: a category falling to zero is a change, not missing data"
+    )
+    window: ComparedWindowOut | None = Field(description="the asked window's coverage, when start/end are given")

@@ -111,7 +111,11 @@ def scope_layers(
                     "level": level,
                     "count": u.current if u else 0,
                     "previous": u.previous if u else 0,
-                    "z": u.z_score if u else 0.0,
+                    "z": u.z_score if u else 0.0,  # descriptive; None when the period has no data
+                    "p_value": u.p_value if u else None,  # exact two-Poisson test, BH below in p_adjusted
+                    "p_adjusted": u.p_adjusted if u else None,
+                    "significant": u.significant if u else False,
+                    "change_status": u.status if u else "no_data",
                     "rate": u.rate_per_1000_households if u else None,
                 }
             )

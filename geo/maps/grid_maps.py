@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import folium
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
-from geo.analysis.change import CHANGE_CLASSES, change_frame
 from geo.analysis.hitrate import polygon_hit_rate
 from geo.analysis.hotspots import GI_CLASSES, PERMUTATIONS, gi_star_frame
 from geo.errors import InvalidInput
@@ -129,43 +126,3 @@ def hotspot_map(session: Session, settings: Settings, q: MapQuery, permutations:
     )
     page.lines.append(_hit_rate_line(page, gi["z"].to_numpy(), later))
     return finish_page(session, page, ("冷热点分析", "Hot and cold spots"))
-
-
-def change_map(session: Session, settings: Settings, q: MapQuery) -> folium.Map:
-    """Per-grid change against the same dates a year earlier, by the Poisson z-score 2(√C − √P)."""
-    page = start_page(session, settings, q)
-    change, before = change_frame(session, q, page.grids)
-    keys = list(CHANGE_CLASSES)
-    columns = [change[k] for k in ("current", "previous", "difference", "z", "class")]
-    rows = [
-        [int(c), int(p), int(d), num(z), " ".join(CHANGE_CLASSES[k][:2])]
-        for c, p, d, z, k in zip(*columns, strict=True)
-    ]
-    layers.grid_layer(
-        page.grids,
-        ["本期 Current", "去年同期 A year earlier", "增减 Change", "z = 2(√C − √P)", "类别 Class"],
-        rows,
-        [keys.index(k) for k in change["class"]],
-        [colour for _, _, colour in CHANGE_CLASSES.values()],
-        "同比变化 Year-over-year change",
-        page.gcj02,
-    ).add_to(page.map)
-    tally = change["class"].value_counts()
-    entries = [
-        (colour, f"{zh}（{int(tally.get(key, 0))}）", en) for key, (zh, en, colour) in CHANGE_CLASSES.items()
-    ]
-    layers.legend(page.map, ("同比变化（泊松 z）", "Year-over-year change (Poisson z)"), entries)
-    c, p = int(change["current"].sum()), int(change["previous"].sum())
-    z = 2 * (np.sqrt(c) - np.sqrt(p))
-    last = (before.end - dt.timedelta(days=1)).isoformat()
-    page.lines.append(
-        (
-            f"对比 {before.start.isoformat()} – {last}：{p:,} → {c:,} 起，z = {z:.1f}",
-            f"Against {before.start.isoformat()} – {last}: {p:,} → {c:,} incidents, z = {z:.1f}",
-        )
-    )
-    if p == 0:
-        page.lines.append(
-            ("去年同期无事件数据，变化无意义", "No incidents a year earlier: the change means nothing")
-        )
-    return finish_page(session, page, ("同比变化图", "Year-over-year change"))

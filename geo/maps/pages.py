@@ -10,8 +10,9 @@ import folium
 from sqlalchemy.orm import Session
 
 from geo.errors import InvalidInput
+from geo.maps.change_map import change_map
 from geo.maps.density_map import density_map
-from geo.maps.grid_maps import change_map, choropleth_map, hotspot_map
+from geo.maps.grid_maps import choropleth_map, hotspot_map
 from geo.maps.layers import tile_allowances
 from geo.maps.offline import DEFAULT_STATIC_PREFIX, render_html, save_html
 from geo.maps.query import map_query

@@ -17,7 +17,7 @@ from geo.errors import AdminUnitNotFound, Forbidden, InvalidGeometry, NotFound, 
 from geo.geojson import feature_collection, features_sql
 from geo.patrols.validate import parse_route
 
-WRITER_ROLES = ("police", "gis_editor", "admin")
+WRITER_ROLES = ("police", "gis_editor")
 
 ROUTE_SELECT = f"""
     SELECT r.id, r.name, r.officer_id, o.name AS officer_name, o.badge AS officer_badge, r.community_code,
@@ -80,9 +80,10 @@ def _officer(session: Session, officer_id: int) -> Mapping[str, Any]:
 
 def check_may_write(principal: Principal, officer_id: int) -> None:
     """Police write only their own officer's routes; gis_editor and admin write any."""
-    if principal.role not in WRITER_ROLES:
-        raise Forbidden(f"role '{principal.role}' may not write patrol routes")
-    if principal.role == "police" and principal.officer_id != officer_id:
+    if not principal.has(*WRITER_ROLES):
+        held = ", ".join(sorted(principal.roles))
+        raise Forbidden(f"角色 {held} 不能编辑巡逻路线 roles {held} may not write patrol routes")
+    if not principal.has("gis_editor") and principal.officer_id != officer_id:
         mine = "no officer" if principal.officer_id is None else f"officer {principal.officer_id}"
         raise Forbidden(
             f"a police token writes only its own officer's routes: this token is {mine}, "

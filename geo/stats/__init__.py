@@ -1,10 +1,12 @@
 """Statistics for any admin unit or grid: counts, period comparison, trend, 零发案, top grids, breakdowns, funnel."""
 
 from geo.stats.breakdown import Breakdown, DisputeFunnel, breakdown, dispute_funnel
+from geo.stats.coverage import Coverage, PeriodCoverage, Span, coverage_report, data_coverage, period_coverage
 from geo.stats.grids import TopGrids, grid_counts, top_grids
 from geo.stats.periods import Change, Comparison, Counts, change, compare_periods, counts, windowed_counts
-from geo.stats.scope import LOCAL_TZ_NAME, Scope, Window, make_window, previous_window, resolve_scope
+from geo.stats.scope import LOCAL_TZ_NAME, Scope, Window, make_window, resolve_scope
 from geo.stats.trend import Trend, trend
+from geo.stats.windows import following_window, previous_window
 from geo.stats.zero import CRIMINAL_CATEGORIES, ZeroIncident, zero_incident_communities
 
 __all__ = [
@@ -14,8 +16,11 @@ __all__ = [
     "Change",
     "Comparison",
     "Counts",
+    "Coverage",
     "DisputeFunnel",
+    "PeriodCoverage",
     "Scope",
+    "Span",
     "TopGrids",
     "Trend",
     "Window",
@@ -24,9 +29,13 @@ __all__ = [
     "change",
     "compare_periods",
     "counts",
+    "coverage_report",
+    "data_coverage",
     "dispute_funnel",
+    "following_window",
     "grid_counts",
     "make_window",
+    "period_coverage",
     "previous_window",
     "resolve_scope",
     "top_grids",

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.stats.coverage import data_coverage, scope_county
 from geo.stats.grids import check_boundaries, grid_counts, rate_per_1000
-from geo.stats.periods import GROUP_COLUMNS, Change, WindowOut, change, windowed_counts
+from geo.stats.periods import GROUP_COLUMNS, Change, WindowOut, change, flag_together, windowed_counts
 from geo.stats.scope import (
     Scope,
     category_keys,
@@ -18,10 +19,10 @@ from geo.stats.scope import (
     child_level,
     make_window,
     parse_categories,
-    previous_window,
     resolve_scope,
 )
 from geo.stats.units import units_below
+from geo.stats.windows import previous_window
 
 # Funnel stages exactly as the demo generator and `citygrid demo check` define them.
 MEDIATED_SQL = "i.mediated_at IS NOT NULL OR i.status IN ('mediated', 'resolved', 'closed')"
@@ -68,7 +69,8 @@ def breakdown(
     """Counts per unit of level under admin_code (default: the child level), per-1,000-household rate, change.
 
     Every unit of the level is listed, zeros too. total is the whole scope (with boundaries='historic' at
-    grid level: the sum of the grids). boundaries only matters at grid level.
+    grid level: the sum of the grids). boundaries only matters at grid level. The units' changes are tested
+    together (BH); outside the data's span every change is 'no_data'.
     """
     check_boundaries(boundaries)
     scope = resolve_scope(session, admin_code)
@@ -76,6 +78,9 @@ def breakdown(
     current = make_window(start, end)
     prev = previous_window(current, previous)
     cats = parse_categories(categories)
+    coverage = data_coverage(session)
+    county = scope_county(session, scope)
+    status = coverage.comparison_status(current, prev, county)
     counted: dict[str, list[int]]
     if chosen == "grid":
         counted = grid_counts(session, scope, [current, prev], cats, boundaries)
@@ -88,7 +93,7 @@ def breakdown(
         c, p = counted.get(u.code, [0, 0])
         out.append(
             UnitChange(
-                **vars(change(c, p)),
+                **vars(change(c, p, current.days, prev.days, status)),
                 code=u.code,
                 name=u.name,
                 parent_code=u.parent_code,
@@ -96,16 +101,17 @@ def breakdown(
                 rate_per_1000_households=rate_per_1000(c, u.households),
             )
         )
+    flag_together(list(out))
     if chosen == "grid" and boundaries == "historic":
-        total = change(sum(v[0] for v in counted.values()), sum(v[1] for v in counted.values()))
+        tc, tp = sum(v[0] for v in counted.values()), sum(v[1] for v in counted.values())
     else:
         (tc, tp) = windowed_counts(session, scope, [current, prev], cats, ()).get((), [0, 0])
-        total = change(tc, tp)
+    total = change(tc, tp, current.days, prev.days, status)
     return Breakdown(
         scope,
         chosen,
-        WindowOut(current.start, current.end),
-        WindowOut(prev.start, prev.end, previous),
+        WindowOut(current.start, current.end, coverage=coverage.status(current, county)),
+        WindowOut(prev.start, prev.end, previous, coverage.status(prev, county)),
         category_keys(cats),
         boundaries,
         total,

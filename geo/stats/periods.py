@@ -1,4 +1,4 @@
-"""Counts in date windows and the period comparison (difference, percent change, Poisson z-score)."""
+"""Counts in date windows and the period comparison (difference, percent change, exact two-Poisson test)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import vocab
 from geo.stats import rollup
+from geo.stats.coverage import Coverage, Span, WindowStatus, data_coverage, scope_county
 from geo.stats.scope import (
     Scope,
     Window,
@@ -19,11 +21,10 @@ from geo.stats.scope import (
     category_keys,
     make_window,
     parse_categories,
-    previous_window,
     resolve_scope,
 )
-
-Z_SIGNIFICANT = 3.0  # |z| above this is a real change, not Poisson noise (crime-analysis practice)
+from geo.stats.significance import ALPHA, BH_METHOD, METHOD, bh_adjust, poisson_rate_test
+from geo.stats.windows import previous_window
 
 # Columns counts may be grouped by: fixed SQL expressions, never user input.
 GROUP_COLUMNS = {
@@ -38,21 +39,47 @@ GROUP_COLUMNS = {
 
 @dataclass
 class Change:
-    """A current-versus-previous count with its difference, percent change and Poisson z-score."""
+    """A current-versus-previous count: difference, percent change and the exact test of the two counts.
+
+    status (geo.stats.coverage): 'ok' when the data cover both windows; 'partial' when they cover only part of
+    one (figures shown, nothing flagged); 'no_data' when a window lies wholly outside them (counts only: no
+    difference, percent, z or p, since there is no change to speak of).
+    """
 
     current: int
     previous: int
-    difference: int
+    difference: int | None  # C − P
     percent_change: float | None  # (C − P) / P × 100; None when P = 0
-    z_score: float  # 2(√C − √P)
-    significant: bool  # |z| > 3
+    z_score: float | None  # 2(√C − √P): descriptive only, never the test
+    p_value: float | None  # conditional binomial test, two-sided, exposure = days
+    p_adjusted: float | None = None  # Benjamini–Hochberg across the changes listed with it (None: one test)
+    significant: bool = False  # status ok and (adjusted) p < ALPHA
+    status: str = "ok"  # ok, partial or no_data
+    method: str = METHOD
 
 
-def change(current: int, previous: int) -> Change:
-    """The comparison of two counts, as police analysts read it."""
+def change(
+    current: int, previous: int, current_days: int = 1, previous_days: int = 1, status: str = "ok"
+) -> Change:
+    """The comparison of two counts over current_days and previous_days (equal lengths by default)."""
+    if status == "no_data":
+        return Change(current, previous, None, None, None, None, status=status)
     pct = None if previous == 0 else round((current - previous) / previous * 100.0, 2)
     z = 2.0 * (math.sqrt(current) - math.sqrt(previous))
-    return Change(current, previous, current - previous, pct, round(z, 3), abs(z) > Z_SIGNIFICANT)
+    p = poisson_rate_test(current, current_days, previous, previous_days)
+    flagged = status == "ok" and p < ALPHA
+    return Change(current, previous, current - previous, pct, round(z, 3), p, None, flagged, status)
+
+
+def flag_together(changes: list[Change]) -> None:
+    """Adjust the p-values of changes reported together (BH) and flag on the adjusted p (covered ones only)."""
+    tested = [c for c in changes if c.p_value is not None]
+    if len(tested) < 2:
+        return
+    for c, q in zip(tested, bh_adjust(np.array([c.p_value for c in tested])), strict=True):
+        c.p_adjusted = float(q)
+        c.significant = c.status == "ok" and bool(q < ALPHA)
+        c.method = f"{METHOD}; {BH_METHOD} across {len(tested)}"
 
 
 @dataclass
@@ -75,6 +102,11 @@ class WindowOut:
     start: dt.date
     end: dt.date
     mode: str | None = None
+    coverage: WindowStatus | None = None  # covered, partial or no_data (comparisons only)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
 
 
 @dataclass
@@ -95,6 +127,8 @@ class Comparison:
     categories: list[str]
     total: Change
     by_category: list[CategoryChange] = field(default_factory=list)
+    data_span: Span | None = None  # the days the scope's source (county, or all) has data
+    alpha: float = ALPHA
 
 
 def range_condition(windows: list[Window], params: dict[str, Any]) -> str:
@@ -181,16 +215,31 @@ def counts(
 
 
 def compare_windows(
-    session: Session, scope: Scope, current: Window, previous: Window, cats: list[str] | None
+    session: Session,
+    scope: Scope,
+    current: Window,
+    previous: Window,
+    cats: list[str] | None,
+    coverage: Coverage | None = None,
 ) -> tuple[Change, list[CategoryChange]]:
-    """Total and per-category changes between two windows of the scope."""
+    """Total and per-category changes between two windows of the scope (categories BH-adjusted together)."""
+    coverage = coverage or data_coverage(session)
+    status = coverage.comparison_status(current, previous, scope_county(session, scope))
     rows = windowed_counts(session, scope, [current, previous], cats, ("category",))
     per_cat = []
     for key in category_keys(cats):
         c, p = rows.get((key,), [0, 0])
         zh, en = vocab.INCIDENT_CATEGORIES[key]
-        per_cat.append(CategoryChange(**vars(change(c, p)), category=key, label_zh=zh, label_en=en))
-    total = change(sum(x.current for x in per_cat), sum(x.previous for x in per_cat))
+        tested = change(c, p, current.days, previous.days, status)
+        per_cat.append(CategoryChange(**vars(tested), category=key, label_zh=zh, label_en=en))
+    flag_together(list(per_cat))
+    total = change(
+        sum(x.current for x in per_cat),
+        sum(x.previous for x in per_cat),
+        current.days,
+        previous.days,
+        status,
+    )
     return total, per_cat
 
 
@@ -207,12 +256,15 @@ def compare_periods(
     current = make_window(start, end)
     prev = previous_window(current, previous)
     cats = parse_categories(categories)
-    total, per_cat = compare_windows(session, scope, current, prev, cats)
+    coverage = data_coverage(session)
+    county = scope_county(session, scope)
+    total, per_cat = compare_windows(session, scope, current, prev, cats, coverage)
     return Comparison(
         scope,
-        WindowOut(current.start, current.end),
-        WindowOut(prev.start, prev.end, previous),
+        WindowOut(current.start, current.end, coverage=coverage.status(current, county)),
+        WindowOut(prev.start, prev.end, previous, coverage.status(prev, county)),
         category_keys(cats),
         total,
         per_cat,
+        coverage.span(county),
     )

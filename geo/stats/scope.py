@@ -24,6 +24,8 @@ SCOPE_COLUMN = {
     "grid": "grid_code",
 }
 LEVEL_BY_LENGTH = {6: "county", 9: "town", 12: "community", 15: "grid"}
+CITY_CODE = "610300"  # Baoji: the deployment's root area; it holds every 6103xx code
+CITY_PREFIX = CITY_CODE[:4]  # the city holds every 6103xx county
 LEVEL_ORDER = ("city", "county", "town", "community", "grid")
 PREVIOUS_MODES = ("prior", "yoy")
 # Dates outside this span are typing errors, and would let a previous window fall off the calendar.
@@ -160,20 +162,6 @@ def make_window(start: dt.date, end: dt.date) -> Window:
     return Window(start, end)
 
 
-def _year_earlier(d: dt.date) -> dt.date:
-    # 29 February has no twin a year earlier: use 28 February.
-    return d.replace(year=d.year - 1, day=28) if (d.month, d.day) == (2, 29) else d.replace(year=d.year - 1)
-
-
-def previous_window(current: Window, mode: str = "prior") -> Window:
-    """The comparison window: 'prior' = same length immediately before; 'yoy' = same dates a year earlier."""
-    if mode == "prior":
-        return Window(current.start - dt.timedelta(days=current.days), current.start)
-    if mode == "yoy":
-        return Window(_year_earlier(current.start), _year_earlier(current.end))
-    raise InvalidInput(f"previous must be one of {', '.join(PREVIOUS_MODES)}; got '{mode}'", field="previous")
-
-
 def parse_categories(raw: list[str] | str | None, default: tuple[str, ...] | None = None) -> list[str] | None:
     """Category keys from 'a,b' or ['a', 'b'] (validated against vocab); None means every category."""
     if raw is None:
@@ -220,3 +208,17 @@ def check_level_below(scope: Scope, level: str) -> None:
         raise InvalidInput(f"level must be one of {', '.join(LEVEL_ORDER[1:])}; got '{level}'", field="level")
     if LEVEL_ORDER.index(level) <= LEVEL_ORDER.index(scope.level):
         raise InvalidInput(f"level '{level}' is not below the scope {scope.code} ({scope.level})", field="level")
+
+
+def level_of(code: str) -> str | None:
+    """The level a code names by its length: 'city' (610300), 'county', 'town', 'community', 'grid'; else None."""
+    if code == CITY_CODE:
+        return "city"
+    return LEVEL_BY_LENGTH.get(len(code)) if code.isdigit() else None
+
+
+def contains(area: str, code: str) -> bool:
+    """Whether the unit or grid `code` lies inside `area` (an area holds itself): codes nest by prefix."""
+    if area == CITY_CODE:
+        return code.startswith(CITY_PREFIX)
+    return level_of(area) is not None and code.startswith(area)

@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 
 from geo.errors import InvalidInput
 from geo.stats import rollup
+from geo.stats.coverage import Span, WindowStatus, data_coverage, scope_county
 from geo.stats.periods import WindowOut
 from geo.stats.scope import (
     LOCAL_TZ_NAME,
     Scope,
+    Window,
     category_filter,
     category_keys,
     make_window,
@@ -31,6 +33,7 @@ class Bucket:
     start: dt.date  # the bucket's first local day (weeks start on Monday, as date_trunc does)
     count: int
     by_category: dict[str, int]
+    coverage: WindowStatus = "covered"  # the bucket's days in range against the data's span: a 0 may be no data
 
 
 @dataclass
@@ -41,6 +44,7 @@ class Trend:
     categories: list[str]
     total: int
     series: list[Bucket]
+    data_span: Span | None = None
 
 
 def truncate(d: dt.date, bucket: str) -> dt.date:
@@ -127,5 +131,11 @@ def trend(
     table: dict[dt.date, dict[str, int]] = {d: dict.fromkeys(keys, 0) for d in starts}
     for b, cat, n in session.execute(text(sql), params):
         table[b][cat] = int(n)
-    series = [Bucket(d, sum(table[d].values()), table[d]) for d in starts]
-    return Trend(scope, WindowOut(window.start, window.end), bucket, keys, sum(b.count for b in series), series)
+    span = data_coverage(session).span(scope_county(session, scope))
+    series = []
+    for d in starts:
+        days = Window(max(d, window.start), min(_next(d, bucket), window.end))
+        status: WindowStatus = "no_data" if span is None else span.status(days)
+        series.append(Bucket(d, sum(table[d].values()), table[d], status))
+    total = sum(b.count for b in series)
+    return Trend(scope, WindowOut(window.start, window.end), bucket, keys, total, series, span)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from scipy.stats import binomtest
 
 from geo.auth import create_user
 from tests.stats_fixtures import COUNTY, E1, TOWN, W1, W2, WEST, load_stats_data, move_west_boundary
@@ -26,7 +27,7 @@ def get(client, headers, path, **params):
 
 
 def test_every_stats_route_needs_a_token(client):
-    for path in ("counts", "compare", "trend", "zero-incident", "top-grids", "breakdown", "disputes"):
+    for path in ("counts", "coverage", "compare", "trend", "zero-incident", "top-grids", "breakdown", "disputes"):
         assert client.get(f"{BASE}/{path}", params=YEAR).status_code == 401, path
 
 
@@ -34,19 +35,37 @@ def test_compare_city_yoy(client, viewer):
     status, body = get(client, viewer, "compare", admin_code="610300", previous="yoy", **YEAR)
     assert status == 200
     assert body["scope"] == {"code": "610300", "level": "city", "name": "宝鸡市"}
-    assert body["current"] == {"start": "2020-01-01", "end": "2021-01-01"}
-    assert body["previous"] == {"start": "2019-01-01", "end": "2020-01-01", "mode": "yoy"}
-    assert body["total"] == {
+    assert body["current"] == {"start": "2020-01-01", "end": "2021-01-01", "days": 366, "coverage": "partial"}
+    assert body["previous"] == {
+        "start": "2019-01-01",
+        "end": "2020-01-01",
+        "days": 365,
+        "coverage": "covered",
+        "mode": "yoy",
+    }
+    total = body["total"]
+    assert total["p_value"] == pytest.approx(binomtest(30, 47, 366 / 731).pvalue, rel=1e-9)
+    assert {k: v for k, v in total.items() if k not in ("p_value", "method")} == {
         "current": 30,
         "previous": 17,
         "difference": 13,
         "percent_change": 76.47,
         "z_score": 2.708,
+        "p_adjusted": None,
         "significant": False,
+        "status": "partial",
     }
+    assert total["method"].startswith("conditional binomial test")
+    assert body["data_span"] == {"first_day": "2018-12-31", "last_day": "2020-09-09"} and body["alpha"] == 0.01
     service = next(c for c in body["by_category"] if c["category"] == "service")
-    assert service["percent_change"] is None and service["significant"] is True
-    assert service["label_zh"] == "服务诉求"
+    # Was significant (|z| 8 > 3); the fixture's data end on 2020-09-09, so 2020 is partial: never flagged.
+    assert service["percent_change"] is None and service["significant"] is False
+    assert service["label_zh"] == "服务诉求" and "Benjamini" in service["method"]
+    _, later = get(client, viewer, "compare", previous="prior", start="2021-01-01", end="2022-01-01")
+    assert later["total"]["status"] == "no_data" and later["total"]["difference"] is None
+    status, cov = get(client, viewer, "coverage", admin_code=E1, start="2021-01-01", end="2022-01-01")
+    assert status == 200 and cov["data_span"] == body["data_span"]
+    assert cov["window"]["coverage"] == "no_data" and cov["scope"]["level"] == "grid"
 
 
 def test_categories_repeated_or_comma_separated(client, viewer):
@@ -65,7 +84,13 @@ def test_counts_trend_zero_top_breakdown_disputes(client, viewer):
     }
     _, trend = get(client, viewer, "trend", bucket="month", categories="property", **YEAR)
     assert trend["bucket"] == "month" and len(trend["series"]) == 12
-    assert trend["series"][6] == {"start": "2020-07-01", "count": 4, "by_category": {"property": 4}}
+    assert trend["series"][6] == {
+        "start": "2020-07-01",
+        "count": 4,
+        "by_category": {"property": 4},
+        "coverage": "covered",
+    }
+    assert [b["coverage"] for b in trend["series"][8:]] == ["partial", "no_data", "no_data", "no_data"]
     _, zero = get(client, viewer, "zero-incident", admin_code=TOWN, start="2020-06-01", end="2020-08-01")
     assert (zero["total_communities"], zero["count"]) == (2, 1)
     assert zero["communities"][0] == {
@@ -81,14 +106,18 @@ def test_counts_trend_zero_top_breakdown_disputes(client, viewer):
     assert top["grids"][1]["rate_per_1000_households"] == 62.5 and top["boundaries"] == "current"
     _, bd = get(client, viewer, "breakdown", admin_code="610300", level="county", **YEAR)
     assert bd["level"] == "county" and bd["total"]["current"] == 30
-    assert bd["units"] == [
+    unit = bd["units"][0]
+    assert unit["p_value"] == pytest.approx(binomtest(30, 47, 366 / 731).pvalue, rel=1e-9)
+    assert [{k: v for k, v in unit.items() if k not in ("p_value", "method")}] == [
         {
             "current": 30,
-            "previous": 18,
-            "difference": 12,
-            "percent_change": 66.67,
-            "z_score": 2.469,
+            "previous": 17,  # was 18: the prior window of 2020 is 2019 now
+            "difference": 13,
+            "percent_change": 76.47,
+            "z_score": 2.708,
+            "p_adjusted": None,
             "significant": False,
+            "status": "partial",
             "code": COUNTY,
             "name": "渭滨区",
             "parent_code": "610300",
@@ -147,4 +176,18 @@ def test_openapi_documents_the_shapes(client):
     assert set(params) >= {"admin_code", "start", "end", "categories", "previous"}
     assert params["start"]["required"] and params["end"]["required"]
     change = spec["components"]["schemas"]["ChangeOut"]["properties"]
-    assert set(change) == {"current", "previous", "difference", "percent_change", "z_score", "significant"}
+    assert set(change) == {
+        "current",
+        "previous",
+        "difference",
+        "percent_change",
+        "z_score",
+        "p_value",
+        "p_adjusted",
+        "significant",
+        "status",
+        "method",
+    }
+    # Each statistic's definition, with its source, in the schema.
+    assert "Przyborowski" in change["p_value"]["description"] and "descriptive" in change["z_score"]["description"]
+    assert "Benjamini" in change["p_adjusted"]["description"]

@@ -115,6 +115,10 @@ def test_grid_change_is_year_over_year(stats_db):
     assert out.loc[E1, ["current", "previous"]].tolist() == [21, 9]
     assert out.loc[E1, "z"] == pytest.approx(2 * (np.sqrt(21) - 3), abs=1e-3)
     assert out.loc[W1, ["current", "previous"]].tolist() == [2, 5]
+    # The fixture's data end on 2020-09-09: 2020 is only partly covered, so no grid is judged (was: z classes).
+    assert (out["class"] == "no_data").all() and out["p"].isna().all()
+    later = grid_change(stats_db, "610302", Y2021, dt.date(2022, 1, 1))
+    assert (later["class"] == "no_data").all() and later["current"].sum() == 0
 
 
 @pytest.mark.parametrize("kind", list(MAP_KINDS))

@@ -34,7 +34,7 @@ def case(db):
     ]
     route = routes.create_route(
         db,
-        Principal("editor", "gis_editor"),
+        Principal("editor", frozenset({"gis_editor"}), "610300"),
         {
             "name": "hand",
             "officer_id": officer,
@@ -104,7 +104,7 @@ def test_reach_is_a_setting(case):
 
 def test_officer_and_community_coverage_add_up_routes(case):
     db, officer, route, *_ = case
-    editor = Principal("editor", "gis_editor")
+    editor = Principal("editor", frozenset({"gis_editor"}), "610300")
     second = routes.create_route(
         db,
         editor,

@@ -21,7 +21,7 @@ def test_route_map_is_offline_with_numbered_stops(db, settings):
     ]
     route = routes.create_route(
         db,
-        Principal("e", "gis_editor"),
+        Principal("e", frozenset({"gis_editor"}), "610300"),
         {
             "name": "夜巡",
             "officer_id": officer,

@@ -13,7 +13,7 @@ from geo.patrols import routes
 from tests.fixtures import load_tiny_tree
 from tests.patrol_data import EAST, WEST, add_officer, line
 
-EDITOR = Principal("editor", "gis_editor")
+EDITOR = Principal("editor", frozenset({"gis_editor"}), "610300")
 INSIDE_WEST = line((107.102, 34.365), (107.108, 34.365))
 
 
@@ -45,7 +45,7 @@ def count(db, table: str) -> int:
 
 def test_create_read_update_delete(tree):
     db, a, _ = tree
-    made = routes.create_route(db, Principal("a", "police", a), body(a))
+    made = routes.create_route(db, Principal("a", frozenset({"police"}), "610300", a), body(a))
     feature = made["route"]
     assert made["warnings"] == []
     props = feature["properties"]
@@ -58,7 +58,7 @@ def test_create_read_update_delete(tree):
     assert routes.get_route(db, rid)["properties"]["planned_stops"][0]["kind"] == "compound"
 
     changed = routes.update_route(
-        db, Principal("a", "police", a), rid, {"mode": "drive", "name": "改名"}, if_match=1
+        db, Principal("a", frozenset({"police"}), "610300", a), rid, {"mode": "drive", "name": "改名"}, if_match=1
     )
     assert changed["route"]["properties"]["mode"] == "drive"
     assert changed["route"]["properties"]["name"] == "改名"
@@ -69,7 +69,7 @@ def test_create_read_update_delete(tree):
 
     listed = routes.list_routes(db, officer_id=a)
     assert '"numberMatched": 1' in listed
-    routes.delete_route(db, Principal("a", "police", a), rid)
+    routes.delete_route(db, Principal("a", frozenset({"police"}), "610300", a), rid)
     with pytest.raises(NotFound):
         routes.get_route(db, rid)
     actions = (
@@ -85,7 +85,7 @@ def test_create_read_update_delete(tree):
 
 def test_police_write_only_their_own_officers_routes(tree):
     db, a, b = tree
-    police_a = Principal("a", "police", a)
+    police_a = Principal("a", frozenset({"police"}), "610300", a)
     with pytest.raises(Forbidden):
         routes.create_route(db, police_a, body(b))
     rid = routes.create_route(db, EDITOR, body(b))["route"]["id"]  # gis_editor writes any officer's route
@@ -98,9 +98,9 @@ def test_police_write_only_their_own_officers_routes(tree):
     with pytest.raises(Forbidden):
         routes.update_route(db, police_a, mine, {"officer_id": b})
     with pytest.raises(Forbidden):
-        routes.create_route(db, Principal("nobody", "police", None), body(a))
+        routes.create_route(db, Principal("nobody", frozenset({"police"}), "610300", None), body(a))
     with pytest.raises(Forbidden):
-        routes.create_route(db, Principal("v", "viewer"), body(a))
+        routes.create_route(db, Principal("v", frozenset({"viewer"}), "610300"), body(a))
     assert routes.get_route(db, rid)["properties"]["name"] == "西社区早巡"
 
 

@@ -77,7 +77,9 @@ def test_schedule_line_coverage_and_a_saveable_draft(myopic):
     assert props["solver"]["legs"] == "straight" and props["solver"]["candidates"] == 10
     cover = props["coverage"]
     assert cover["compounds"] and cover["length_m"] > 4000
-    saved = routes.create_route(db, Principal("e", "gis_editor"), {**props["route"], "name": "保存的建议"})
+    saved = routes.create_route(
+        db, Principal("e", frozenset({"gis_editor"}), "610300"), {**props["route"], "name": "保存的建议"}
+    )
     assert saved["route"]["properties"]["planned_stops"][0]["eta_minutes"] == props["stops"][0]["eta_minutes"]
 
 

@@ -6,11 +6,13 @@ import datetime as dt
 import math
 
 import pytest
+from scipy.stats import binomtest, false_discovery_control
 from sqlalchemy import text
 
 from geo import stats
 from geo.errors import AdminUnitNotFound, GridNotFound, InvalidInput
-from geo.stats.scope import Window, previous_window
+from geo.stats.scope import Window, resolve_scope
+from geo.stats.windows import following_window, previous_window
 from tests.stats_fixtures import COUNTY, E1, E2, EAST, TOWN, W1, W2, WEST, load_stats_data, move_west_boundary
 
 Y2020 = (dt.date(2020, 1, 1), dt.date(2021, 1, 1))
@@ -26,49 +28,114 @@ def by_cat(result) -> dict:
     return {c.category: c for c in result.by_category}
 
 
+def _binomial_two_sided(k: int, n: int, share: float) -> float:
+    """Hand-worked exact two-sided binomial p: the sum of the outcomes no likelier than k (Clopper's rule)."""
+    probs = [math.comb(n, i) * share**i * (1 - share) ** (n - i) for i in range(n + 1)]
+    return min(1.0, sum(q for q in probs if q <= probs[k] * (1 + 1e-7)))
+
+
 def test_change_math():
+    # Was: |z| = |2(√C − √P)| > 3 flagged a change (3 vs 0 was "real"); for two single periods z has variance ~2.
+    # Now: the conditional binomial test of the two counts (exposure = days), checked by hand.
     c = stats.change(3, 4)
     assert (c.difference, c.percent_change, c.z_score, c.significant) == (-1, -25.0, -0.536, False)
-    assert math.isclose(c.z_score, 2 * (math.sqrt(3) - 2), abs_tol=5e-4)
+    assert c.p_value == pytest.approx(1.0) and c.status == "ok"
+    assert math.isclose(c.z_score, 2 * (math.sqrt(3) - 2), abs_tol=5e-4)  # kept, as a descriptive figure
     zero = stats.change(5, 0)
     assert zero.percent_change is None and zero.z_score == round(2 * math.sqrt(5), 3)
-    assert stats.change(16, 1).z_score == 6.0 and stats.change(16, 1).significant
-    assert not stats.change(0, 0).significant and stats.change(0, 0).percent_change is None
-    # From nothing: 2 incidents give z = 2.83 (noise), 3 give 3.46 (a real change).
-    assert stats.change(2, 0).significant is False and stats.change(3, 0).significant is True
+    big = stats.change(16, 1)
+    assert big.p_value == pytest.approx(2 * 18 / 2**17) and big.significant  # P(X ≥ 16) + P(X ≤ 1), X ~ B(17, ½)
+    assert not stats.change(0, 0).significant and stats.change(0, 0).p_value == 1.0
+    # From nothing: 3 incidents were "a real change" by |z| > 3; exactly, p = 2 / 2³ = 0.25. 8 give p = 2⁻⁷.
+    assert stats.change(3, 0).p_value == pytest.approx(0.25) and not stats.change(3, 0).significant
+    assert stats.change(8, 0).p_value == pytest.approx(2**-7) and stats.change(8, 0).significant
+    # Unequal exposure: 2020 (366 days) against 2019 (365): the share is 366/731, not ½.
+    leap = stats.change(40, 20, 366, 365)
+    assert leap.p_value == pytest.approx(_binomial_two_sided(40, 60, 366 / 731), rel=1e-9)
+    assert leap.p_value == pytest.approx(binomtest(40, 60, 366 / 731).pvalue, rel=1e-12)
+    partial = stats.change(16, 0, status="partial")
+    assert partial.p_value is not None and partial.p_value < 0.01 and not partial.significant
+    none = stats.change(16, 0, status="no_data")
+    assert (none.difference, none.percent_change, none.z_score, none.p_value, none.significant) == (
+        None,
+        None,
+        None,
+        None,
+        False,
+    )
 
 
 def test_previous_windows():
+    # Was: 'prior' moved back 366 days from 2020, giving [2018-12-31, 2020-01-01), shown as 2018-12-31 – 2019-12-31.
+    # Whole months now move by months: the year before 2020 is 2019 (its 365 days are the test's exposure).
     leap = Window(dt.date(2020, 1, 1), dt.date(2021, 1, 1))
-    assert previous_window(leap, "prior") == Window(dt.date(2018, 12, 31), dt.date(2020, 1, 1))
+    assert previous_window(leap, "prior") == Window(dt.date(2019, 1, 1), dt.date(2020, 1, 1))
     assert previous_window(leap, "yoy") == Window(dt.date(2019, 1, 1), dt.date(2020, 1, 1))
     feb29 = Window(dt.date(2020, 2, 29), dt.date(2020, 3, 1))
     assert previous_window(feb29, "yoy") == Window(dt.date(2019, 2, 28), dt.date(2019, 3, 1))
+    assert previous_window(feb29, "prior") == Window(dt.date(2020, 2, 28), dt.date(2020, 2, 29))
+    march = Window(dt.date(2020, 3, 1), dt.date(2020, 4, 1))
+    assert previous_window(march, "prior") == Window(dt.date(2020, 2, 1), dt.date(2020, 3, 1))  # 29 days
+    days28 = Window(dt.date(2020, 3, 5), dt.date(2020, 4, 2))
+    assert previous_window(days28, "prior") == Window(dt.date(2020, 2, 6), dt.date(2020, 3, 5))
+    # The window after a year is the next year, its last day included (was 365 days: 2020-12-31 dropped).
+    y2019 = Window(dt.date(2019, 1, 1), dt.date(2020, 1, 1))
+    assert following_window(y2019) == Window(dt.date(2020, 1, 1), dt.date(2021, 1, 1))
+    assert following_window(days28) == Window(dt.date(2020, 4, 2), dt.date(2020, 4, 30))
 
 
 def test_city_comparison_prior_and_yoy(data):
+    # The prior window of 2020 is now 2019 (was [2018-12-31, 2020-01-01): 18 with the 2018-12-31 hazard).
     prior = stats.compare_periods(data, "610300", *Y2020)
-    assert prior.scope.level == "city" and prior.previous.start == dt.date(2018, 12, 31)
+    assert prior.scope.level == "city" and prior.previous.start == dt.date(2019, 1, 1)
+    assert (prior.current.days, prior.previous.days) == (366, 365)
     t = prior.total
-    assert (t.current, t.previous, t.difference, t.percent_change, t.z_score) == (30, 18, 12, 66.67, 2.469)
+    assert (t.current, t.previous, t.difference, t.percent_change, t.z_score) == (30, 17, 13, 76.47, 2.708)
+    assert t.p_value == pytest.approx(_binomial_two_sided(30, 47, 366 / 731), rel=1e-9)
     cats = by_cat(prior)
     assert [(cats[k].current, cats[k].previous) for k in ("preventable", "property", "dispute", "hazard")] == [
         (3, 4),
         (5, 10),  # the property crime outside the jurisdiction is not the city's
         (6, 2),
-        (0, 2),
+        (0, 1),
     ]
     assert cats["property"].percent_change == -50.0 and cats["property"].z_score == -1.852
     assert cats["dispute"].percent_change == 200.0 and cats["dispute"].z_score == 2.071
     service = cats["service"]
     assert (service.current, service.previous, service.percent_change, service.z_score) == (16, 0, None, 8.0)
-    assert service.significant and not t.significant
+    assert service.p_value == pytest.approx((366 / 731) ** 16 + (365 / 731) ** 16, rel=1e-9)
+    # The fixture's data run 2018-12-31 – 2020-09-09: 2020 is only partly covered, so nothing is flagged
+    # (was: service 16 vs 0 flagged as a real rise). Flags on covered data: test_stats_significance.py.
+    assert prior.current.coverage == "partial" and prior.previous.coverage == "covered"
+    assert prior.data_span is not None and prior.data_span.label() == "2018-12-31 – 2020-09-09"
+    assert t.status == "partial" and not any(c.significant for c in [t, *prior.by_category])
     assert cats["preventable"].label_zh == "可防性案件" and cats["preventable"].label_en == "Preventable case"
 
     yoy = stats.compare_periods(data, "610300", *Y2020, previous="yoy")
     assert yoy.previous.start == dt.date(2019, 1, 1) and yoy.previous.mode == "yoy"
     assert (yoy.total.previous, yoy.total.percent_change, yoy.total.z_score) == (17, 76.47, 2.708)
     assert by_cat(yoy)["hazard"].previous == 1 and by_cat(yoy)["hazard"].z_score == -2.0
+
+
+def test_periods_outside_the_data_are_no_data(data):
+    # 2021 against 2020 and 2018 against 2017: a window wholly outside the data is no data, never a change.
+    after = stats.compare_periods(data, "610300", dt.date(2021, 1, 1), dt.date(2022, 1, 1))
+    assert after.current.coverage == "no_data" and after.total.status == "no_data"
+    assert (after.total.current, after.total.previous) == (0, 30)
+    assert after.total.difference is None and after.total.p_value is None and not after.total.significant
+    assert all(c.status == "no_data" and c.percent_change is None for c in after.by_category)
+    before = stats.breakdown(data, TOWN, dt.date(2018, 1, 1), dt.date(2018, 12, 1))
+    assert before.total.status == "no_data" and all(u.status == "no_data" for u in before.units)
+    months = stats.trend(data, COUNTY, dt.date(2018, 11, 1), dt.date(2019, 2, 1))
+    assert [b.coverage for b in months.series] == ["no_data", "partial", "covered"]
+    pc = stats.period_coverage(data, resolve_scope(data, E1), Window(dt.date(2021, 1, 1), dt.date(2022, 1, 1)))
+    assert pc.status == "no_data" and not pc.comparable
+    assert pc.statement()[0] == "2021-01-01 – 2021-12-31 无数据（数据覆盖 2018-12-31 – 2020-09-09）"
+    report = stats.coverage_report(data, "610300", "service", dt.date(2020, 1, 1), dt.date(2020, 6, 1))
+    assert [(c.category, c.first_day, c.last_day) for c in report.by_category] == [
+        ("service", dt.date(2020, 9, 9), dt.date(2020, 9, 9))
+    ]
+    assert report.window.coverage == "covered"
 
 
 def test_comparison_with_category_filter_and_scopes(data):
@@ -79,7 +146,7 @@ def test_comparison_with_category_filter_and_scopes(data):
     grid = stats.compare_periods(data, E2, *Y2020, categories=["preventable"])
     assert grid.scope.level == "grid" and (grid.total.current, grid.total.previous) == (2, 0)
     county = stats.compare_periods(data, COUNTY, *Y2020)
-    assert (county.total.current, county.total.previous) == (30, 18)
+    assert (county.total.current, county.total.previous) == (30, 17)  # was 18: the prior window is now 2019
     town = stats.compare_periods(data, TOWN, *Y2020, categories=["dispute"])
     assert (town.total.current, town.total.previous) == (6, 2)
 
@@ -191,7 +258,7 @@ def test_breakdown_by_child_unit(data):
         COUNTY,
         "渭滨区",
         30,
-        18,
+        17,  # was 18: the prior window of 2020 is 2019 now, not [2018-12-31, 2020-01-01)
         400,
         75.0,
     )
@@ -205,15 +272,15 @@ def test_breakdown_by_child_unit(data):
         0.0,
     )
     east = rows[EAST]
-    assert (east.current, east.previous, east.z_score, east.significant) == (23, 11, 2.958, False)
+    assert (east.current, east.previous, east.z_score) == (23, 10, 3.267)
     assert east.rate_per_1000_households == 115.0 and town.total.current == 30
-    yoy = {x.code: x for x in stats.breakdown(data, TOWN, *Y2020, previous="yoy").units}
-    assert (yoy[EAST].previous, yoy[EAST].percent_change, yoy[EAST].z_score, yoy[EAST].significant) == (
-        10,
-        130.0,
-        3.267,
-        True,
-    )
+    # Units are BH-adjusted together: the oracle is scipy's BH over the hand-checked exact p-values.
+    p_hand = [_binomial_two_sided(7, 14, 366 / 731), _binomial_two_sided(23, 33, 366 / 731)]
+    assert [rows[WEST].p_value, east.p_value] == pytest.approx(p_hand, rel=1e-9)
+    assert [rows[WEST].p_adjusted, east.p_adjusted] == pytest.approx(false_discovery_control(p_hand), rel=1e-9)
+    # 23 vs 10 had |z| 3.267 > 3, "a real change" in the yoy breakdown; its exact p is 0.03 and 2020 is only
+    # partly in the fixture's data: not flagged.
+    assert 0.01 < east.p_value < 0.05 and not east.significant and east.status == "partial"
     grids = stats.breakdown(data, "610300", *Y2020, level="grid", categories="preventable")
     assert {x.code: x.current for x in grids.units} == {W1: 1, W2: 0, E1: 0, E2: 2}
     with pytest.raises(InvalidInput, match="not below"):

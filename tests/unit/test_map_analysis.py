@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import shapely
 from libpysal.weights import lat2W
+from scipy.stats import binomtest, false_discovery_control
 
-from geo.analysis.change import classify_change, poisson_z
+from geo.analysis.change import change_table, poisson_z
 from geo.analysis.density import DensityRaster, display_grid, kde, lonlat_to_metric
 from geo.analysis.hitrate import polygon_hit_rate, raster_hit_rate, top_polygons
 from geo.analysis.hotspots import benjamini_hochberg, classify, contiguity_weights, gi_star_counts, star_weights
@@ -116,12 +117,25 @@ def test_contiguity_tolerates_a_sliver_but_not_a_gap():
     assert w.neighbors == {0: [1], 1: [0], 2: []}
 
 
-def test_poisson_change_z_and_classes():
-    z = poisson_z(np.array([100, 100, 64, 0]), np.array([100, 64, 100, 9]))
-    assert z.tolist() == [0.0, 4.0, -4.0, -6.0]
-    assert classify_change(np.array([3.0, 2.5, 0.0, -2.5, -3.0])).tolist() == [
-        "rise_strong", "rise", "stable", "fall", "fall_strong",
-    ]  # fmt: skip
+def test_grid_change_classes_by_exact_test_and_bh():
+    # Was: classes by |z| thresholds (|z| ≥ 3 "real"). Now the exact test per grid, BH across the map; z stays
+    # descriptive. Oracle: scipy's binomtest and false_discovery_control on the raw counts.
+    current = np.array([100, 100, 64, 0, 30, 3])
+    previous = np.array([100, 64, 100, 9, 10, 0])
+    y2020, y2019 = (
+        Window(dt.date(2020, 1, 1), dt.date(2021, 1, 1)),
+        Window(dt.date(2019, 1, 1), dt.date(2020, 1, 1)),
+    )
+    out = change_table([str(i) for i in range(6)], current, previous, (y2020, y2019))
+    assert poisson_z(current, previous)[:4].tolist() == [0.0, 4.0, -4.0, -6.0] and out["z"].iloc[1] == 4.0
+    p = [binomtest(int(c), int(c + q), 366 / 731).pvalue for c, q in zip(current, previous, strict=True)]
+    assert out["p"].tolist() == pytest.approx(p, rel=1e-9)
+    assert out["p_adjusted"].tolist() == pytest.approx(false_discovery_control(p), rel=1e-9)
+    expected = ["rise" if q < 0.01 and c > b else "fall" if q < 0.01 and c < b else "stable"
+                for q, c, b in zip(false_discovery_control(p), current, previous, strict=True)]  # fmt: skip
+    assert out["class"].tolist() == expected
+    # 3 against 0 (z = 3.46) was a "real rise"; 100 against 64 (z = 4.0) is not significant after BH at 0.01
+    assert out["class"].iloc[5] == "stable" and expected[3] == "fall"
 
 
 def test_polygon_hit_rate_takes_top_area_and_computes_pai():

@@ -119,10 +119,10 @@ def test_principal_cache_expires_and_stays_bounded():
     from geo.auth import Principal
 
     cache = PrincipalCache(ttl_s=0.05, max_entries=2)
-    cache.put("a", Principal("u", "viewer"))
-    assert cache.get("a") == Principal("u", "viewer")
+    cache.put("a", Principal("u", frozenset({"viewer"}), "610300"))
+    assert cache.get("a") == Principal("u", frozenset({"viewer"}), "610300")
     time.sleep(0.06)
     assert cache.get("a") is None
     for key in "bcd":
-        cache.put(key, Principal(key, "viewer"))
+        cache.put(key, Principal(key, frozenset({"viewer"}), "610300"))
     assert cache.get("b") is None and cache.get("d") is not None
