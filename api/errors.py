@@ -43,6 +43,8 @@ MESSAGES_ZH = {
     "invalid_geometry": "几何图形无效",
     "invalid_filter": "筛选条件（CQL2）有误",
     "outside_jurisdiction": "超出管辖范围",
+    "outside_area": "超出本人负责区域",
+    "conflict": "已存在，与现有记录冲突",
     "not_found": "不存在",
     "grid_not_found": "网格不存在",
     "admin_unit_not_found": "行政区划不存在",

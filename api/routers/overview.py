@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from api.deps import Reader, SessionDep
 from api.routers.stats import CITY, AdminCode, End, Start
@@ -21,3 +21,21 @@ def stats_overview(
     session: SessionDep, _: Reader, start: Start, end: End, admin_code: AdminCode = CITY
 ) -> OverviewOut:
     return OverviewOut.model_validate(overview(session, admin_code, start, end))
+
+
+@router.get(
+    "/api/v1/briefings",
+    summary="简报 A 1–3 page PDF briefing of an area and period (figures, changes, maps, lists), Chinese first",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "the briefing, drawn server-side offline"}
+    },
+)
+def briefing(session: SessionDep, _: Reader, start: Start, end: End, admin_code: AdminCode = CITY) -> Response:
+    from geo.briefings import briefing_pdf  # matplotlib and WeasyPrint load on first use
+
+    pdf = briefing_pdf(session, admin_code, start, end)
+    name = f"briefing-{admin_code}-{start.isoformat()}.pdf"
+    return Response(
+        pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )

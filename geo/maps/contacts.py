@@ -17,7 +17,7 @@ PHONE_ROLES = ("police", "grid_worker", "centre_operator", "gis_editor", "depart
 
 def may_see_phones(principal: Principal) -> bool:
     """True for the roles in PHONE_ROLES (and admin)."""
-    return principal.allowed(PHONE_ROLES)
+    return principal.has(*PHONE_ROLES)
 
 
 def mask_phone(phone: str | None) -> str | None:

@@ -13,9 +13,14 @@ function fmt(n) {
   return n === null || n === undefined ? "–" : Number(n).toLocaleString("zh-CN");
 }
 
-function zCell(z, significant) {
-  const cls = `${z > 0 ? "up" : z < 0 ? "down" : ""} ${significant ? "sig" : ""}`;
-  return `<td class="${cls}">${z > 0 ? "+" : ""}${z.toFixed(2)}</td>`;
+// What the comparison supports, as the statistics decide it (GET /api/v1/stats/compare): a window outside the
+// data is "no data", never a change; partial data are shown but not flagged.
+function readingCell(c) {
+  if (c.status === "no_data") return `<td class="muted">${t("noData")}</td>`;
+  const p = c.p_adjusted ?? c.p_value;
+  const text = c.status === "partial" ? t("partial") : c.significant ? (c.difference > 0 ? t("sigUp") : t("sigDown")) : t("notSig");
+  const cls = c.significant ? (c.difference > 0 ? "up sig" : "down sig") : "";
+  return `<td class="${cls}" title="p = ${p === null || p === undefined ? "–" : p.toPrecision(2)}">${text}</td>`;
 }
 
 export function message(id, text, isError = false) {
@@ -36,7 +41,7 @@ export function overviewPanel(data, onBriefing) {
     `<div><span class="big" id="renovated-total">${fmt(h.renovated_compounds)}</span><span class="muted">${t("renovated")}</span></div>` +
     `<div><span class="big">${fmt(yoy.total.current)}</span><span class="muted">${t("incidents")}</span></div></div>` +
     `<div class="muted">${t("yoy")} ${yoy.previous.start} – ${lastDay(yoy.previous.end)}: ` +
-    `${fmt(yoy.total.previous)} → ${fmt(yoy.total.current)} (${pct === null ? t("noBase") : (pct > 0 ? "+" : "") + pct.toFixed(1) + "%"})</div>` +
+    `${fmt(yoy.total.previous)} → ${fmt(yoy.total.current)} (${yoy.total.status === "no_data" || pct === null ? t("noBase") : (pct > 0 ? "+" : "") + pct.toFixed(1) + "%"})</div>` +
     `<div class="muted"><a id="briefing-link">${t("briefing")}</a></div>`;
   body("p-overview").querySelector("#briefing-link").addEventListener("click", onBriefing);
 }
@@ -77,15 +82,16 @@ export function countsPanel(data) {
 }
 
 export function comparePanel(data) {
-  const head = `<tr><th>${t("category")}</th><th>${t("current")}</th><th>${t("previous")}</th><th>${t("change")}</th><th>${t("z")}</th></tr>`;
+  const head = `<tr><th>${t("category")}</th><th>${t("current")}</th><th>${t("previous")}</th><th>${t("change")}</th><th>${t("reading")}</th></tr>`;
   const row = (label, c) =>
     `<tr><td>${escapeHTML(label)}</td><td>${fmt(c.current)}</td><td>${fmt(c.previous)}</td>` +
     `<td>${c.percent_change === null ? "–" : (c.percent_change > 0 ? "+" : "") + c.percent_change.toFixed(1) + "%"}</td>` +
-    `${zCell(c.z_score, c.significant)}</tr>`;
+    `${readingCell(c)}</tr>`;
   const rows = [row(t("total"), data.total), ...data.by_category.map((c) => row(pick(c.label_zh, c.label_en), c))];
   const last = new Date(new Date(data.previous.end).getTime() - 86400000).toISOString().slice(0, 10);
-  body("p-compare").innerHTML = `<table>${head}${rows.join("")}</table>` +
-    `<div class="muted">${t("previousWindow")} ${data.previous.start} – ${last} · ${t("significant")}</div>`;
+  const warning = data.total.status === "no_data" ? `<div class="up" id="compare-no-data">${t("compareNoData")}</div>` : "";
+  body("p-compare").innerHTML = `<table>${head}${rows.join("")}</table>${warning}` +
+    `<div class="muted">${t("previousWindow")} ${data.previous.start} – ${last} · ${t("significant")} (α = ${data.alpha})</div>`;
 }
 
 export function zeroPanel(data, onPick) {

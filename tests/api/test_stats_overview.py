@@ -30,6 +30,7 @@ def test_overview_of_a_county_for_a_month(client, auth, data):
     assert yoy["previous"]["start"] == "2023-03-01" and yoy["previous"]["end"] == "2023-04-01"
     assert yoy["previous"]["mode"] == "yoy"  # the comparison period is named
     assert yoy["total"]["current"] == 12 and yoy["total"]["previous"] == 0
+    assert yoy["total"]["status"] == "no_data" and yoy["total"]["significant"] is False  # an empty year: said so
     by_cat = {c["category"]: c["current"] for c in yoy["by_category"]}
     assert (by_cat["dispute"], by_cat["hazard"], by_cat["property"]) == (4, 4, 4)
     # Disputes are incidents 0, 3, 6, 9; the odd ones (3, 9) are resolved, which counts as mediated too.
