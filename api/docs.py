@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 
 ASSETS = Path(fastapi_offline.__file__).parent / "static"
 DOCS_ASSETS = "/static/docs-vendor"  # where FastAPIOffline mounts its copies
-REDOC_JS = "/docs-assets/redoc.standalone.js"
+REDOC_JS = "/static/redoc/redoc.standalone.js"  # public like every static asset
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 LOCAL_LOGO = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='1' height='1'/%3E"
 
