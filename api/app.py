@@ -6,8 +6,9 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from api import docs, errors
+from api import db_metrics, docs, errors
 from api.limits import BodyLimit
+from api.read_your_writes import ReadYourWrites
 from api.routers import (
     compounds,
     crosswalk,
@@ -24,7 +25,8 @@ from api.routers import (
     users,
 )
 from api.tile_fastpath import TileFastPath
-from geo.db import make_engine, make_sessionmaker
+from geo.pg import routing
+from geo.pg.db import make_engine, make_sessionmaker
 from geo.settings import REPO_ROOT, Settings
 
 ROUTERS = [
@@ -59,10 +61,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.db_router = routing.from_settings(settings, app.state.sessionmaker)  # replicas for lagging reads
+    db_metrics.COLLECTOR.track(app.state.db_router)
     errors.install(app)
     docs.install(app)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ReadYourWrites)  # a writer's WAL position travels with it (api/read_your_writes.py)
     app.add_middleware(TileFastPath)  # cached map tiles answered before routing (api/tile_fastpath.py)
 
     for router in ROUTERS:

@@ -16,7 +16,7 @@ from api.cli_incidents import compounds_app, incidents_app
 from api.cli_maps import map_app
 from api.cli_patrols import patrols_app, roads_app
 from api.cli_users import users_app
-from geo import pgcluster
+from api.ops import pgcluster, pgstandby
 from geo.settings import Settings
 
 app = typer.Typer(help="citygrid 市域社会治理网格 — grid mapping for city-level social governance")
@@ -39,32 +39,63 @@ def _settings() -> Settings:
 
 
 @db_app.command("up")
-def db_up() -> None:
+def db_up(
+    replicas: int = typer.Option(0, help="also start this many hot standbys of the local cluster (next ports)"),
+) -> None:
     """Reach PostGIS at CITYGRID_DATABASE_URL, or start the local cluster under .data/postgres."""
+    s = _settings()
     try:
-        status = pgcluster.ensure_up(_settings())
+        status = pgcluster.ensure_up(s)
+        for index in range(1, replicas + 1):
+            pgstandby.start_standby(s, index)
     except pgcluster.ClusterError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     console.print(f"PostGIS {status.postgis_version} on PostgreSQL {status.server_version} at {status.where}")
+    for index in range(1, replicas + 1):
+        console.print(f"standby {index}: 127.0.0.1:{pgstandby.standby_port(s, index)} streaming from the primary")
+
+
+@db_app.command("promote")
+def db_promote(index: int = typer.Option(1, help="which standby (1 = the one on the next port)")) -> None:
+    """Promote a local standby to primary (after the primary is lost; it stops following the old one)."""
+    try:
+        pgstandby.promote(_settings(), index)
+    except pgcluster.ClusterError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"standby {index} promoted: it now accepts writes")
 
 
 @db_app.command("down")
 def db_down() -> None:
-    """Stop the local cluster (data stays in .data/postgres)."""
-    stopped = pgcluster.stop(_settings())
+    """Stop the local cluster and its standbys (data stays in .data/)."""
+    s = _settings()
+    for index in pgstandby.standbys(s):
+        pgstandby.stop_standby(s, index)
+    stopped = pgcluster.stop(s)
     console.print("stopped" if stopped else "the local cluster was not running")
 
 
 @db_app.command("status")
 def db_status() -> None:
     """Where the database runs, its versions and its migration state."""
-    from geo.db import make_engine, migration_heads
+    from geo.pg.db import make_engine, migration_heads
 
     s = _settings()
     status = pgcluster.probe(s.owner_database_url)
     console.print(f"database   {status.where}: {'reachable' if status.reachable else 'NOT reachable'}")
     console.print(f"local cluster ({s.pg_dir}): {pgcluster.local_cluster_state(s) or 'none'}")
+    for row in pgstandby.cluster_report(s):
+        if not row["reachable"]:
+            console.print(f"  {row['name']:<9} {row['where']}: NOT reachable")
+            continue
+        lag = row["last_replay_age_s"]
+        console.print(
+            f"  {row['name']:<9} {row['where']}: {row['role']}, WAL {row['lsn']}"
+            + (f", {row['streaming_standbys']} standby(s) streaming" if row["role"] == "primary" else "")
+            + (f", last replayed commit {lag:.1f} s ago" if lag is not None else "")
+        )
     if not status.reachable:
         raise typer.Exit(1)
     console.print(f"PostgreSQL {status.server_version}; PostGIS {status.postgis_version or 'missing'}")
@@ -110,7 +141,7 @@ def db_restore(
 @app.command("migrate")
 def migrate(revision: str = typer.Argument("head")) -> None:
     """alembic upgrade (as the owner role)."""
-    from geo.db import migrate as run
+    from geo.pg.db import migrate as run
 
     run(_settings().owner_database_url, revision)
     console.print(f"migrated to {revision}")

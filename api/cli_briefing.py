@@ -25,7 +25,7 @@ def briefing(
 ) -> None:
     """简报 A 1–3 page PDF briefing of an area and period: figures, changes, two maps, lists (offline)."""
     from geo.briefings import briefing_pdf
-    from geo.db import make_engine, make_sessionmaker
+    from geo.pg import make_engine, make_sessionmaker
 
     settings = Settings()
     began = time.perf_counter()

@@ -26,14 +26,14 @@ def cli_actor() -> str:
 def cli_principal():
     """Whoever runs the CLI (with the owner's database rights): a city-level admin."""
     from geo.auth import Principal
-    from geo.stats.scope import CITY_CODE
+    from geo.scope import CITY_CODE
 
     return Principal(cli_actor(), frozenset({"admin"}), CITY_CODE)
 
 
 def run_in_transaction(work: Callable[[Any, Settings], Any]) -> Any:
     """Run work(session, settings) in one transaction as the app role; domain errors exit 1 with their problems."""
-    from geo.db import make_engine, make_sessionmaker, transaction
+    from geo.pg import make_engine, make_sessionmaker, transaction
 
     settings = Settings()
     try:

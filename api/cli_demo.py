@@ -51,8 +51,8 @@ def load(
 @demo_app.command("check")
 def check() -> None:
     """Compute each seed figure from the database with plain SQL, beside its target; exit 1 if any misses."""
-    from geo.db import make_engine
     from geo.demo.targets import run_checks
+    from geo.pg import make_engine
 
     engine = make_engine(Settings())
     try:

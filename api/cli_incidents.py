@@ -29,7 +29,7 @@ STAGES = {
 
 
 def _session_factory():
-    from geo.db import make_engine, make_sessionmaker
+    from geo.pg import make_engine, make_sessionmaker
 
     s = Settings()
     return s, make_sessionmaker(make_engine(s))
@@ -45,9 +45,8 @@ def import_file(
 ) -> None:
     """Import incidents; each is assigned to its grid while inserting. All-or-nothing unless --partial."""
     from geo import audit
-    from geo.db import transaction
-    from geo.incident_import import import_incidents
-    from geo.ingest import format_for, read_any
+    from geo.incidents import format_for, import_incidents, read_any
+    from geo.pg import transaction
 
     settings, factory = _session_factory()
     started = time.perf_counter()
@@ -123,7 +122,7 @@ def assign_compounds() -> None:
     """Re-run the grid assignment of every compound (and every incident's compound_id)."""
     from geo import audit
     from geo.compounds import assign_all
-    from geo.db import transaction
+    from geo.pg import transaction
 
     _, factory = _session_factory()
     with console.status("落格 assigning compounds…"), transaction(factory) as session:

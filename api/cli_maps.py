@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from geo.errors import CitygridError
+from geo.scope import CITY_CODE
 from geo.settings import Settings
 
 map_app = typer.Typer(
@@ -27,7 +28,9 @@ ASSETS = typer.Option(
     help="inline (default): one self-contained file, scripts, styles and fonts inside it; "
     "folder: the file plus a FILE_files/ folder of the assets it links (move them together)",
 )
-ADMIN = typer.Option(None, "--admin-code", help="610300 (city, default), a county, town, community or grid code")
+ADMIN = typer.Option(
+    None, "--admin-code", help=f"{CITY_CODE} (city, default), a county, town, community or grid code"
+)
 START = typer.Option(None, "--start", help="first day YYYY-MM-DD (default: a year before --end)")
 END = typer.Option(None, "--end", help="day after the last YYYY-MM-DD (default: after the latest incident)")
 CATEGORY = typer.Option(None, "--category", help="incident category; repeat for several (default all)")
@@ -43,8 +46,8 @@ def _write(
     assets: str = "inline",
     **extra,
 ) -> None:
-    from geo.db import make_engine, make_sessionmaker
     from geo.maps.pages import save_map
+    from geo.pg import make_engine, make_sessionmaker
 
     settings = Settings()
     factory = make_sessionmaker(make_engine(settings))
@@ -106,9 +109,14 @@ def hotspots(
     end: str = END,
     category: list[str] = CATEGORY,
     assets: str = ASSETS,
+    measure: str = typer.Option(
+        "auto",
+        "--measure",
+        help="auto (per 1,000 households where grid sizes differ >10×), count, density (per km²), rate",
+    ),
 ) -> None:
-    """冷热点分析 Getis-Ord Gi* hot and cold spots with FDR correction and hit rate."""
-    _write("hotspots", output, admin_code, start, end, category, assets)
+    """冷热点分析 Getis-Ord Gi* hot and cold spots: two-sided permutation p, FDR correction, hit rate."""
+    _write("hotspots", output, admin_code, start, end, category, assets, measure=measure)
 
 
 @map_app.command("change")
@@ -120,5 +128,5 @@ def change(
     category: list[str] = CATEGORY,
     assets: str = ASSETS,
 ) -> None:
-    """同比变化图 Year-over-year change per grid by Poisson z-score."""
+    """同比变化图 Year-over-year change per grid: exact two-Poisson test, BH across grids."""
     _write("change", output, admin_code, start, end, category, assets)

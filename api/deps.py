@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
-from typing import Annotated
+from contextlib import contextmanager
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
 from geo import auth, vocab
 from geo.auth import Principal
+from geo.pg.routing import parse_lsn
 from geo.settings import Settings
+
+LSN_COOKIE = "citygrid_lsn"
+LSN_HEADER = "x-citygrid-lsn"
 
 
 def get_settings(request: Request) -> Settings:
@@ -30,6 +36,58 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def client_lsn(request: Request) -> int | None:
+    """The WAL position of this client's last write (cookie or header set by api/read_your_writes.py)."""
+    raw = request.headers.get(LSN_HEADER) or request.cookies.get(LSN_COOKIE)
+    return parse_lsn(raw)
+
+
+@contextmanager
+def request_session(request: Request) -> Iterator[Session]:
+    """A session as the app's get_session dependency (or the test suite's override of it) would give one."""
+    override = request.app.dependency_overrides.get(get_session)
+    made: Any = override() if override is not None else get_session(request)
+    if not inspect.isgenerator(made):
+        yield made
+        return
+    try:
+        yield cast(Session, next(made))
+    finally:
+        made.close()
+
+
+@contextmanager
+def request_read_session(request: Request, min_lsn: int | None = None) -> Iterator[Session]:
+    """A session for reads that may lag (as api.deps.get_read_session), for routes that open theirs in a thread.
+
+    min_lsn adds a position the replica must have replayed besides the client's own last write.
+    """
+    router = request.app.state.db_router
+    replica = None
+    if router.has_replica:
+        wanted = [v for v in (client_lsn(request), min_lsn) if v is not None]
+        replica = router.replica_session(max(wanted) if wanted else None)
+    request.state.read_from = "replica" if replica is not None else "primary"
+    if replica is None:
+        with request_session(request) as session:
+            yield session
+        return
+    try:
+        yield replica
+    finally:
+        replica.close()
+
+
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session for reads that may be a moment old: a replica that has replayed this client's last write and
+    is within the lag bound, else the primary."""
+    with request_read_session(request) as session:
+        yield session
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

@@ -8,19 +8,15 @@ every other route still checks the database on each request.
 
 from __future__ import annotations
 
-import inspect
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated, Any, cast
+from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ANY_ROLE, get_session
+from api.deps import ANY_ROLE, request_session
 from geo import auth
 from geo.auth import Principal
 from geo.errors import Unauthorized
@@ -55,20 +51,6 @@ class PrincipalCache:
             self._entries.move_to_end(token_hash)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
-
-
-@contextmanager
-def request_session(request: Request) -> Iterator[Session]:
-    """A session as the app's get_session dependency (or the test suite's override of it) would give one."""
-    override = request.app.dependency_overrides.get(get_session)
-    made: Any = override() if override is not None else get_session(request)
-    if not inspect.isgenerator(made):
-        yield made
-        return
-    try:
-        yield cast(Session, next(made))
-    finally:
-        made.close()
 
 
 def _cache(request: Request) -> PrincipalCache:

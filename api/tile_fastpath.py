@@ -15,7 +15,7 @@ from api.deps import ANY_ROLE
 from api.principal_cache import PrincipalCache
 from geo import auth
 from geo.errors import CitygridError
-from geo.tiles_cache import TileCache, TileKey
+from geo.tiles import TileCache, TileKey
 
 _TILE = re.compile(r"^/tiles/([a-z_]+)/(\d{1,2})/(\d{1,7})/(\d{1,7})\.(?:mvt|pbf)$")
 MVT = b"application/vnd.mapbox-vector-tile"

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from starlette.datastructures import UploadFile
 
 from geo.errors import InvalidInput, TooLarge
-from geo.ingest import format_for, load_json
+from geo.incidents import format_for, load_json
 
 CONTENT_FORMATS = {
     "application/geo+json": "geojson",

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 import httpx
 from sqlalchemy.engine import make_url
 
-from geo import pgcluster
-from geo.db import migrate
+from api.ops import pgcluster
+from geo.pg import migrate
 from geo.settings import REPO_ROOT, Settings
 
 

@@ -24,11 +24,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from api.ops import pgcluster
 from bench import post_latency, synthetic_grids
-from geo import assign, pgcluster
-from geo.db import migrate
-from geo.incident_import import import_incidents
-from geo.ingest_files import read_csv
+from geo.assignment import sql_rule as assign
+from geo.incidents import import_incidents, read_csv
+from geo.pg import migrate
 from geo.settings import Settings
 
 DEMO_TABLES = {  # copied in foreign-key order; parents before children

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from sqlalchemy.engine import make_url
 
 from geo.briefings import briefing_html, gather, html_to_pdf
-from geo.db import make_engine, make_sessionmaker
+from geo.pg import make_engine, make_sessionmaker
 from geo.settings import Settings
 
 START, END = dt.date(2020, 1, 1), dt.date(2021, 1, 1)

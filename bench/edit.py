@@ -1,7 +1,7 @@
 """A validated boundary move between two grids that re-assigns 10,000 incidents: p50 over ~20 moves.
 
 Ours: geo.editing.move_boundary (lock, validate validity/containment/overlap/gaps/coverage, version both
-grids, re-assign what moved via geo.assign.reassign_area, diff, audit) in one committed transaction.
+grids, re-assign what moved via geo.assignment.reassign_area, diff, audit) in one committed transaction.
 Peer, same run, same moves: the naive way — write both new shapes, then
 UPDATE incidents SET grid_code from a points-outer ST_Contains lookup over the two grids (no validation,
 no versions, no audit). The boundary alternates between two lines so that each move re-assigns the same
@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import synthetic_grids  # noqa: E402
 from bench._server import bench_settings  # noqa: E402
-from geo.db import make_engine, make_sessionmaker  # noqa: E402
 from geo.editing.edits import move_boundary  # noqa: E402
+from geo.pg import make_engine, make_sessionmaker  # noqa: E402
 
 STRIP_INCIDENTS = 10_000
 CELL_I, CELL_J = 20, 14  # B = this cell, A = the one north of it (same 4×4 community block)

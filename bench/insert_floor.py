@@ -30,10 +30,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from bench.assign import database, points_file
-from geo import assign_points, incident_copy, pgcopy
-from geo.assign import ASSIGNED
-from geo.ingest_checks import check, city_region
-from geo.ingest_files import read_csv
+from geo.assignment import memory_rule as assign_points
+from geo.assignment.sql_rule import ASSIGNED
+from geo.incidents import write_copy as incident_copy
+from geo.incidents.checks import check, city_region
+from geo.incidents.read_files import read_csv
+from geo.pg import pgcopy
 from geo.settings import Settings
 
 OFF = "ALTER TABLE incidents DISABLE TRIGGER incidents_daily_counts_insert"

@@ -25,8 +25,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from api.ops import pgcluster  # noqa: E402
 from bench._server import bench_settings, serve  # noqa: E402
-from geo import pgcluster  # noqa: E402
 from geo.settings import DEV_TOKEN  # noqa: E402
 
 AUTH = {"Authorization": f"Bearer {DEV_TOKEN}"}

@@ -17,9 +17,10 @@ import psycopg
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from api.ops import pgcluster
 from bench import synthetic_grids
-from geo import pgcluster, vocab
-from geo.db import migrate
+from geo import vocab
+from geo.pg import migrate
 from geo.settings import Settings
 
 CATEGORIES = list(vocab.INCIDENT_CATEGORIES)

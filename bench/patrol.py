@@ -25,11 +25,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from api.ops import pgcluster
 from bench.stats import bench_settings, box
-from geo import pgcluster
-from geo.db import migrate
 from geo.patrols import roads
 from geo.patrols.suggest import parse_request, suggest_patrol
+from geo.pg import migrate
 from geo.settings import Settings
 
 console = Console()

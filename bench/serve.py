@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 
 from bench.serve_data import URBAN, drop_viewer, prepare, viewer_token, warm_postgres
 from geo.settings import DEV_TOKEN, REPO_ROOT
-from geo.tiles_cache import tile_range
+from geo.tiles.cache import tile_range
 
 TIPG_VENV = REPO_ROOT / ".data" / "bench-venv-tipg"
 PROPS = {

@@ -11,9 +11,9 @@ import psycopg
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from geo import pgcluster
+from api.ops import pgcluster
 from geo.auth import create_user
-from geo.db import migrate
+from geo.pg import migrate
 from geo.settings import Settings
 
 URBAN = (107.05, 34.33, 107.30, 34.41)

@@ -25,8 +25,9 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from geo import pgcluster, stats
-from geo.db import migrate
+from api.ops import pgcluster
+from geo import stats
+from geo.pg import migrate
 from geo.settings import Settings
 
 COUNTIES = [
@@ -224,7 +225,7 @@ def main() -> None:
     t = result.total
     console.print(
         f"\ncity 2020 vs prior window: current {t.current:,}, previous {t.previous:,}, "
-        f"change {t.percent_change}%, z {t.z_score}   (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+        f"change {t.percent_change}%, exact two-Poisson p {t.p_value} ({t.status})   (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
     )
     console.print(
         f"ours  compare_periods via the daily roll-up (app role)  median {ours_ms:8.1f} ms of {args.runs}"

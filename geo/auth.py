@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from geo import models, vocab
 from geo.errors import Forbidden, InvalidInput, Unauthorized
-from geo.stats.scope import CITY_CODE
+from geo.scope import CITY_CODE
 
 BOOTSTRAP_USERNAME = "bootstrap-admin"
 

@@ -10,13 +10,13 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import events, vocab
-from geo.assign import assign_compounds, reassign_all_incident_compounds, reassign_incident_compounds
-from geo.crs import geometry_to_wgs84
+from geo import scope, vocab
+from geo.assignment.sql_rule import assign_compounds, reassign_all_incident_compounds, reassign_incident_compounds
+from geo.crs import declared_crs, geometry_to_wgs84
 from geo.errors import InvalidGeometry, InvalidInput, NotFound
 from geo.geojson import feature_collection
-from geo.ingest import declared_crs
-from geo.ingest_checks import city_region
+from geo.incidents.checks import city_region
+from geo.pg import events
 from geo.settings import Settings
 
 COLUMNS = """
@@ -26,6 +26,13 @@ COLUMNS = """
     coalesce((c.grid_shares -> 1 ->> 'share')::float > :straddle, false) AS straddling,
     c.synthetic, c.created_at, c.updated_at
 """
+# A compound holds its grid and community codes; the town and county are their prefixes (geo.scope).
+COMPOUND_AREA_COLUMNS = {
+    "grid": "c.grid_code",
+    "community": "c.community_code",
+    "town": "left(c.community_code, 9)",
+    "county": "left(c.community_code, 6)",
+}
 TEXTS = ("external_id", "name", "address")
 COUNTS = ("buildings", "households", "built_year", "renovated_year")
 FLAGS = ("party_group", "self_management_group", "residents_council")
@@ -206,13 +213,9 @@ def list_compounds(
         where.append("c.geom && ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326)")
         params.update(x1=bbox[0], y1=bbox[1], x2=bbox[2], y2=bbox[3])
     if admin_code:
-        where.append(
-            """(:admin IN (c.grid_code, c.community_code, '610300')
-                OR c.community_code IN (SELECT code FROM admin_units WHERE parent_code = :admin)
-                OR c.community_code IN (SELECT a.code FROM admin_units a JOIN admin_units t ON t.code = a.parent_code
-                                        WHERE t.parent_code = :admin))"""
-        )
-        params["admin"] = admin_code
+        condition, bound = scope.area_condition(admin_code, COMPOUND_AREA_COLUMNS, "TRUE")
+        where.append(condition)
+        params.update(bound)
     for name, raw in (("renovation_status", renovation_status), ("category", category)):
         if raw:
             items = [_word(w.strip(), WORDS[name], name) for w in raw.split(",") if w.strip()]

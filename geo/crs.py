@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
+
+from geo.errors import InvalidInput
 
 METRIC_EPSG = 32648  # UTM 48N: the one metric CRS citygrid uses for areas and lengths at Baoji (~107°E)
 
@@ -130,3 +133,51 @@ def geometry_to_wgs84(geom: shapely.Geometry, crs: str) -> shapely.Geometry:
         return np.column_stack(convert(coords[:, 0], coords[:, 1]))
 
     return shapely.transform(geom, _xy)
+
+
+# Declared CRS names accepted (case, spaces, '-' and '_' ignored) and the canonical name stored.
+CRS_NAMES = {
+    "EPSG:4326": "EPSG:4326",
+    "WGS84": "EPSG:4326",
+    "CRS84": "EPSG:4326",
+    "EPSG:4490": "EPSG:4490",
+    "CGCS2000": "EPSG:4490",
+    "GCJ02": "GCJ-02",
+    "BD09": "BD-09",
+}
+
+
+def canonical_crs(name: Any) -> str:
+    """'GCJ-02', 'gcj02', 'urn:ogc:def:crs:EPSG::4490', … → a canonical name, or InvalidInput naming it."""
+    raw = str(name).strip()
+    key = raw.upper().replace(" ", "")
+    if key.startswith("URN:OGC:DEF:CRS:"):
+        parts = [p for p in key.split(":") if p]
+        key = "CRS84" if parts[-1] == "CRS84" else f"EPSG:{parts[-1]}"
+    if not key.startswith("EPSG:"):
+        key = key.replace("-", "").replace("_", "")
+    if key not in CRS_NAMES:
+        raise InvalidInput(
+            f"unknown CRS {raw!r}; accepted: EPSG:4326 (WGS84), EPSG:4490 (CGCS2000), GCJ-02, BD-09",
+            field="crs",
+            reason=f"unknown CRS {raw!r}",
+        )
+    return CRS_NAMES[key]
+
+
+def declared_crs(argument: str | None, member: Any = None) -> str:
+    """The CRS in force: the explicit argument, else the document's own declaration, else EPSG:4326."""
+    from_member = None
+    if member is not None:
+        name = member.get("properties", {}).get("name") if isinstance(member, dict) else member
+        from_member = canonical_crs(name)
+    if argument:
+        crs = canonical_crs(argument)
+        if from_member and from_member != crs:
+            raise InvalidInput(
+                f"the crs parameter says {crs} but the FeatureCollection declares {from_member}",
+                field="crs",
+                reason="conflicting CRS declarations",
+            )
+        return crs
+    return from_member or "EPSG:4326"

@@ -5,8 +5,16 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo import scope
 from geo.geojson import feature_collection
 
+# Where a grid list finds each level's code (t: the grid's town, joined in GRID_FROM).
+GRID_AREA_COLUMNS = {
+    "grid": "g.code",
+    "community": "g.community_code",
+    "town": "t.code",
+    "county": "t.parent_code",
+}
 GRID_COLUMNS = """
     g.code, g.name, g.community_code, c.name AS community_name, t.code AS town_code, t.name AS town_name,
     t.parent_code AS county_code, g.grid_worker, g.households, g.population, g.status, g.version,
@@ -37,8 +45,9 @@ def list_grids(
         where.append("ST_Intersects(g.geom, ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326))")
         params.update(x1=bbox[0], y1=bbox[1], x2=bbox[2], y2=bbox[3])
     if admin_code:
-        where.append(":admin IN (g.code, g.community_code, t.code, t.parent_code, '610300')")
-        params["admin"] = admin_code
+        condition, bound = scope.area_condition(admin_code, GRID_AREA_COLUMNS, "TRUE")
+        where.append(condition)
+        params.update(bound)
     cond = " AND ".join(where)
     matched = session.execute(text(f"SELECT count(*) FROM {GRID_FROM} WHERE {cond}"), params).scalar_one()
     page = (

@@ -23,8 +23,18 @@ class Settings(BaseSettings):
     owner_database_url: str = "postgresql+psycopg://citygrid@127.0.0.1:55432/citygrid"
     # Superuser: only `citygrid db up` and the test fixtures use it (CREATE EXTENSION needs one).
     admin_database_url: str = "postgresql+psycopg://postgres@127.0.0.1:55432/postgres"
+    # A cluster: database_url may name several hosts with target_session_attrs=read-write (libpq finds the
+    # primary after a promotion); reads that may lag go to replica_database_url (e.g. several hosts with
+    # target_session_attrs=prefer-standby) while it has replayed the caller's last write and lags at most
+    # replica_max_lag_s; a replica that fails to connect is skipped for replica_retry_s.
+    replica_database_url: str | None = None
+    replica_max_lag_s: float = 5.0
+    replica_retry_s: float = 5.0
+    # How long a client carries its last write's WAL position (cookie citygrid_lsn): far above the lag bound,
+    # so once it expires any replica still in use has long replayed that write.
+    read_your_writes_s: int = 60
     data_dir: Path = REPO_ROOT / ".data"
-    pg_port: int = 55432
+    pg_port: int = 55432  # the local cluster; its standbys (`citygrid db up --replicas N`) take the next ports
     statement_timeout_ms: int = 30_000
     pool_size: int = 10
 
@@ -44,7 +54,7 @@ class Settings(BaseSettings):
     tile_url: str | None = Field(default=None, description="base-map tile URL template; none by default")
     tile_attribution: str = ""
     tile_crs: Literal["WGS84", "GCJ-02"] = "WGS84"
-    # In-process vector-tile cache (geo/tiles_cache.py), per worker; edits invalidate exactly their tiles.
+    # In-process vector-tile cache (geo/tiles/cache.py), per worker; edits invalidate exactly their tiles.
     tile_cache_bytes: int = 64 * 1024 * 1024
     demo_seed: int = 20201220
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from geo import audit, vocab
 from geo.auth import BOOTSTRAP_USERNAME, Principal, check_roles, new_token, token_hash
 from geo.errors import Conflict, Forbidden, InvalidInput, NotFound
-from geo.stats.scope import CITY_CODE, contains, level_of, resolve_scope
+from geo.scope import CITY_CODE, contains, level_of, resolve_scope
 
 CITY_NAME = "宝鸡市"
 USERNAME = re.compile(r"^[\w.@-]{1,64}$")

@@ -27,6 +27,9 @@ INCIDENT_STATUSES = {
     "resolved": ("已化解", "Resolved"),
     "closed": ("已办结", "Closed"),
 }
+# Category and status keys in vocabulary order: a stored smallint is an index into these (COPY encoding).
+CATEGORY_KEYS = list(INCIDENT_CATEGORIES)
+STATUS_KEYS = list(INCIDENT_STATUSES)
 
 COMPOUND_CATEGORIES = {
     "three_no": ("三无小区", "Three-nos compound"),

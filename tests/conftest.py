@@ -14,8 +14,8 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from geo import pgcluster
-from geo.db import migrate
+from api.ops import pgcluster
+from geo.pg import migrate
 from geo.settings import Settings
 
 pytest_plugins = ["tests.demo_fixture"]  # the `demo_db` fixture: the real Baoji demo, loaded once per run

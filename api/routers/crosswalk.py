@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 
-from api.deps import GisEditor, Reader, SessionDep, SettingsDep
+from api.deps import GisEditor, Reader, ReadSessionDep, SessionDep, SettingsDep
 from geo.editing import crosswalk
 
 router = APIRouter(prefix="/api/v1/crosswalk", tags=["crosswalk 部门网格对照"])
@@ -44,6 +44,6 @@ def upload(
 
 @router.get("/{department}", summary="部门网格对照 Crosswalk of a department's stored grids")
 def stored(
-    department: str, session: SessionDep, settings: SettingsDep, _: Reader, format: Format = "json"
+    department: str, session: ReadSessionDep, settings: SettingsDep, _: Reader, format: Format = "json"
 ) -> Response:
     return _out(crosswalk.crosswalk_table(session, department, tolerance_m=settings.edit_tolerance_m), format)

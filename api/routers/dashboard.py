@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse
 from api.deps import SettingsDep
 from geo import vocab
 from geo.maps.pages import MAP_KINDS
+from geo.scope import CITY_CODE
 from geo.settings import REPO_ROOT, Settings
 
 router = APIRouter(tags=["dashboard 指挥中心"])
@@ -57,7 +58,7 @@ def meta(request: Request, settings: SettingsDep) -> dict:
         "tile_attribution": settings.tile_attribution,
         "tile_crs": settings.tile_crs,
         "kde_bandwidth_m": settings.kde_bandwidth_m,
-        "city_code": "610300",
+        "city_code": CITY_CODE,
         "categories": [{"key": k, "zh": zh, "en": en} for k, (zh, en) in vocab.INCIDENT_CATEGORIES.items()],
         "levels": {k: {"zh": zh, "en": en} for k, (zh, en) in vocab.ADMIN_LEVELS.items()},
         "maps": [{"kind": k, "zh": zh, "en": en} for k, (zh, en) in MAP_KINDS.items()],

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 
-from api.deps import GisEditor, Reader, SessionDep, SettingsDep
+from api.deps import GisEditor, Reader, ReadSessionDep, SessionDep, SettingsDep
 from geo.editing import exchange
 
 router = APIRouter()
@@ -42,7 +42,7 @@ def import_layer(
     "/export", summary="导出网格图层 Export grids (GeoJSON, GeoPackage, zipped Shapefile)", response_class=Response
 )
 def export_layer(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     format: Literal["geojson", "gpkg", "shp"] = "geojson",
     admin_code: Annotated[

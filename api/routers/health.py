@@ -1,4 +1,4 @@
-"""Liveness and readiness: database reachable, PostGIS version, migration head."""
+"""Liveness and readiness: database reachable, PostGIS version, migration head; each database's role and lag."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from geo.db import migration_heads, postgis_version
+from geo.pg import migration_heads, postgis_version
 
 router = APIRouter(tags=["health"])
 
@@ -21,6 +21,9 @@ def health(request: Request) -> JSONResponse:
             "database": "reachable",
             "postgis": postgis_version(engine),
             "migration": {"current": current, "head": head},
+            # Primary and replica: role (primary/standby), WAL position, lag; a replica down is reported but
+            # does not fail the check (lagging reads then go to the primary).
+            "databases": request.app.state.db_router.report(),
         }
         return JSONResponse(body, 200 if current == head else 503)
     except SQLAlchemyError as exc:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import Police, Reader, SessionDep, SettingsDep
 from api.paging import next_link
 from api.uploads import bulk_upload, json_body
-from geo import audit, incident_import, incidents
+from geo import audit, incidents
 from geo.geojson import parse_bbox
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents 事件"])
@@ -45,7 +45,7 @@ def create_incident(
     doc: Annotated[Any, Depends(json_body)],
     crs: CrsParam = None,
 ) -> JSONResponse:
-    incident_id, created, warnings = incident_import.create_incident(session, settings, doc, crs)
+    incident_id, created, warnings = incidents.create_incident(session, settings, doc, crs)
     feature = incidents.get_incident(session, incident_id)
     audit.record(
         session,
@@ -71,7 +71,7 @@ def import_incidents(
     dry_run: Annotated[bool, Query(description="check and assign grids, write nothing")] = False,
 ) -> dict[str, Any]:
     data, fmt = upload
-    summary = incident_import.import_incidents(session, settings, data, fmt, crs, partial, dry_run=dry_run)
+    summary = incidents.import_incidents(session, settings, data, fmt, crs, partial, dry_run=dry_run)
     if dry_run:
         return summary  # nothing was written; the session closes without a commit
     counts = {k: summary[k] for k in ("received", "inserted", "updated", "rejected", "outside_jurisdiction")}

@@ -9,11 +9,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.compression import respond
-from api.deps import Reader, SessionDep, SettingsDep
+from api.deps import Reader, ReadSessionDep, SessionDep, SettingsDep
 from geo.maps.contacts import contacts, may_see_phones
 from geo.maps.dashboard import scope_layers
 from geo.maps.layers import uses_gcj02
 from geo.maps.pages import render_map
+from geo.scope import CITY_CODE
 
 router = APIRouter(tags=["maps 地图"])
 
@@ -27,7 +28,7 @@ AdminCode = Annotated[
         min_length=6,
         max_length=15,
         pattern=r"^\d+$",
-        description="610300 = the city (default); 6-digit county, 9-digit town, 12-digit community or 15-digit grid",
+        description=f"{CITY_CODE} = the city (default); 6-digit county, 9-digit town, 12-digit community or 15-digit grid",
     ),
 ]
 Start = Annotated[dt.date | None, Query(description="first local day, inclusive (default: a year before end)")]
@@ -62,7 +63,7 @@ def _page(request: Request, html: str) -> Response:
 )
 def density(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     filters: Filters,
@@ -82,7 +83,7 @@ def density(
 )
 def choropleth(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     filters: Filters,
@@ -97,29 +98,37 @@ def choropleth(
 @router.get(
     "/maps/hotspots",
     responses=HTML_PAGE,
-    summary="冷热点分析 Getis-Ord Gi* hot and cold spots",
+    summary="冷热点分析 Getis-Ord Gi* hot and cold spots (two-sided permutation p, FDR)",
     response_class=Response,
 )
 def hotspots(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     filters: Filters,
+    measure: Annotated[
+        Literal["auto", "count", "density", "rate"],
+        Query(
+            description="what Gi* tests: count; density (per km²); rate (per 1,000 households; grids without "
+            "households are not tested); auto (default): rate where grid areas differ more than 10× (density if some "
+            "grids have no households), else count"
+        ),
+    ] = "auto",
 ) -> Response:
-    html = render_map("hotspots", session, settings, **filters)
+    html = render_map("hotspots", session, settings, **filters, measure=measure)
     return _page(request, html)
 
 
 @router.get(
     "/maps/change",
     responses=HTML_PAGE,
-    summary="同比变化图 Year-over-year change (Poisson z)",
+    summary="同比变化图 Year-over-year change (exact two-Poisson test, BH across grids)",
     response_class=Response,
 )
 def change(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     filters: Filters,
@@ -136,7 +145,7 @@ def change(
 )
 def dashboard_scope(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     filters: Filters,

@@ -12,8 +12,8 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from api.compression import respond
-from api.deps import Reader, SessionDep
-from api.principal_cache import CachedReader, request_session
+from api.deps import Reader, ReadSessionDep, SessionDep, request_read_session
+from api.principal_cache import CachedReader
 from api.routers import ogc_transactions
 from geo.errors import InvalidInput, NotFound
 from geo.geojson import parse_bbox
@@ -154,7 +154,7 @@ def collection_doc(request: Request, coll: Collection, extent: dict[str, Any]) -
 
 
 @router.get("/collections", summary="要素集合 Collections")
-def list_collections(request: Request, session: SessionDep, _: Reader, f: str | None = None) -> Response:
+def list_collections(request: Request, session: ReadSessionDep, _: Reader, f: str | None = None) -> Response:
     check_format(f)
     ext = extents(session)
     body = {
@@ -166,7 +166,7 @@ def list_collections(request: Request, session: SessionDep, _: Reader, f: str | 
 
 @router.get("/collections/{collection_id}", summary="要素集合 One collection")
 def get_collection(
-    request: Request, collection_id: str, session: SessionDep, _: Reader, f: str | None = None
+    request: Request, collection_id: str, session: ReadSessionDep, _: Reader, f: str | None = None
 ) -> Response:
     check_format(f)
     coll = collection_or_404(collection_id)
@@ -231,7 +231,7 @@ async def get_items(
 
 
 def _items_page(request: Request, coll: Collection, q: ItemsQuery) -> Response:
-    with request_session(request) as session:
+    with request_read_session(request) as session:
         matched, returned, features = items(session, coll, q)
     url = f"{base(request)}/collections/{coll.id}"
     links = [
@@ -263,6 +263,7 @@ def _items_page(request: Request, coll: Collection, q: ItemsQuery) -> Response:
 def get_item(
     request: Request, collection_id: str, feature_id: str, session: SessionDep, _: Reader, f: str | None = None
 ) -> Response:
+    # From the primary, unlike the item lists: a grid's ETag here is what the next edit sends as If-Match.
     check_format(f)
     coll = collection_or_404(collection_id)
     found = item(session, coll, feature_id)

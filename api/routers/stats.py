@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import Reader, SessionDep
+from api.deps import Reader, ReadSessionDep
 from api.schemas.stats import (
     Boundaries,
     BreakdownOut,
@@ -23,6 +23,7 @@ from api.schemas.stats import (
     ZeroIncidentOut,
 )
 from geo import stats
+from geo.scope import CITY_CODE
 
 router = APIRouter(prefix="/api/v1/stats", tags=["stats 统计"])
 
@@ -31,7 +32,7 @@ AdminCode = Annotated[
     Query(
         min_length=6,
         max_length=15,
-        description="610300 = the city (incidents with a county); 6-digit county, 9-digit town, "
+        description=f"{CITY_CODE} = the city (incidents with a county); 6-digit county, 9-digit town, "
         "12-digit village/community or 15-digit grid code",
     ),
 ]
@@ -46,12 +47,12 @@ BoundariesQ = Annotated[
     Boundaries,
     Query(description="current: stored grid_code; historic: the grid version valid when each incident happened"),
 ]
-CITY = "610300"
+CITY = CITY_CODE
 
 
 @router.get("/counts", summary="分类统计 Counts by category and status", response_model=CountsOut)
 def counts(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,
@@ -67,7 +68,7 @@ def counts(
     response_model=CoverageOut,
 )
 def coverage(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     admin_code: AdminCode = CITY,
     categories: Categories = None,
@@ -83,7 +84,7 @@ def coverage(
     response_model=ComparisonOut,
 )
 def compare(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,
@@ -97,7 +98,7 @@ def compare(
 
 @router.get("/trend", summary="趋势 Counts per day, week or month", response_model=TrendOut)
 def trend(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,
@@ -112,7 +113,7 @@ def trend(
     "/zero-incident", summary="零发案社区 Communities with no criminal incident", response_model=ZeroIncidentOut
 )
 def zero_incident(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,
@@ -127,7 +128,7 @@ def zero_incident(
 
 @router.get("/top-grids", summary="高发网格 Top grids by count", response_model=TopGridsOut)
 def top_grids(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,
@@ -146,7 +147,7 @@ def top_grids(
     response_model=BreakdownOut,
 )
 def breakdown(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,
@@ -166,7 +167,7 @@ def breakdown(
     response_model=DisputeFunnelOut,
 )
 def disputes(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     start: Start,
     end: End,

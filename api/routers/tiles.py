@@ -10,14 +10,15 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.compression import accepts_gzip
-from api.deps import Admin, Reader, SessionDep
-from api.principal_cache import CachedReader, request_session
-from geo import events, events_listener, vocab
+from api.deps import Admin, Reader, ReadSessionDep, request_read_session
+from api.principal_cache import CachedReader
+from geo import vocab
 from geo.errors import InvalidInput, NotFound
 from geo.ogc.collections import extents
 from geo.ogc.params import parse_datetime
-from geo.tiles import LAYERS, TileFilter, check_tile, render_tile, tilejson
-from geo.tiles_cache import TileCache, TileKey
+from geo.pg import events
+from geo.pg import listener as events_listener
+from geo.tiles import LAYERS, TileCache, TileFilter, TileKey, check_tile, render_tile, tilejson
 
 router = APIRouter(prefix="/tiles", tags=["tiles 矢量瓦片"])
 
@@ -32,9 +33,13 @@ def tile_cache(request: Request) -> TileCache:
         with _cache_lock:
             cache = getattr(request.app.state, "tile_cache", None)
             if cache is None:
-                cache = TileCache(request.app.state.settings.tile_cache_bytes)
+                settings = request.app.state.settings
+                cache = TileCache(settings.tile_cache_bytes, settings.database_url)
                 events.subscribe(cache.on_geometry_changed)
-                events_listener.ensure_listener(request.app.state.settings.database_url)  # other processes' edits
+                events.subscribe_positions(cache.on_position)
+                events_listener.ensure_listener(
+                    settings.database_url
+                )  # other processes' edits, primary's positions
                 request.app.state.tile_cache = cache
     return cache
 
@@ -73,7 +78,7 @@ def clear_cache(request: Request, _: Admin) -> dict:
 
 
 @router.get("/{layer}.json", summary="TileJSON of one layer")
-def layer_tilejson(request: Request, layer: str, session: SessionDep, _: Reader) -> dict:
+def layer_tilejson(request: Request, layer: str, session: ReadSessionDep, _: Reader) -> dict:
     spec = LAYERS.get(layer)
     if spec is None:
         raise NotFound(f"no tile layer {layer!r}; layers: {', '.join(LAYERS)}", field="layer")
@@ -84,10 +89,12 @@ def layer_tilejson(request: Request, layer: str, session: SessionDep, _: Reader)
 def _render(request: Request, cache: TileCache, key: TileKey, flt: TileFilter, want_gzip: bool) -> bytes:
     """Render a missed tile (in a worker thread), store it, and return the bytes to send."""
     epoch = cache.epoch(key.layer)  # before the read: an edit committed after this point voids the render
-    with request_session(request) as session:
+    # A replica serves the tile only if it has replayed the layer's latest invalidation (and the client's write).
+    with request_read_session(request, cache.required_lsn(key.layer)) as session:
+        server = session.info.get("server")
         raw = render_tile(session, key.layer, key.z, key.x, key.y, flt)
     gz = gzip.compress(raw, 6) if want_gzip and raw else None
-    cache.put(key, raw, epoch, gz)
+    cache.put(key, raw, epoch, gz, server.lsn if server is not None and server.role == "standby" else None)
     return gz if gz is not None else raw
 
 

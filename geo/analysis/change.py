@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from geo.maps.data import GridFrame, grid_count_matrix, grid_frame
 from geo.maps.query import MapQuery, map_query
 from geo.stats.coverage import data_coverage, scope_county
-from geo.stats.scope import Window
+from geo.stats.filters import Window
 from geo.stats.significance import ALPHA, bh_adjust, poisson_rate_tests
 from geo.stats.windows import previous_window
 

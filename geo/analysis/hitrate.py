@@ -1,13 +1,17 @@
-"""Hit rate and PAI: how many next-period incidents fall in the top x% of area that a map ranks highest.
+"""Hit rate and PAI of a map on the period after it: of exactly the area it highlights, or of a fixed area share.
 
-Hit rate = share of the later window's incidents inside the selected area; area share = selected area ÷
-study area; PAI (predictive accuracy index) = hit rate ÷ area share. A map no better than chance has PAI ≈ 1.
+Hit rate = share of the following window's incidents inside the selected area; area share = selected area ÷
+study area; PAI (predictive accuracy index, Chainey, Tompson & Uhlig 2008) = hit rate ÷ area share = (n/N)/(a/A).
+A map no better than chance has PAI ≈ 1. The following window has the map's calendar length (a year after a year,
+its last day included: geo.stats.windows.following_window). A hot-spot map is measured on the hot-spot grids
+it draws; density and choropleth maps, which highlight no set area, on their top TOP_AREA_SHARE of area,
+labelled as such.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import shapely
@@ -28,6 +32,8 @@ class HitRate:
     hits: int  # of which inside the selected area
     area_share: float  # selected area / study area (≈ the target share)
     target_share: float = TOP_AREA_SHARE
+    # (zh, en) naming the highlighted area when the selection is what the map draws, not a fixed share
+    highlighted: tuple[str, str] | None = None
 
     @property
     def hit_rate(self) -> float | None:
@@ -49,6 +55,15 @@ class HitRate:
             return (
                 f"命中率：下一时段 {span}{partial_zh} 无事件，无法评估。",
                 f"Hit rate: no incidents in the next period {span}{partial_en}; not measurable.",
+            )
+        if self.highlighted is not None:
+            zh, en = self.highlighted
+            return (
+                f"命中率：下一时段 {span}{partial_zh} 的 {self.incidents:,} 起事件中，{100 * self.hit_rate:.1f}% "
+                f"落在本图所示的{zh}内（面积占比 {100 * self.area_share:.2f}%，PAI = {self.pai:.2f}）。",
+                f"Hit rate: of the {self.incidents:,} incidents in the next period {span}{partial_en}, "
+                f"{100 * self.hit_rate:.1f}% fell in {en} (area share {100 * self.area_share:.2f}%; "
+                f"PAI = {self.pai:.2f}).",
             )
         return (
             f"命中率：下一时段 {span}{partial_zh} 的 {self.incidents:,} 起事件中，{100 * self.hit_rate:.1f}% "
@@ -72,6 +87,19 @@ def top_polygons(scores: NDArray[np.float64], areas: NDArray[np.float64], share:
     return picked
 
 
+def selected_hit_rate(
+    later: LaterWindow,
+    picked: NDArray[np.bool_],
+    areas: NDArray[np.float64],
+    later_counts: NDArray[np.float64],
+    highlighted: tuple[str, str],
+) -> HitRate:
+    """Hit rate of exactly the picked grids (what the map highlights), later incidents counted per grid."""
+    total_area = float(areas.sum())
+    share = float(areas[picked].sum() / total_area) if total_area else 0.0
+    return HitRate(later, int(later_counts.sum()), int(later_counts[picked].sum()), share, share, highlighted)
+
+
 def polygon_hit_rate(
     later: LaterWindow,
     scores: NDArray[np.float64],
@@ -81,13 +109,8 @@ def polygon_hit_rate(
 ) -> HitRate:
     """Hit rate of a per-grid map: grids ranked by scores, later incidents counted per grid."""
     picked = top_polygons(scores, areas, share)
-    total_area = float(areas.sum())
-    return HitRate(
-        later,
-        int(later_counts.sum()),
-        int(later_counts[picked].sum()),
-        float(areas[picked].sum() / total_area) if total_area else 0.0,
-        share,
+    return replace(
+        selected_hit_rate(later, picked, areas, later_counts, ("", "")), target_share=share, highlighted=None
     )
 
 

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from geo.db import make_engine
 from geo.demo.fetch_divisions import OUTPUT as DIVISIONS_JSON
+from geo.pg import make_engine
 from geo.settings import Settings
 
 if TYPE_CHECKING:  # numpy/pandas load lazily: the already-loaded path of `make run` stays under a second
@@ -182,7 +182,8 @@ _SERIAL = ("department_grids", "compounds", "incidents", "officers", "patrol_rou
 
 def write(conn: Connection, tables, record: dict[str, Any]) -> None:
     """Replace the demo tables' rows in the caller's transaction: TRUNCATE/DELETE, COPY, assign, audit."""
-    from geo import assign, audit
+    from geo import audit
+    from geo.assignment import sql_rule as assign
 
     conn.execute(text("SET LOCAL statement_timeout = 0"))  # COPY of ~200k rows may outlast the API's limit
     conn.execute(text("TRUNCATE incidents, grid_versions, department_grids, compounds, grids RESTART IDENTITY"))

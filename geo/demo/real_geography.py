@@ -23,8 +23,8 @@ from shapely.geometry import MultiPolygon, shape
 
 from geo.crs import METRIC_EPSG, geometry_to_wgs84
 from geo.demo.fetch_divisions import OUTPUT as DIVISIONS_JSON
+from geo.scope import CITY_CODE
 
-CITY_CODE = "610300"
 CITY_NAME = "宝鸡市"
 # Current statistical codes (凤翔 became a district, 610322 → 610305, in 2021) and English names.
 COUNTIES: dict[str, tuple[str, str]] = {

@@ -13,6 +13,7 @@ import shapely
 
 from geo.demo.generate_partition import ZONE_CODE, Tree
 from geo.demo.generate_space import lonlat_from_xy, to_lonlat
+from geo.scope import CITY_CODE
 
 SRID = 4326
 GRIDS_VALID_FROM = "2019-01-01 00:00:00+08"  # the integrated grids went live with the pilot
@@ -45,7 +46,7 @@ def admin_units(tree: Tree) -> pd.DataFrame:
     rows = [
         pd.DataFrame(
             {
-                "code": ["610300"],
+                "code": [CITY_CODE],
                 "name": ["宝鸡市"],
                 "name_en": ["Baoji"],
                 "level": "city",
@@ -63,7 +64,7 @@ def admin_units(tree: Tree) -> pd.DataFrame:
                 "name": c["name"],
                 "name_en": c["name_en"],
                 "level": "county",
-                "parent_code": "610300",
+                "parent_code": CITY_CODE,
                 "urban": c["urban"],
                 "households": c["households"],
                 "population": c["population"],
@@ -105,7 +106,7 @@ def admin_units(tree: Tree) -> pd.DataFrame:
                 "name": ["宝鸡高新技术产业开发区"],
                 "name_en": ["Baoji Hi-tech Industrial Development Zone"],
                 "level": "zone",
-                "parent_code": ["610300"],
+                "parent_code": [CITY_CODE],
                 "urban": True,
                 "households": None,
                 "population": None,
@@ -151,7 +152,7 @@ def department_grids(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def compounds(frame: pd.DataFrame) -> pd.DataFrame:
-    """Compounds without their grid yet: geo.assign gives grid_code/grid_shares in the database."""
+    """Compounds without their grid yet: geo.assignment gives grid_code/grid_shares in the database."""
     out = frame.assign(synthetic=True, geom=ewkb(frame["geom"].to_numpy()))
     out["renovated_year"] = out["renovated_year"].astype("Int64")
     return out

@@ -44,7 +44,9 @@ def reassign(session: Session, before: Snapshot | None) -> dict[str, Any] | None
     """Re-assign incidents and compounds inside the snapshot's area with the spatial API's one function."""
     if before is None:
         return None
-    from geo.assign import reassign_area_moves  # the spatial API's module; imported late to keep layers loose
+    from geo.assignment.sql_rule import (
+        reassign_area_moves,  # the spatial API's module; imported late to keep layers loose
+    )
 
     counts, before.incident_moves = reassign_area_moves(session, before.area)
     return counts

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from geo import audit, events
+from geo import audit
 from geo.crs import METRIC_EPSG
 from geo.editing import diff
 from geo.editing.validate import (
@@ -24,6 +24,7 @@ from geo.editing.validate import (
     to_multipolygon,
 )
 from geo.errors import GridNotFound, InvalidInput, VersionConflict
+from geo.pg import events
 
 EDITABLE = ("name", "community_code", "grid_worker", "grid_worker_phone", "households", "population")
 DEFAULT_TOLERANCE_M = 1.0  # Settings.edit_tolerance_m's default; callers pass the configured value

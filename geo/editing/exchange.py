@@ -20,6 +20,7 @@ from geo.editing.engine import DEFAULT_TOLERANCE_M, EDITABLE, GridChange, apply_
 from geo.editing.validate import check_validity, problem, reject, to_multipolygon
 from geo.errors import AdminUnitNotFound, InvalidInput
 from geo.geojson import feature_collection
+from geo.scope import CITY_CODE
 
 FORMATS = {
     "geojson": ("application/geo+json", "geojson"),
@@ -178,7 +179,7 @@ def export_grids(
         raise AdminUnitNotFound(f"no admin unit or grid {admin_code}", field="admin_code")
     params = {"admin": admin_code, "retired": include_retired}
     media, ext = FORMATS[fmt]
-    name = f"grids_{admin_code or '610300'}.{ext}"
+    name = f"grids_{admin_code or CITY_CODE}.{ext}"
     if fmt == "geojson":
         return feature_collection(session, EXPORT_SELECT, params, "code").encode(), media, name
     gdf = gpd.read_postgis(text(EXPORT_SELECT), session.connection(), geom_col="geom", params=params)

@@ -8,8 +8,7 @@ import folium
 from sqlalchemy.orm import Session
 
 from geo.analysis.change import CHANGE_CLASSES, change_frame
-from geo.maps import layers
-from geo.maps.common import finish_page, num, start_page
+from geo.maps.common import classed_grids, finish_page, num, start_page
 from geo.maps.query import MapQuery
 from geo.settings import Settings
 from geo.stats.coverage import STATUS_LABELS
@@ -21,34 +20,24 @@ def change_map(session: Session, settings: Settings, q: MapQuery) -> folium.Map:
     """Per-grid change against the same dates a year earlier: significant rises and falls after BH."""
     page = start_page(session, settings, q)
     change, before, status = change_frame(session, q, page.grids)
-    keys = list(CHANGE_CLASSES)
     columns = [change[k] for k in ("current", "previous", "difference", "z", "p", "p_adjusted", "class")]
     rows = [
         [int(c), int(p), int(d), num(z), num(pv, 4), num(qv, 4), " ".join(CHANGE_CLASSES[k][:2])]
         for c, p, d, z, pv, qv, k in zip(*columns, strict=True)
     ]
-    layers.grid_layer(
-        page.grids,
-        [
-            "本期 Current",
-            "去年同期 A year earlier",
-            "增减 Change",
-            "z = 2(√C − √P)（描述性 descriptive）",
-            "p（精确检验 exact test）",
-            "p（BH 校正 adjusted）",
-            "类别 Class",
-        ],
-        rows,
-        [keys.index(k) for k in change["class"]],
-        [colour for _, _, colour in CHANGE_CLASSES.values()],
-        "同比变化 Year-over-year change",
-        page.gcj02,
-    ).add_to(page.map)
-    tally = change["class"].value_counts()
-    entries = [
-        (colour, f"{zh}（{int(tally.get(key, 0))}）", en) for key, (zh, en, colour) in CHANGE_CLASSES.items()
+    labels = [
+        "本期 Current",
+        "去年同期 A year earlier",
+        "增减 Change",
+        "z = 2(√C − √P)（描述性 descriptive）",
+        "p（精确检验 exact test）",
+        "p（BH 校正 adjusted）",
+        "类别 Class",
     ]
-    layers.legend(page.map, ("同比变化（精确检验）", "Year-over-year change (exact test)"), entries)
+    titles = ("同比变化（精确检验）", "Year-over-year change (exact test)")
+    classed_grids(
+        page, labels, rows, list(change["class"]), CHANGE_CLASSES, ("同比变化 Year-over-year change", titles)
+    )
     c, p = int(change["current"].sum()), int(change["previous"].sum())
     last = (before.end - dt.timedelta(days=1)).isoformat()
     span = f"{before.start.isoformat()} – {last}"

@@ -15,9 +15,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.maps.geometry import simplify_coverage, to_metric, to_wgs84
+from geo.scope import Scope
+from geo.stats.filters import Window, category_filter
 from geo.stats.grids import grid_counts
 from geo.stats.periods import range_condition
-from geo.stats.scope import Scope, Window, category_filter
 
 GRID_TOLERANCE_M = 1.0  # display simplification of grids (the issue: ~1 m)
 OUTLINE_TOLERANCE_M = 5.0  # admin outlines are orientation only; the grids carry the exact edges

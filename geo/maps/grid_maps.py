@@ -1,18 +1,27 @@
-"""Per-grid maps: choropleth of counts or rates (natural breaks), Gi* hot and cold spots, year-over-year change."""
+"""Per-grid maps: choropleth of counts or rates (natural breaks), Gi* hot and cold spots."""
 
 from __future__ import annotations
 
 import folium
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
-from geo.analysis.hitrate import polygon_hit_rate
-from geo.analysis.hotspots import GI_CLASSES, PERMUTATIONS, gi_star_frame
+from geo.analysis.hitrate import polygon_hit_rate, selected_hit_rate
+from geo.analysis.hotspots import (
+    AREA_RATIO_FOR_RATES,
+    GI_CLASSES,
+    GI_MEASURES,
+    HOT_CLASSES,
+    PERMUTATIONS,
+    SEED,
+    gi_star_frame,
+)
 from geo.errors import InvalidInput
 from geo.maps import data, layers
 from geo.maps.classify import classes
-from geo.maps.common import Page, finish_page, num, start_page
+from geo.maps.common import Page, classed_grids, finish_page, num, start_page
 from geo.maps.query import LaterWindow, MapQuery, later_window
 from geo.settings import Settings
 
@@ -88,28 +97,48 @@ def choropleth_map(session: Session, settings: Settings, q: MapQuery, measure: s
     return finish_page(session, page, (f"网格{zh}分级图", f"Grid choropleth: {en}"))
 
 
-def hotspot_map(session: Session, settings: Settings, q: MapQuery, permutations: int = PERMUTATIONS) -> folium.Map:
-    """Getis-Ord Gi* hot and cold spots of grid counts (permutations, Benjamini–Hochberg FDR)."""
+def _hot_spot_hit_rate_line(page: Page, gi: pd.DataFrame, later: Later) -> tuple[str, str]:
+    """The hit rate of exactly the hot-spot grids the map draws (any hot class), on the next period."""
+    if later is None:
+        return ("命中率：尚无下一时段数据", "Hit rate: no later period in the data yet")
+    picked = gi["class"].isin(HOT_CLASSES).to_numpy()
+    n = int(picked.sum())
+    if n == 0:
+        return ("命中率：本图无热点网格，无从评估", "Hit rate: this map draws no hot-spot grid")
+    named = (f" {n} 个热点网格", f"the {n} hot-spot grids drawn")
+    return selected_hit_rate(later[0], picked, page.grids.area_m2, later[1], named).statement()
+
+
+def hotspot_map(
+    session: Session,
+    settings: Settings,
+    q: MapQuery,
+    permutations: int = PERMUTATIONS,
+    measure: str | None = "auto",
+    seed: int = SEED,
+) -> folium.Map:
+    """Getis-Ord Gi* hot and cold spots (two-sided permutation p, Benjamini–Hochberg FDR) of counts or rates."""
     page = start_page(session, settings, q)
     counts, later = counts_and_later(session, page)
-    gi = gi_star_frame(page.grids, counts, permutations)
-    keys = list(GI_CLASSES)
+    gi = gi_star_frame(page.grids, counts, permutations, seed, measure)
+    tested_zh, tested_en = GI_MEASURES[gi.attrs["measure"]]
     rows = [
-        [int(n), num(z), num(p, 3), num(pf, 3), " ".join(GI_CLASSES[k][:2])]
-        for n, z, p, pf, k in zip(gi["count"], gi["z"], gi["p"], gi["p_fdr"], gi["class"], strict=True)
+        [int(n), num(v, 2), num(z), num(p, 3), num(pf, 3), " ".join(GI_CLASSES[k][:2])]
+        for n, v, z, p, pf, k in zip(
+            gi["count"], gi["value"], gi["z"], gi["p"], gi["p_fdr"], gi["class"], strict=True
+        )
     ]
-    layers.grid_layer(
-        page.grids,
-        ["事件数 Incidents", "Gi* z", "p（置换 permutation）", "p（FDR）", "类别 Class"],
-        rows,
-        [keys.index(k) for k in gi["class"]],
-        [colour for _, _, colour in GI_CLASSES.values()],
-        "热点分析 Gi* hot spots",
-        page.gcj02,
-    ).add_to(page.map)
-    tally = gi["class"].value_counts()
-    entries = [(colour, f"{zh}（{int(tally.get(key, 0))}）", en) for key, (zh, en, colour) in GI_CLASSES.items()]
-    layers.legend(page.map, ("Gi* 冷热点", "Gi* hot and cold spots"), entries)
+    labels = [
+        "事件数 Incidents",
+        f"{tested_zh} {tested_en}",
+        "Gi* z",
+        "p（双侧置换 two-sided）",
+        "p（FDR）",
+        "类别 Class",
+    ]
+    titles = (f"Gi* 冷热点（{tested_zh}）", f"Gi* hot and cold spots ({tested_en})")
+    classed_grids(page, labels, rows, list(gi["class"]), GI_CLASSES, ("热点分析 Gi* hot spots", titles))
+    areas_km2 = page.grids.area_m2 / 1e6
     page.lines.append(
         (
             f"事件 {int(counts.sum()):,} 起，网格 {len(page.grids):,} 个",
@@ -118,11 +147,24 @@ def hotspot_map(session: Session, settings: Settings, q: MapQuery, permutations:
     )
     page.lines.append(
         (
-            f"Getis-Ord Gi*：邻接（含自身）权重，{permutations} 次条件置换（p 最小 {1 / (permutations + 1):.4f}），"
-            "Benjamini–Hochberg 错误发现率校正",
-            f"Getis-Ord Gi*: contiguity weights with self, {permutations} conditional permutations "
-            f"(smallest p {1 / (permutations + 1):.4f}), Benjamini–Hochberg false-discovery-rate correction",
+            f"检验对象：{tested_zh}（网格面积 {areas_km2.min():.2f}–{areas_km2.max():.2f} km²；"
+            f"面积相差超过 {AREA_RATIO_FOR_RATES:.0f} 倍时默认按每千户）",
+            f"Tested on {tested_en} (grid areas {areas_km2.min():.2f}–{areas_km2.max():.2f} km²; per 1,000 "
+            f"households by default where sizes differ more than {AREA_RATIO_FOR_RATES:.0f}×)",
         )
     )
-    page.lines.append(_hit_rate_line(page, gi["z"].to_numpy(), later))
+    page.lines.append(
+        (
+            f"Getis-Ord Gi*（Getis & Ord 1992）：邻接（含自身）权重，{permutations} 次条件置换（随机种子 {seed}，"
+            f"p 最小 {1 / (permutations + 1):.4f}），双侧 p，Benjamini–Hochberg 错误发现率校正",
+            f"Getis-Ord Gi* (Getis & Ord 1992): contiguity weights with self, {permutations} conditional "
+            f"permutations (seed {seed}; smallest p {1 / (permutations + 1):.4f}), two-sided p, "
+            "Benjamini–Hochberg false-discovery-rate correction",
+        )
+    )
+    page.lines.append(_hot_spot_hit_rate_line(page, gi, later))
+    fixed = _hit_rate_line(page, gi["z"].to_numpy(), later)
+    if later is not None:  # the fixed-share figure, labelled so that it is not read as the hot spots'
+        fixed = (f"（固定面积口径，按 z 排序）{fixed[0]}", f"(Fixed area share, grids ranked by z) {fixed[1]}")
+    page.lines.append(fixed)
     return finish_page(session, page, ("冷热点分析", "Hot and cold spots"))

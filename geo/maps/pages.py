@@ -34,7 +34,7 @@ def build_map(
     start: dt.date | None = None,
     end: dt.date | None = None,
     categories: list[str] | str | None = None,
-    measure: str = "count",
+    measure: str | None = None,
     bandwidth_m: float | None = None,
 ) -> folium.Map:
     """The folium map of a kind for an admin unit (default the city), [start, end) and categories."""
@@ -46,9 +46,9 @@ def build_map(
     if kind == "density":
         return density_map(session, settings, q, bandwidth_m)
     if kind == "choropleth":
-        return choropleth_map(session, settings, q, measure)
+        return choropleth_map(session, settings, q, measure or "count")
     if kind == "hotspots":
-        return hotspot_map(session, settings, q)
+        return hotspot_map(session, settings, q, measure=measure or "auto")
     return change_map(session, settings, q)
 
 

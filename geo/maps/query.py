@@ -10,16 +10,10 @@ from sqlalchemy.orm import Session
 
 from geo import vocab
 from geo.errors import InvalidInput
-from geo.stats.scope import (
-    LOCAL_TZ_NAME,
-    Scope,
-    Window,
-    make_window,
-    parse_categories,
-    resolve_scope,
-)
+from geo.scope import CITY_CODE, Scope, resolve_scope
+from geo.stats.filters import LOCAL_TZ_NAME, Window, make_window, parse_categories
+from geo.stats.windows import following_window
 
-CITY_CODE = "610300"
 # Dates a map may ask about: later and earlier windows are derived from them, so keep them far from date.min/max.
 FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(2100, 1, 1)
 
@@ -94,9 +88,13 @@ def _add_year(d: dt.date) -> dt.date:
 
 
 def later_window(session: Session, q: MapQuery) -> LaterWindow | None:
-    """The next window of the same length, if any incident lies in it (complete when data reach its end)."""
+    """The next window of the same calendar length (a year after a year), if any incident lies in it.
+
+    complete when the data reach its end (its last day included; was: the same number of days, which cut the
+    last day of a leap year).
+    """
     end = data_end(session)
     if end is None or end <= q.window.end:
         return None
-    later = Window(q.window.end, q.window.end + dt.timedelta(days=q.window.days))
+    later = following_window(q.window)
     return LaterWindow(later, end >= later.end, end)

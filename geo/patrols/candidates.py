@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from geo.patrols.hotspots import gi_star_grids, resolve_as_of, top_grids, window
 from geo.patrols.params import DEFAULT_HOUSEHOLDS, DEFAULT_WEIGHTS, DWELL_MINUTES
-from geo.stats.scope import in_grids_box
+from geo.scope import in_grids_box
 
 COMPOUNDS_SQL = """
     SELECT c.id, c.name, c.households, c.renovation_status, ST_X(p.pt) AS lon, ST_Y(p.pt) AS lat

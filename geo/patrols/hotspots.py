@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.stats.scope import in_grids_box
+from geo.scope import in_grids_box
 
 # Incidents in the window, per grid of the area; the representative point is the centroid of those
 # incidents when it falls inside the grid (where trouble actually is), else a point on the grid.

@@ -10,12 +10,13 @@ import gpxpy.gpx
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import audit, events, vocab
+from geo import audit, vocab
 from geo.auth import Principal
 from geo.crs import METRIC_EPSG
 from geo.errors import AdminUnitNotFound, Forbidden, InvalidGeometry, NotFound, VersionConflict
 from geo.geojson import feature_collection, features_sql
 from geo.patrols.validate import parse_route
+from geo.pg import events
 
 WRITER_ROLES = ("police", "gis_editor")
 

@@ -9,18 +9,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.scope import Scope, check_level_below, child_level, resolve_scope
 from geo.stats.coverage import data_coverage, scope_county
+from geo.stats.filters import category_keys, make_window, parse_categories
 from geo.stats.grids import check_boundaries, grid_counts, rate_per_1000
 from geo.stats.periods import GROUP_COLUMNS, Change, WindowOut, change, flag_together, windowed_counts
-from geo.stats.scope import (
-    Scope,
-    category_keys,
-    check_level_below,
-    child_level,
-    make_window,
-    parse_categories,
-    resolve_scope,
-)
 from geo.stats.units import units_below
 from geo.stats.windows import previous_window
 

@@ -22,7 +22,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.errors import InvalidInput
-from geo.stats.scope import Scope, Window, category_keys, make_window, parse_categories, resolve_scope
+from geo.scope import Scope, resolve_scope
+from geo.stats.filters import Window, category_keys, make_window, parse_categories
 
 WindowStatus = Literal["covered", "partial", "no_data"]
 
@@ -167,6 +168,20 @@ class CoverageReport:
     window: Any = None  # geo.stats.periods.WindowOut with coverage set, or None
 
 
+@dataclass
+class WindowOut:
+    """A window as statistics answer it, with how much of it the data covers."""
+
+    start: dt.date
+    end: dt.date
+    mode: str | None = None
+    coverage: WindowStatus | None = None  # covered, partial or no_data (comparisons only)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+
 def coverage_report(
     session: Session,
     admin_code: str,
@@ -175,8 +190,6 @@ def coverage_report(
     end: dt.date | None = None,
 ) -> CoverageReport:
     """What GET /api/v1/stats/coverage answers: the spans, and the window [start, end) against them."""
-    from geo.stats.periods import WindowOut  # periods builds on this module
-
     scope = resolve_scope(session, admin_code)
     coverage = data_coverage(session)
     span = coverage.span(scope_county(session, scope))

@@ -10,16 +10,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.errors import InvalidInput
+from geo.scope import Scope, resolve_scope
+from geo.stats.filters import Window, category_filter, category_keys, make_window, parse_categories
 from geo.stats.periods import WindowOut, range_condition, windowed_counts
-from geo.stats.scope import (
-    Scope,
-    Window,
-    category_filter,
-    category_keys,
-    make_window,
-    parse_categories,
-    resolve_scope,
-)
 
 BOUNDARIES = ("current", "historic")
 MAX_TOP = 1000

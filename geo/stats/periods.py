@@ -12,17 +12,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import vocab
+from geo.scope import Scope, resolve_scope
 from geo.stats import rollup
-from geo.stats.coverage import Coverage, Span, WindowStatus, data_coverage, scope_county
-from geo.stats.scope import (
-    Scope,
-    Window,
-    category_filter,
-    category_keys,
-    make_window,
-    parse_categories,
-    resolve_scope,
-)
+from geo.stats.coverage import Coverage, Span, WindowOut, data_coverage, scope_county
+from geo.stats.filters import Window, category_filter, category_keys, make_window, parse_categories
 from geo.stats.significance import ALPHA, BH_METHOD, METHOD, bh_adjust, poisson_rate_test
 from geo.stats.windows import previous_window
 
@@ -95,18 +88,6 @@ class CategoryChange(Change):
     category: str = ""
     label_zh: str = ""
     label_en: str = ""
-
-
-@dataclass
-class WindowOut:
-    start: dt.date
-    end: dt.date
-    mode: str | None = None
-    coverage: WindowStatus | None = None  # covered, partial or no_data (comparisons only)
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days
 
 
 @dataclass

@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.stats.scope import LOCAL_TZ_NAME, Scope, Window
+from geo.scope import Scope
+from geo.stats.filters import LOCAL_TZ_NAME, Window
 
 # What the roll-up can answer: whole local days (every Window is), city or county scope, these groupings.
 LEVELS = ("city", "county")

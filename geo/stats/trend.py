@@ -10,19 +10,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.errors import InvalidInput
+from geo.scope import Scope, resolve_scope
 from geo.stats import rollup
 from geo.stats.coverage import Span, WindowStatus, data_coverage, scope_county
+from geo.stats.filters import LOCAL_TZ_NAME, Window, category_filter, category_keys, make_window, parse_categories
 from geo.stats.periods import WindowOut
-from geo.stats.scope import (
-    LOCAL_TZ_NAME,
-    Scope,
-    Window,
-    category_filter,
-    category_keys,
-    make_window,
-    parse_categories,
-    resolve_scope,
-)
 
 BUCKETS = ("day", "week", "month")
 MAX_BUCKETS = 5000  # ~13 years of days: a chart needs no more, and the response stays small

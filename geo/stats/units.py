@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.stats.scope import Scope
+from geo.scope import Scope
 
 # Admin levels a breakdown level matches (a development zone sits beside the counties).
 _LEVELS = {"county": ["county", "zone"], "town": ["town"], "community": ["community"]}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from geo.errors import InvalidInput
-from geo.stats.scope import PREVIOUS_MODES, Window
+from geo.stats.filters import PREVIOUS_MODES, Window
 
 
 def _add_months(d: dt.date, months: int) -> dt.date:

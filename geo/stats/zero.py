@@ -10,8 +10,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.errors import InvalidInput
+from geo.scope import Scope, resolve_scope
+from geo.stats.filters import make_window, parse_categories
 from geo.stats.periods import WindowOut
-from geo.stats.scope import Scope, make_window, parse_categories, resolve_scope
 
 # The criminal categories 零发案 is judged on, unless the caller names others.
 CRIMINAL_CATEGORIES = ("preventable", "property")

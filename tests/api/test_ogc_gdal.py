@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from geo import auth as geo_auth
 from geo import models
-from geo.tiles_cache import tile_range
+from geo.tiles.cache import tile_range
 from tests.api.ogc_data import delete_ogc_data, load_ogc_data
 from tests.conftest import IN_CI
 
@@ -137,7 +137,7 @@ EDIT_IN_ANOTHER_PROCESS = """
 import sys
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
-from geo import events
+from geo.pg import events
 with Session(create_engine(sys.argv[1])) as s:
     s.execute(text("UPDATE grids SET households = 999 WHERE code = '610302001002001'"))
     events.on_commit(s, "grids", (107.11, 34.36, 107.12, 34.37))

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from geo.auth import create_user
-from geo.tiles_cache import tile_range
+from geo.tiles.cache import tile_range
 from tests.api.ogc_data import load_ogc_data
 from tests.fixtures import box
 

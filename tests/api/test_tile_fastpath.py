@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from api.tile_fastpath import TileFastPath
-from geo.tiles_cache import tile_range
+from geo.tiles.cache import tile_range
 from tests.api.ogc_data import load_ogc_data
 
 

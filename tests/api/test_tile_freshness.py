@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api.cli import app as cli_app
-from geo.tiles_cache import tile_range
+from geo.tiles.cache import tile_range
 from tests.api.ogc_data import delete_ogc_data, load_ogc_data
 
 TREE_BBOX = (107.10, 34.35, 107.12, 34.37)

@@ -8,8 +8,8 @@ import mapbox_vector_tile
 import pytest
 from sqlalchemy import text
 
-from geo import events
-from geo.tiles_cache import tile_bounds, tile_range
+from geo.pg import events
+from geo.tiles.cache import tile_bounds, tile_range
 from tests.api.ogc_data import load_ogc_data
 
 TREE_BBOX = (107.10, 34.35, 107.12, 34.37)

@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from geo import assign, incident_copy, incident_import, incident_store
+from geo.assignment import sql_rule as assign
 from geo.crs import wgs84_to_gcj02
-from geo.ingest import read_geojson
+from geo.incidents import pipeline as incident_import
+from geo.incidents import store as incident_store
+from geo.incidents import write_copy as incident_copy
+from geo.incidents.read_geojson import read_geojson
 from geo.stats import rollup
 from tests.fixtures import X0, X1, X2, Y0, Y1, Y2, box, load_tiny_tree
 
@@ -304,7 +307,7 @@ def test_a_fresh_bulk_import_is_copied_and_stores_what_single_writes_store(db, s
     def no_staging(*args):
         raise AssertionError("new rows must go straight into incidents")
 
-    monkeypatch.setattr(incident_store, "_stage", no_staging)
+    monkeypatch.setattr(incident_store, "stage", no_staging)
     monkeypatch.setattr(incident_copy, "COPY_PART", 50)  # sent in five parts
     bulk = [
         point(*d["geometry"]["coordinates"], **d["properties"], external_id=f"bulk-{i}")
@@ -360,8 +363,8 @@ def test_a_stored_id_late_in_a_bulk_import_undoes_its_copy_and_updates(db, setti
     ]
     monkeypatch.setattr(incident_store, "_some_stored", lambda *args: False)  # as if the sample missed them
     staged = []
-    real_stage = incident_store._stage
-    monkeypatch.setattr(incident_store, "_stage", lambda *a: staged.append(1) or real_stage(*a))
+    real_stage = incident_store.stage
+    monkeypatch.setattr(incident_store, "stage", lambda *a: staged.append(1) or real_stage(*a))
     result = load(db, settings, collection(*again, *new))
     assert (result["inserted"], result["updated"]) == (150, n) and staged == [1]
     counts = db.execute(

@@ -12,8 +12,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from geo import pgcluster
-from geo.db import migrate
+from api.ops import pgcluster
+from geo.pg import migrate
 from tests.fixtures import load_tiny_tree
 
 TABLES = ["admin_units", "grids", "grid_versions", "incidents", "compounds", "roles"]

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import assign
+from geo.assignment import sql_rule as assign
 from geo.demo import targets
 
 pytestmark = pytest.mark.db
@@ -193,7 +193,7 @@ def test_compounds_sized_placed_and_assigned_like_ingest(conn, engine):
     assert urban_share > 0.7
     straddling = scalar(conn, "SELECT count(*) FROM compounds WHERE (grid_shares->1->>'share')::float > 0.05")
     assert straddling >= 50
-    # grid_code/grid_shares are exactly what geo.assign computes (re-running it changes nothing).
+    # grid_code/grid_shares are exactly what geo.assignment computes (re-running it changes nothing).
     with engine.connect() as other:
         assert assign.assign_compounds(Session(bind=other)) == 0
         other.rollback()

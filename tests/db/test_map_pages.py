@@ -42,7 +42,7 @@ def _rows(page: str) -> list[list]:
 
 def _six_by_six(db, cluster_per_grid: int = 25) -> list[str]:
     """A county/town/community east of the tiny tree with 6×6 square grids (0.005°), codes west→east,
-    north→south; 2 incidents in every grid and cluster_per_grid more in the 2×2 block at rows 1–2, columns 1–2
+    north→south; 2 incidents in every grid and cluster_per_grid more in the 3×3 block at rows 1–3, columns 1–3
     (in 2020). Returns the codes in order."""
     load_tiny_tree(db)  # the city the county hangs from
     x0, y0, step = 107.30, 34.40, 0.005
@@ -77,7 +77,7 @@ def _six_by_six(db, cluster_per_grid: int = 25) -> list[str]:
                 ),
                 {"c": code, "nm": f"格{code[-3:]}", "w": west, "s": north - step, "e": west + step, "n": north},
             )
-            n = 2 + (cluster_per_grid if row in (1, 2) and col in (1, 2) else 0)
+            n = 2 + (cluster_per_grid if row in (1, 2, 3) and col in (1, 2, 3) else 0)
             db.execute(
                 text(
                     "INSERT INTO incidents (category, occurred_at, grid_code, community_code, town_code, "
@@ -94,11 +94,14 @@ def test_gi_star_finds_a_planted_cluster(db):
     codes = _six_by_six(db)
     out = gi_star(db, "610304001001", Y2020, Y2021)
     assert out["grid_code"].tolist() == codes
-    assert list(out.columns) == ["grid_code", "count", "z", "p", "p_fdr", "class"]
-    cluster = [codes[r * 6 + c] for r in (1, 2) for c in (1, 2)]
-    assert out.set_index("grid_code").loc[cluster, "count"].tolist() == [27] * 4
-    hot = out[out["class"].str.startswith("hot")]["grid_code"]
-    assert set(cluster) <= set(hot)
+    assert list(out.columns) == ["grid_code", "count", "value", "z", "p", "p_fdr", "class"]
+    assert out.attrs["measure"] == "count"  # equal grids: counts (rates only where sizes differ >10×)
+    # Was a 2×2 block, found with esda's one-sided p; two-sided p and BH over 36 grids leave such a block at
+    # q ≈ 0.12 (its permutation p is ~0.01 at best): a 3×3 block's core is found.
+    cluster = [codes[r * 6 + c] for r in (1, 2, 3) for c in (1, 2, 3)]
+    assert out.set_index("grid_code").loc[cluster, "count"].tolist() == [27] * 9
+    hot = set(out[out["class"].str.startswith("hot")]["grid_code"])
+    assert {codes[2 * 6 + 2], codes[1 * 6 + 2], codes[2 * 6 + 1]} <= hot <= set(cluster)
     assert out.loc[35, "class"] in ("not_significant", "cold_90", "cold_95", "cold_99")
     assert (out["p_fdr"] >= out["p"] - 1e-12).all() and set(out["class"]) <= set(GI_CLASSES)
 
@@ -217,3 +220,45 @@ def test_city_choropleth_of_1537_grids_is_under_1_mb(db, settings):
     page = render_map("choropleth", db, settings, admin_code="610300", start=Y2020, end=Y2021)
     assert len(page.encode("utf-8")) < 1_000_000
     assert len(_rows(page)) == 1537
+
+
+def _later_incidents(db, code: str, n: int, when: str) -> None:
+    db.execute(
+        text(
+            "INSERT INTO incidents (category, occurred_at, grid_code, community_code, town_code, county_code, geom) "
+            "SELECT 'property', CAST(:t AS timestamptz), g.code, '610304001001', '610304001', '610304', "
+            "ST_PointOnSurface(g.geom) FROM grids g, generate_series(1, :n) WHERE g.code = :c"
+        ),
+        {"c": code, "n": n, "t": when},
+    )
+
+
+def test_hot_spot_hit_rate_is_of_the_hot_spots_drawn(db, settings):
+    # Hand-worked: 2020's hot spots are the centre cross of the 3×3 block (5 of 36 equal grids, 13.9% of the
+    # area). In 2021, 10 incidents fall in the centre grid, 2 in the one above it (on 2021-12-31 23:00, the
+    # following year's last day), 28 in the far corner: hit rate 12/40 = 30.0%, PAI = 0.30 / (5/36) = 2.16.
+    codes = _six_by_six(db)
+    _later_incidents(db, codes[2 * 6 + 2], 10, "2021-03-01T12:00+08")
+    _later_incidents(db, codes[1 * 6 + 2], 2, "2021-12-31T23:00+08")
+    _later_incidents(db, codes[35], 28, "2021-05-01T12:00+08")
+    db.flush()
+    gi = gi_star(db, "610304001001", Y2020, Y2021)
+    cross = {codes[i] for i in (8, 13, 14, 15, 20)}
+    assert set(gi[gi["class"].str.startswith("hot")]["grid_code"]) == cross
+    page = render_map("hotspots", db, settings, admin_code="610304001001", start=Y2020, end=Y2021)
+    assert "of the 40 incidents in the next period 2021-01-01 – 2021-12-31" in page
+    assert "30.0% fell in the 5 hot-spot grids drawn" in page and "PAI = 2.16" in page
+    assert "(Fixed area share, grids ranked by z)" in page  # the top-5% figure, labelled apart
+    assert "999 conditional permutations (seed 20201220" in page and "two-sided p" in page
+    assert "Tested on incident counts" in page and "Hot spot (two-sided, FDR q" in page
+
+
+def test_a_map_outside_the_data_says_no_data(stats_db, settings):
+    # The fixture's data cover 2018-12-31 – 2020-09-09: a 2021 map says so before its (zero) figures.
+    page = render_map(
+        "choropleth", stats_db, settings, admin_code="610302001", start=Y2021, end=dt.date(2022, 1, 1)
+    )
+    assert "Note: 2021-01-01 – 2021-12-31: no data (the data cover 2018-12-31 – 2020-09-09)" in page
+    change = render_map("change", stats_db, settings, admin_code="610302001", start=Y2021, end=dt.date(2022, 1, 1))
+    assert "no change is judged" in change and "无数据（时段超出数据范围）（4）" in change  # all 4 grids: no data
+    assert "显著下降（精确检验，BH q&lt;0.01）（0）" in change

@@ -10,9 +10,9 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 
-from geo import pgcluster
-from geo.db import alembic_config
+from api.ops import pgcluster
 from geo.models import Base
+from geo.pg import alembic_config
 
 
 def test_models_match_migrations(owner_engine):

@@ -11,7 +11,8 @@ from sqlalchemy import text
 
 from geo import stats
 from geo.errors import AdminUnitNotFound, GridNotFound, InvalidInput
-from geo.stats.scope import Window, resolve_scope
+from geo.scope import resolve_scope
+from geo.stats.filters import Window
 from geo.stats.windows import following_window, previous_window
 from tests.stats_fixtures import COUNTY, E1, E2, EAST, TOWN, W1, W2, WEST, load_stats_data, move_west_boundary
 

@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.scope import resolve_scope
 from geo.stats import rollup
+from geo.stats.filters import Window
 from geo.stats.periods import windowed_counts
-from geo.stats.scope import Window, resolve_scope
 from tests.stats_fixtures import COUNTY, load_stats_data
 
 WINDOWS = [Window(dt.date(2020, 1, 1), dt.date(2021, 1, 1)), Window(dt.date(2018, 12, 31), dt.date(2020, 1, 1))]

@@ -7,11 +7,13 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo import pgcopy
-from geo.ingest import Problems, canonical_crs, read_geojson
-from geo.ingest_checks import check, parse_times
-from geo.ingest_files import read_csv
-from geo.textcols import encode, has_offset, stripped_texts
+from geo.crs import canonical_crs
+from geo.incidents.checks import check, parse_times
+from geo.incidents.model import Problems
+from geo.incidents.read_files import read_csv
+from geo.incidents.read_geojson import read_geojson
+from geo.pg import pgcopy
+from geo.pg.textcols import encode, has_offset, stripped_texts
 
 
 def test_offsets_are_recognised_and_naive_times_are_china_standard_time():

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from geo import vocab
-from geo.ingest import Problems
-from geo.ingest_checks import CATEGORY_INDEX, _vocabulary, parse_times
+from geo.incidents.checks import CATEGORY_INDEX, _vocabulary, parse_times
+from geo.incidents.model import Problems
 
 TIMES = [
     "2024-05-01T08:30:00+08:00",

@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import esda
 import mapclassify
 import numpy as np
 import pytest
 import shapely
+from esda.significance import calculate_significance
 from libpysal.weights import lat2W
 from scipy.stats import binomtest, false_discovery_control
 
 from geo.analysis.change import change_table, poisson_z
 from geo.analysis.density import DensityRaster, display_grid, kde, lonlat_to_metric
-from geo.analysis.hitrate import polygon_hit_rate, raster_hit_rate, top_polygons
-from geo.analysis.hotspots import benjamini_hochberg, classify, contiguity_weights, gi_star_counts, star_weights
+from geo.analysis.hitrate import polygon_hit_rate, raster_hit_rate, selected_hit_rate, top_polygons
+from geo.analysis.hotspots import (
+    choose_measure,
+    classify,
+    contiguity_weights,
+    gi_star_frame,
+    gi_star_values,
+    star_weights,
+)
+from geo.errors import InvalidInput
 from geo.maps.classify import classes, fisher_jenks_breaks
 from geo.maps.compact import encode_geometries, encode_rings, script_json
 from geo.maps.geometry import to_metric
 from geo.maps.query import LaterWindow
-from geo.stats.scope import Window
+from geo.stats.filters import Window
 
 LATER = LaterWindow(Window(dt.date(2020, 1, 1), dt.date(2021, 1, 1)), True, dt.date(2021, 1, 1))
 
@@ -79,13 +89,43 @@ def test_classes_handle_few_values_and_missing_data():
     assert cls.tolist() == [0, 0, -1, 1, 2]
 
 
-def test_benjamini_hochberg_agrees_with_esda_fdr():
-    rng = np.random.default_rng(7)
-    p = np.concatenate([rng.uniform(0, 0.004, 40), rng.uniform(0, 1, 300)])
-    adjusted = benjamini_hochberg(p)
-    for alpha in (0.01, 0.05, 0.1):
-        assert set(np.flatnonzero(adjusted < alpha)) == set(np.flatnonzero(p < esda.fdr(p, alpha)))
-    assert np.all(adjusted >= p - 1e-12) and np.all(adjusted <= 1)
+def _doubled_p(observed: np.ndarray, sims: np.ndarray) -> np.ndarray:
+    """Two-sided permutation p by hand: twice the smaller one-sided p, (draws at least as extreme + 1)/(P + 1)."""
+    greater = ((sims >= observed[:, None]).sum(axis=1) + 1) / (sims.shape[1] + 1)
+    lesser = ((sims <= observed[:, None]).sum(axis=1) + 1) / (sims.shape[1] + 1)
+    return np.minimum(1.0, 2 * np.minimum(greater, lesser))
+
+
+def test_gi_star_p_values_are_two_sided_and_fdr_adjusted_as_the_oracles_say():
+    # Was: esda's default p_sim ("directed", half the two-sided p) and a hand-written BH. Oracles: esda's G_Local
+    # with the same seed, the doubled one-sided p worked here by hand from its simulations (close to esda's
+    # equal-tailed alternative='two-sided' where p is small), and scipy's BH.
+    w = star_weights(lat2W(20, 20, rook=False))
+    counts = np.random.default_rng(2).poisson(5, 400).astype(float)
+    counts[[r * 20 + c for r in range(8, 13) for c in range(8, 13)]] += 6
+    z, p = gi_star_values(counts, w, permutations=499, seed=11)
+    g = esda.G_Local(
+        counts, w, transform="B", permutations=499, star=True, keep_simulations=True, n_jobs=1, seed=11
+    )
+    assert z == pytest.approx(np.asarray(g.Zs))
+    two_sided = _doubled_p(np.asarray(g.Gs), np.asarray(g.rGs))
+    assert p == pytest.approx(two_sided)
+    equal_tailed = calculate_significance(g.Gs, g.rGs, alternative="two-sided")
+    small = two_sided <= 0.1  # where it matters, esda's equal-tailed p differs only by ties between draws
+    assert small.sum() > 20 and np.abs(p - equal_tailed)[small].max() <= 0.015
+    assert np.median(p[small] / np.asarray(g.p_sim)[small]) == pytest.approx(2.0, abs=0.2)  # ~2× "directed"
+    grids = SimpleNamespace(
+        codes=[str(i) for i in range(400)], area_m2=np.full(400, 1e6), households=np.full(400, 50.0)
+    )
+    grids.derived = {"gi_weights:": w}
+    frame = gi_star_frame(grids, counts, permutations=499, seed=11, measure="auto")  # type: ignore[arg-type]
+    q = false_discovery_control(two_sided)
+    assert frame["p_fdr"].to_numpy() == pytest.approx(q)
+    assert (frame["class"] == "hot_99").to_numpy().tolist() == ((q < 0.01) & (np.asarray(g.Zs) > 0)).tolist()
+    assert (frame["class"].str.startswith("cold")).to_numpy().tolist() == (
+        (q < 0.1) & (np.asarray(g.Zs) < 0)
+    ).tolist()
+    assert frame.attrs == {"measure": "count", "permutations": 499, "seed": 11}  # equal grids: counts
 
 
 def test_gi_star_finds_a_planted_cluster_and_classifies_it():
@@ -93,12 +133,21 @@ def test_gi_star_finds_a_planted_cluster_and_classifies_it():
     counts = np.random.default_rng(2).poisson(5, 400).astype(float)
     block = [r * 20 + c for r in range(8, 13) for c in range(8, 13)]
     counts[block] += 40
-    out = gi_star_counts(counts, w, permutations=999, seed=1)
-    assert set(out.columns) == {"count", "z", "p", "p_fdr", "class"}
-    assert all(out.loc[i, "class"].startswith("hot") for i in block[6:9])  # the cluster's core
-    assert out.loc[0, "class"] in ("not_significant", "cold_90", "cold_95", "cold_99")
-    flat = gi_star_counts(np.full(400, 3.0), w)
-    assert (flat["class"] == "not_significant").all()
+    z, p = gi_star_values(counts, w, permutations=999, seed=1)
+    out = classify(z, false_discovery_control(p))
+    assert all(out[i].startswith("hot") for i in block[6:9])  # the cluster's core
+    assert out[0] in ("not_significant", "cold_90", "cold_95", "cold_99")
+    assert gi_star_values(np.full(400, 3.0), w) == (pytest.approx(np.zeros(400)), pytest.approx(np.ones(400)))
+
+
+def test_gi_star_measure_defaults_to_rates_where_grid_sizes_differ():
+    hh = np.array([300.0, 500.0])
+    assert choose_measure("auto", np.array([0.12e6, 58e6]), hh) == "rate"
+    assert choose_measure("auto", np.array([0.12e6, 58e6]), np.array([300.0, np.nan])) == "density"
+    assert choose_measure(None, np.array([1e6, 2e6, 9e6]), np.full(3, 100.0)) == "count"
+    assert choose_measure("density", np.array([1e6]), hh) == "density"
+    with pytest.raises(InvalidInput):
+        choose_measure("per_person", np.array([1e6]), hh)
 
 
 def test_classify_levels_by_fdr_and_sign():
@@ -134,8 +183,8 @@ def test_grid_change_classes_by_exact_test_and_bh():
     expected = ["rise" if q < 0.01 and c > b else "fall" if q < 0.01 and c < b else "stable"
                 for q, c, b in zip(false_discovery_control(p), current, previous, strict=True)]  # fmt: skip
     assert out["class"].tolist() == expected
-    # 3 against 0 (z = 3.46) was a "real rise"; 100 against 64 (z = 4.0) is not significant after BH at 0.01
-    assert out["class"].iloc[5] == "stable" and expected[3] == "fall"
+    # 3 against 0 (z = 3.46) was a "real rise" and is not; 100 against 64 and 9 against 0 stay significant
+    assert out["class"].iloc[5] == "stable" and out["class"].iloc[1] == "rise" and expected[3] == "fall"
 
 
 def test_polygon_hit_rate_takes_top_area_and_computes_pai():
@@ -200,3 +249,19 @@ def test_raster_hit_rate_looks_past_hot_cells_outside_the_study_area():
     hr = raster_hit_rate(LATER, raster, study, np.array([[205.0, 105.0], [500.0, 500.0]]), share=0.0001)
     assert (hr.hits, hr.incidents) == (1, 2)
     assert hr.area_share == pytest.approx(0.0001)
+
+
+def test_hit_rate_of_the_highlighted_grids_by_hand():
+    # 2 of 5 grids highlighted, 1 + 3 = 4 of their 10 area units: a/A = 0.4; 12 of 20 later incidents in them.
+    picked = np.array([True, False, True, False, False])
+    hr = selected_hit_rate(
+        LATER,
+        picked,
+        np.array([1.0, 2.0, 3.0, 2.0, 2.0]),
+        np.array([5.0, 4.0, 7.0, 4.0, 0.0]),
+        ("2 个热点网格", "2 hot grids"),
+    )
+    assert (hr.hits, hr.incidents, hr.area_share) == (12, 20, pytest.approx(0.4))
+    assert hr.pai == pytest.approx((12 / 20) / 0.4)
+    zh, en = hr.statement()
+    assert "fell in 2 hot grids (area share 40.00%; PAI = 1.50)" in en and "2020-01-01 – 2020-12-31" in en

@@ -6,7 +6,7 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 
-from geo.pointindex import EXACT, NONE, PolygonIndex
+from geo.assignment.pointindex import EXACT, NONE, PolygonIndex
 
 
 def _layer() -> list[shapely.Geometry]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import gc
 import gzip
 import math
+import time
 
 import pytest
 
-from geo import events
-from geo.tiles_cache import TileCache, TileKey, tile_bounds, tile_range
+from geo.pg import events
+from geo.tiles.cache import TileCache, TileKey, tile_bounds, tile_range
 
 
 def test_tile_bounds_match_web_mercator():
@@ -126,3 +127,28 @@ def test_principal_cache_expires_and_stays_bounded():
     for key in "bcd":
         cache.put(key, Principal(key, frozenset({"viewer"}), "610300"))
     assert cache.get("b") is None and cache.get("d") is not None
+
+
+def test_a_replica_render_is_cached_only_past_the_latest_invalidation():
+    cache = TileCache(database_url="db-a")
+    key = TileKey("incidents", 14, 13000, 6500)
+    # Born not knowing the primary's position: no replica tile yet, a primary one is fine.
+    assert cache.required_lsn("incidents") == 2**64
+    assert not cache.put(key, b"r", cache.epoch("incidents"), replayed_lsn=500)
+    assert cache.put(key, b"p", cache.epoch("incidents"))
+    cache.on_position("db-b", 10**9, time.monotonic())  # another cluster's positions do not count
+    assert cache.required_lsn("incidents") == 2**64
+    cache.on_position("db-a", 1000, time.monotonic())
+    assert cache.required_lsn("incidents") == 1000
+    assert not cache.put(key, b"r", cache.epoch("incidents"), replayed_lsn=999)
+    assert cache.put(key, b"r", cache.epoch("incidents"), replayed_lsn=1000)
+
+    queried_before_the_edit = time.monotonic()
+    cache.invalidate_bbox("incidents", None)
+    assert key not in cache and cache.required_lsn("incidents") == 2**64
+    cache.on_position("db-a", 5000, queried_before_the_edit)  # read before the edit committed: does not cover it
+    assert not cache.put(key, b"r", cache.epoch("incidents"), replayed_lsn=10**6)
+    cache.on_position("db-a", 2000, time.monotonic())
+    assert cache.required_lsn("incidents") == 2000 and cache.required_lsn("grids") == 1000
+    assert not cache.put(key, b"r", cache.epoch("incidents"), replayed_lsn=1999)
+    assert cache.put(key, b"r", cache.epoch("incidents"), replayed_lsn=2000)

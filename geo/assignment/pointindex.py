@@ -1,6 +1,6 @@
 """Which polygon covers each of a million points: a raster of the polygons' interiors, exact tests at edges.
 
-The bulk assignment rule is the one geo.assign states for PostGIS: among the polygons that COVER a point
+The bulk assignment rule is the one geo.assignment.sql_rule states for PostGIS: among the polygons that COVER a point
 (boundary included), the first in the given order wins (callers order grids by code, compounds by id).
 
 A square raster over the polygons' extent records, for each cell that no polygon boundary crosses, the

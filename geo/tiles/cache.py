@@ -5,6 +5,12 @@ An edit of layer L within bbox B drops, at every zoom the cache holds for L, exa
 extent (plus the MVT clipping buffer) meets B; every other tile stays cached. A per-layer epoch stops
 a tile rendered from a snapshot older than an edit from entering the cache after that edit's
 invalidation ran.
+
+With replicas, an epoch is not enough: a replica may render after the invalidation from data that predates
+the edit. So each layer also keeps the primary's WAL position at its latest invalidation (reported by the
+primary's listener, geo/events_listener.py); a tile rendered on a replica is stored only if the replica had
+replayed that far. Between an invalidation and the report of its position (milliseconds, at most a second)
+the required position is unknown, and no replica render of that layer is stored.
 """
 
 from __future__ import annotations
@@ -12,11 +18,13 @@ from __future__ import annotations
 import gzip
 import math
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from geo.events import BBox
+from geo.pg.events import BBox
+from geo.pg.routing import NEVER
 
 MAX_LAT = 85.05112877980659  # the Web Mercator limit
 # ST_AsMVTGeom keeps geometry up to this share of a tile beyond its edge (buffer 64 of extent 4096).
@@ -89,12 +97,17 @@ class CacheStats:
 class TileCache:
     """LRU over TileKey → tile bytes (and their gzip), bounded by max_bytes; thread-safe."""
 
-    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES, database_url: str | None = None) -> None:
         self.max_bytes = max_bytes
+        self.database_url = database_url  # the primary whose positions count (several apps may share a process)
         self._entries: OrderedDict[TileKey, _Entry] = OrderedDict()
         # layer → z → (x, y) → keys (one per variant), so invalidation never scans the whole cache.
         self._index: dict[str, dict[int, dict[tuple[int, int], set[TileKey]]]] = {}
         self._epochs: dict[str, int] = {}
+        # Replicas: per layer, the primary's position at its latest invalidation, and since when an
+        # invalidation waits for its position ("*": every layer, from the cache's birth or clear()).
+        self._required_lsn: dict[str, int] = {}
+        self._pending_since: dict[str, float] = {"*": time.monotonic()}
         self._bytes = 0
         self._lock = threading.Lock()
         self.stats = CacheStats()
@@ -121,13 +134,41 @@ class TileCache:
                 self._evict()
             return entry.gz
 
-    def put(self, key: TileKey, data: bytes, epoch: int, gz: bytes | None = None) -> bool:
+    def required_lsn(self, layer: str) -> int | None:
+        """The WAL position a replica must have replayed to render layer as current (NEVER while unknown)."""
+        with self._lock:
+            needed = self._needed(layer)
+            return NEVER if needed is None else needed
+
+    def _needed(self, layer: str) -> int | None:
+        # "*" holds the floor for every layer: the position at the cache's birth or its last clear().
+        if "*" in self._pending_since or layer in self._pending_since:
+            return None
+        return max(self._required_lsn.get(layer, 0), self._required_lsn.get("*", 0))
+
+    def on_position(self, database_url: str, lsn: int, queried_at: float) -> None:
+        """The geo.events position listener: invalidations before queried_at are covered by lsn."""
+        if database_url != self.database_url:
+            return
+        with self._lock:
+            for layer, since in list(self._pending_since.items()):
+                if since < queried_at:
+                    del self._pending_since[layer]
+                    self._required_lsn[layer] = max(self._required_lsn.get(layer, 0), lsn)
+
+    def put(
+        self, key: TileKey, data: bytes, epoch: int, gz: bytes | None = None, replayed_lsn: int | None = None
+    ) -> bool:
         """Store a tile (and its gzip, if made) rendered after epoch(key.layer) returned epoch.
 
-        Returns False, storing nothing, when an edit of the layer came between: the render may predate it.
+        replayed_lsn: the replica's replay position the tile was rendered at (None: from the primary).
+        Returns False, storing nothing, when an edit of the layer came between (the render may predate it), or
+        when the replica had not replayed the layer's latest invalidation.
         """
         with self._lock:
-            if self._epochs.get(key.layer, 0) != epoch:
+            needed = self._needed(key.layer)
+            behind = replayed_lsn is not None and (needed is None or replayed_lsn < needed)
+            if behind or self._epochs.get(key.layer, 0) != epoch:
                 self.stats.skipped_stale += 1
                 return False
             if key in self._entries:
@@ -146,6 +187,7 @@ class TileCache:
         """Drop the cached tiles of layer that bbox touches at every cached zoom (None: all); returns how many."""
         with self._lock:
             self._epochs[layer] = self._epochs.get(layer, 0) + 1
+            self._pending_since[layer] = time.monotonic()
             self.stats.invalidations += 1
             zooms = self._index.get(layer, {})
             doomed: list[TileKey] = []
@@ -174,6 +216,7 @@ class TileCache:
         with self._lock:
             for layer in list(self._index):
                 self._epochs[layer] = self._epochs.get(layer, 0) + 1
+            self._pending_since["*"] = time.monotonic()
             self._entries.clear()
             self._index.clear()
             self._bytes = 0

@@ -1,20 +1,27 @@
 """Relays geometry changes committed by other processes (workers, CLI imports) to this process's listeners.
 
-One daemon thread per database per process LISTENs on geo.events.CHANNEL. After a lost connection (a
-database restart) it cannot know what it missed, so it announces every layer as changed, whole.
+One daemon thread per database per process LISTENs on geo.pg.events.CHANNEL, on the primary (a NOTIFY is not
+replayed on a standby; with a multi-host URL and target_session_attrs=read-write a reconnection finds the
+promoted standby). After a lost connection it cannot know what it missed, so it announces every layer as
+changed, whole. After each batch of notifications, and every HEARTBEAT_S, it reports the primary's WAL
+position (geo.pg.events.position_reported), so that a tile rendered from a replica is cached only once the
+replica has replayed past the latest invalidation.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 
 import psycopg
 
-from geo import events
-from geo.pgcluster import libpq_url
+from geo.pg import events
+from geo.pg.routing import parse_lsn
+from geo.pg.urls import conninfo
 
 LAYERS = ("admin_units", "grids", "compounds", "incidents", "patrol_routes")
 RETRY_S = 2.0
+HEARTBEAT_S = 1.0
 _started: dict[str, tuple[threading.Thread, threading.Event]] = {}
 _lock = threading.Lock()
 
@@ -29,7 +36,7 @@ def ensure_listener(database_url: str, wait_s: float = 5.0) -> bool:
         if entry is None or not entry[0].is_alive():
             ready = threading.Event()
             thread = threading.Thread(
-                target=_run, args=(libpq_url(database_url), ready), name="geometry-listener", daemon=True
+                target=_run, args=(database_url, ready), name="geometry-listener", daemon=True
             )
             entry = _started[database_url] = (thread, ready)
             thread.start()
@@ -45,16 +52,26 @@ def _relay(raw: str) -> None:
         events.geometry_changed(layer, bbox)
 
 
-def _run(url: str, ready: threading.Event) -> None:
+def _report_position(conn: psycopg.Connection, database_url: str) -> None:
+    queried_at = time.monotonic()  # before the query: whatever committed before this instant is at or below it
+    row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+    lsn = parse_lsn(row[0]) if row else None
+    if lsn is not None:
+        events.position_reported(database_url, lsn, queried_at)
+
+
+def _run(database_url: str, ready: threading.Event) -> None:
     while True:
         try:
-            with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+            with psycopg.connect(conninfo(database_url), autocommit=True, connect_timeout=5) as conn:
                 conn.execute(f"LISTEN {events.CHANNEL}")
                 if ready.is_set():  # a reconnection: what changed meanwhile is unknown, so drop everything
                     for layer in LAYERS:
                         events.geometry_changed(layer, None)
                 ready.set()
-                for note in conn.notifies():
-                    _relay(note.payload)
+                while True:
+                    for note in conn.notifies(timeout=HEARTBEAT_S, stop_after=1):
+                        _relay(note.payload)
+                    _report_position(conn, database_url)
         except psycopg.Error:
             threading.Event().wait(RETRY_S)

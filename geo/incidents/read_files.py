@@ -1,4 +1,4 @@
-"""CSV and GeoPackage incident files read into columns (GeoJSON and the shared types: geo.ingest)."""
+"""CSV and GeoPackage incident files read into columns (GeoJSON: read_geojson; the shared types: model)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from geo.crs import canonical_crs, declared_crs
 from geo.errors import InvalidInput
-from geo.ingest import PROPERTIES, Problems, RawIncidents, canonical_crs, declared_crs, flag_unparsed
+from geo.incidents.model import PROPERTIES, Problems, RawIncidents, flag_unparsed
 
 LON_NAMES = ("lon", "lng", "longitude", "x", "经度")
 LAT_NAMES = ("lat", "latitude", "y", "纬度")

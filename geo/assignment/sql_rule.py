@@ -25,11 +25,8 @@ import shapely
 from sqlalchemy import CursorResult, text
 from sqlalchemy.orm import Session
 
-from geo import vocab
 from geo.crs import METRIC_EPSG
 
-CATEGORY_KEYS = list(vocab.INCIDENT_CATEGORIES)
-STATUS_KEYS = list(vocab.INCIDENT_STATUSES)
 SHARE_FLOOR = 0.0001
 
 # A grid with its community, that community's town and the town's county (the admin tree).

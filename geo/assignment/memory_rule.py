@@ -1,6 +1,6 @@
-"""The bulk path of geo.assign's point rule, computed in memory before the rows reach PostgreSQL.
+"""The bulk path of geo.assignment.sql_rule's point rule, computed in memory before the rows reach PostgreSQL.
 
-For thousands of points a raster lookup (geo.pointindex) over the layers read from the database beats
+For thousands of points a raster lookup (geo.assignment.pointindex) over the layers read from the database beats
 probing them one by one or joining a freshly indexed staging table: the demo's 1,537 grids answer a
 million points in about half a second, where the staged PostGIS join took 9–12 s. The rule is the same
 (the lowest-code active grid covering the point, the lowest-id compound covering it, and for a point no
@@ -20,8 +20,8 @@ from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.assign import GRID_TREE, HIT_COLUMNS
-from geo.pointindex import PolygonIndex
+from geo.assignment.pointindex import PolygonIndex
+from geo.assignment.sql_rule import GRID_TREE, HIT_COLUMNS
 
 # Layer name → (columns, FROM … WHERE, ORDER BY, geometry) in rule order. Fixed SQL, never user input.
 LAYERS = {
@@ -66,7 +66,7 @@ class Assigned:
 
 
 def assign_points(session: Session, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> Assigned:
-    """Grid, compound and (for points in no grid) community/town/county for each point, by geo.assign's rule."""
+    """Grid, compound and (for points in no grid) community/town/county for each point, by geo.assignment.sql_rule's rule."""
     grids, grid_index = _layer(session, "grids")
     grid = grid_index.lookup(lon, lat)
     compound_rows, compound_index = _layer(session, "compounds")

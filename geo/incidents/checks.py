@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from geo import crs as geocrs
 from geo import vocab
-from geo.ingest import Problems, RawIncidents
-from geo.textcols import has_offset, stripped_texts
+from geo.incidents.model import Problems, RawIncidents
+from geo.pg.textcols import has_offset, stripped_texts
 
 FUTURE_SLACK = np.timedelta64(5, "m")
 CST = np.timedelta64(8, "h")

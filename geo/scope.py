@@ -1,20 +1,22 @@
-"""What a statistics question is about: the scope (admin unit or grid), the date window and the categories."""
+"""The admin scope, written once: codes and levels, "is code X inside area A", and the SQL WHERE for a scope.
+
+Codes nest by prefix (国家统计局 区划代码 and the province's grid practice): a 6-digit county, a 9-digit town,
+a 12-digit community, a 15-digit grid = community code + 3 digits. The city 610300 holds every 6103xx code.
+Every list, statistic and tile filter takes its scope condition from here; nobody else writes `610300`.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import vocab
 from geo.errors import AdminUnitNotFound, GridNotFound, InvalidInput
 
-LOCAL_TZ_NAME = "Asia/Shanghai"
-LOCAL_TZ = ZoneInfo(LOCAL_TZ_NAME)
+CITY_CODE = "610300"
+CITY_PREFIX = CITY_CODE[:4]  # the city holds every 6103xx county
 
 # Scope level → the incidents column holding that level's code (fixed names, never user input).
 SCOPE_COLUMN = {
@@ -24,12 +26,7 @@ SCOPE_COLUMN = {
     "grid": "grid_code",
 }
 LEVEL_BY_LENGTH = {6: "county", 9: "town", 12: "community", 15: "grid"}
-CITY_CODE = "610300"  # Baoji: the deployment's root area; it holds every 6103xx code
-CITY_PREFIX = CITY_CODE[:4]  # the city holds every 6103xx county
 LEVEL_ORDER = ("city", "county", "town", "community", "grid")
-PREVIOUS_MODES = ("prior", "yoy")
-# Dates outside this span are typing errors, and would let a previous window fall off the calendar.
-EARLIEST, LATEST = dt.date(1950, 1, 1), dt.date(2150, 1, 1)
 
 
 def in_grids_box(alias: str, grids_param: str) -> str:
@@ -88,26 +85,6 @@ class Scope:
         return {"scope_code": self.code}
 
 
-@dataclass(frozen=True)
-class Window:
-    """A half-open local-date range [start, end) and its instants in Asia/Shanghai."""
-
-    start: dt.date
-    end: dt.date
-
-    @property
-    def start_at(self) -> dt.datetime:
-        return dt.datetime.combine(self.start, dt.time(0), LOCAL_TZ)
-
-    @property
-    def end_at(self) -> dt.datetime:
-        return dt.datetime.combine(self.end, dt.time(0), LOCAL_TZ)
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days
-
-
 def resolve_scope(session: Session, code: str) -> Scope:
     """The scope for an admin or grid code (level from its length; 6 digits may be the city), or 404."""
     code = (code or "").strip()
@@ -147,55 +124,6 @@ def _box(session: Session, level: str, code: str) -> tuple[float, float, float, 
     return None if row[0] is None else (row[0], row[1], row[2], row[3])
 
 
-def make_window(start: dt.date, end: dt.date) -> Window:
-    """[start, end) as a Window; end must be after start, both within EARLIEST..LATEST."""
-    for name, day in (("start", start), ("end", end)):
-        if not EARLIEST <= day <= LATEST:
-            raise InvalidInput(
-                f"{name} {day.isoformat()} is outside {EARLIEST.isoformat()}..{LATEST.isoformat()}", field=name
-            )
-    if end <= start:
-        raise InvalidInput(
-            f"end {end.isoformat()} must be after start {start.isoformat()} (the range is [start, end))",
-            field="end",
-        )
-    return Window(start, end)
-
-
-def parse_categories(raw: list[str] | str | None, default: tuple[str, ...] | None = None) -> list[str] | None:
-    """Category keys from 'a,b' or ['a', 'b'] (validated against vocab); None means every category."""
-    if raw is None:
-        return list(default) if default else None
-    items = [raw] if isinstance(raw, str) else list(raw)
-    keys: list[str] = []
-    for item in items:
-        for part in item.split(","):
-            key = part.strip()
-            if not key:
-                continue
-            if key not in vocab.INCIDENT_CATEGORIES:
-                raise InvalidInput(
-                    f"unknown category '{key}'; one of {', '.join(vocab.INCIDENT_CATEGORIES)}",
-                    field="categories",
-                    value=key,
-                )
-            if key not in keys:
-                keys.append(key)
-    if not keys:
-        return list(default) if default else None
-    return keys
-
-
-def category_filter(categories: list[str] | None, alias: str = "i") -> str:
-    """SQL condition for the categories (binds :cats), or TRUE for all."""
-    return f"{alias}.category = ANY(:cats)" if categories else "TRUE"
-
-
-def category_keys(categories: list[str] | None) -> list[str]:
-    """The categories a result lists: the chosen ones, or every category in vocabulary order."""
-    return list(categories) if categories else list(vocab.INCIDENT_CATEGORIES)
-
-
 def child_level(scope: Scope) -> str | None:
     """The level directly below the scope (None below a grid)."""
     i = LEVEL_ORDER.index(scope.level)
@@ -222,3 +150,19 @@ def contains(area: str, code: str) -> bool:
     if area == CITY_CODE:
         return code.startswith(CITY_PREFIX)
     return level_of(area) is not None and code.startswith(area)
+
+
+def area_condition(
+    code: str, columns: dict[str, str], city: str, param: str = "admin"
+) -> tuple[str, dict[str, Any]]:
+    """The SQL condition selecting a table's rows inside the area `code`, and its bound parameters.
+
+    `columns` maps each level below the city to the column (or expression) holding that level's code in the
+    table; `city` is the table's condition for the whole city. A code of no level selects nothing.
+    """
+    level = level_of(code)
+    if level == "city":
+        return city, {}
+    if level is None or level not in columns:
+        return "FALSE", {}
+    return f"{columns[level]} = :{param}", {param: code}

@@ -1,4 +1,4 @@
-"""Reading incidents as GeoJSON and changing their status (writes of new incidents: geo.incident_store)."""
+"""Reading incidents as GeoJSON and changing their status (writes of new incidents: geo.incidents.store)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import events, vocab
+from geo import scope, vocab
 from geo.errors import InvalidInput, NotFound
 from geo.geojson import feature_collection
+from geo.pg import events
 
 COLUMNS = """
     i.id, i.external_id, i.category, i.subcategory, i.status, i.occurred_at, i.reported_at, i.mediated_at,
@@ -18,6 +19,7 @@ COLUMNS = """
     i.compound_id, i.outside_jurisdiction, i.synthetic, i.created_at, i.updated_at
 """
 CST = dt.timezone(dt.timedelta(hours=8))
+INCIDENT_AREA_COLUMNS = {level: f"i.{column}" for level, column in scope.SCOPE_COLUMN.items()}
 CHANGEABLE = ("status", "subcategory", "description", "mediated_at", "resolved_at")
 
 
@@ -60,12 +62,10 @@ def list_incidents(
         where.append("i.geom && ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326)")
         params.update(x1=bbox[0], y1=bbox[1], x2=bbox[2], y2=bbox[3])
     if admin_code:
-        # One code of any level: the city, a county, a town, a community or a grid.
-        where.append(
-            "(:admin IN (i.grid_code, i.community_code, i.town_code, i.county_code)"
-            " OR (:admin = '610300' AND NOT i.outside_jurisdiction))"
-        )
-        params["admin"] = admin_code
+        # One code of any level: the city (every incident in a grid), a county, a town, a community or a grid.
+        condition, bound = scope.area_condition(admin_code, INCIDENT_AREA_COLUMNS, "NOT i.outside_jurisdiction")
+        where.append(condition)
+        params.update(bound)
     for name, raw, words in (
         ("category", category, vocab.INCIDENT_CATEGORIES),
         ("status", status, vocab.INCIDENT_STATUSES),

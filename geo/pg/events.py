@@ -6,7 +6,7 @@ reader could not yet see. Code that has already committed (bulk COPY loads) call
 Layers are table names: admin_units, grids, compounds, incidents, patrol_routes.
 
 Other processes (more uvicorn workers, a CLI import) hear it too: on_commit also queues a PostgreSQL
-NOTIFY in the same transaction, which PostgreSQL delivers only if it commits; geo/events_listener.py
+NOTIFY in the same transaction, which PostgreSQL delivers only if it commits; geo/pg/listener.py
 relays those from other processes to this one's listeners.
 """
 
@@ -23,33 +23,53 @@ from sqlalchemy.orm import Session
 
 BBox = tuple[float, float, float, float]  # minlon, minlat, maxlon, maxlat (EPSG:4326)
 Listener = Callable[[str, BBox | None], None]
+PositionListener = Callable[[str, int, float], None]
 
 _PENDING = "citygrid_geometry_changes"
 CHANNEL = "citygrid_geometry"
 ORIGIN = uuid.uuid4().hex[:12]  # this process: it hears its own changes through after_commit already
 _lock = threading.Lock()
-_listeners: list[Callable[[], Listener | None]] = []
+_listeners: list[Callable[[], Callable | None]] = []
+_position_listeners: list[Callable[[], Callable | None]] = []
 
 
 def subscribe(listener: Listener) -> None:
     """Register a listener; bound methods are held weakly so an app's cache dies with its app."""
-    ref: Callable[[], Listener | None]
-    if hasattr(listener, "__self__") and hasattr(listener, "__func__"):
-        ref = weakref.WeakMethod(listener)  # type: ignore[arg-type]
-    else:
-        ref = lambda: listener  # noqa: E731  # plain functions live as long as their module
     with _lock:
-        _listeners.append(ref)
+        _listeners.append(_weak(listener))
+
+
+def subscribe_positions(listener: PositionListener) -> None:
+    """Register a listener of the primary's WAL position (see position_reported); held as subscribe holds."""
+    with _lock:
+        _position_listeners.append(_weak(listener))
+
+
+def _weak(listener: Callable) -> Callable[[], Callable | None]:
+    if hasattr(listener, "__self__") and hasattr(listener, "__func__"):
+        return weakref.WeakMethod(listener)  # type: ignore[arg-type]
+    return lambda: listener  # plain functions live as long as their module
+
+
+def _alive(refs: list[Callable[[], Callable | None]]) -> list[Callable]:
+    with _lock:
+        pairs = [(ref, ref()) for ref in refs]
+        refs[:] = [ref for ref, fn in pairs if fn is not None]
+    return [fn for _, fn in pairs if fn is not None]
+
+
+def position_reported(database_url: str, lsn: int, queried_at: float) -> None:
+    """The WAL position of the primary named by database_url, read at time.monotonic() queried_at: every change
+    committed before then is at or below lsn (positions of different clusters do not compare). geo/events_listener.py reports it after each notification and every second, so a tile
+    cache knows how far a replica must have replayed before a tile it renders may be cached."""
+    for fn in _alive(_position_listeners):
+        fn(database_url, lsn, queried_at)
 
 
 def geometry_changed(layer: str, bbox: BBox | None) -> None:
     """Tell every listener that features of layer changed inside bbox (None: anywhere in the layer)."""
-    with _lock:
-        alive = [(ref, ref()) for ref in _listeners]
-        _listeners[:] = [ref for ref, fn in alive if fn is not None]
-    for _, fn in alive:
-        if fn is not None:
-            fn(layer, bbox)
+    for fn in _alive(_listeners):
+        fn(layer, bbox)
 
 
 def on_commit(session: Session, layer: str, bbox: BBox | None) -> None:

@@ -11,11 +11,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from geo import events
 from geo.errors import InvalidInput, TooLarge
-from geo.incident_store import Progress, store
-from geo.ingest import RawIncidents, read_any, read_geojson
-from geo.ingest_checks import Checked, IncidentRows, check, city_region
+from geo.incidents.checks import Checked, IncidentRows, check, city_region
+from geo.incidents.model import Progress, RawIncidents
+from geo.incidents.read import read_any
+from geo.incidents.read_geojson import read_geojson
+from geo.incidents.store import store
+from geo.pg import events
 from geo.settings import Settings
 
 ERROR_CAP = 1000

@@ -11,15 +11,17 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from geo.pg.urls import normalise
 from geo.settings import REPO_ROOT, Settings
 
 
 def make_engine(settings: Settings, url: str | None = None) -> Engine:
     """An engine for url (default: the app role's), with pre-ping and a per-statement timeout."""
     return create_engine(
-        url or settings.database_url,
+        normalise(url or settings.database_url),
         pool_pre_ping=True,
         pool_size=settings.pool_size,
         max_overflow=settings.pool_size,
@@ -67,3 +69,11 @@ def migration_heads(engine: Engine) -> tuple[str | None, str | None]:
 def postgis_version(engine: Engine) -> str:
     with engine.connect() as conn:
         return str(conn.execute(text("SELECT postgis_lib_version()")).scalar_one())
+
+
+def libpq_url(sqlalchemy_url: str, dbname: str | None = None) -> str:
+    """A psycopg conninfo URL from a SQLAlchemy URL (drops the +psycopg driver part)."""
+    url = make_url(sqlalchemy_url).set(drivername="postgresql")
+    if dbname:
+        url = url.set(database=dbname)
+    return url.render_as_string(hide_password=False)

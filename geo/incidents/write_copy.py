@@ -1,13 +1,13 @@
-"""New incidents COPYed straight into `incidents`, with the assignment geo.assign_points computed.
+"""New incidents COPYed straight into `incidents`, with the assignment geo.assignment.memory_rule computed.
 
 COPY writes rows in batches, without a staging table or ON CONFLICT's per-row speculative insert; the
-columns are built from numpy arrays (geo.pgcopy) exactly as geo.assign.assigned_columns builds them in
+columns are built from numpy arrays (geo.pg.pgcopy) exactly as geo.assignment.sql_rule.assigned_columns builds them in
 SQL, which a test checks against the single-row path column by column.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -18,15 +18,16 @@ from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import pgcopy
-from geo.assign import ASSIGNED, CATEGORY_KEYS, STATUS_KEYS
-from geo.assign_points import Assigned
-from geo.ingest_checks import TEXTS, TIMES, IncidentRows
+from geo.assignment.memory_rule import Assigned
+from geo.assignment.sql_rule import ASSIGNED
+from geo.incidents.checks import TEXTS, TIMES, IncidentRows
+from geo.incidents.model import Progress
+from geo.pg import pgcopy
+from geo.vocab import CATEGORY_KEYS, STATUS_KEYS
 
 COPY_PART = 100_000  # rows encoded and sent at a time
 GAP_LEVELS = ("community", "town", "county")
 PG_TYPES = {"status": "int2", **{t: "text" for t in TEXTS}, **{t: "timestamptz" for t in TIMES}}
-Progress = Callable[[str, int, int], None]
 
 
 @contextmanager

@@ -16,10 +16,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.errors import InvalidInput, NotFound
-from geo.tiles_cache import tile_bounds
+from geo.tiles.cache import tile_bounds
 
 EXTENT = 4096
-BUFFER = 64  # matches geo.tiles_cache.BUFFER_SHARE
+BUFFER = 64  # matches geo.tiles.cache.BUFFER_SHARE
 MAX_FEATURES = 10_000
 MAX_ZOOM = 22
 INCIDENT_POINTS_FROM_ZOOM = 13

@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from geo.pg import libpq_url
 from geo.settings import Settings
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -36,14 +37,6 @@ class Status:
     server_version: str | None = None
     postgis_version: str | None = None
     local_cluster: str | None = None
-
-
-def libpq_url(sqlalchemy_url: str, dbname: str | None = None) -> str:
-    """A psycopg conninfo URL from a SQLAlchemy URL (drops the +psycopg driver part)."""
-    url = make_url(sqlalchemy_url).set(drivername="postgresql")
-    if dbname:
-        url = url.set(database=dbname)
-    return url.render_as_string(hide_password=False)
 
 
 def probe(url: str) -> Status:

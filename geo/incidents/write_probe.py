@@ -1,0 +1,52 @@
+"""Small batches: one INSERT … ON CONFLICT that assigns each point in PostGIS by one indexed probe."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.assignment.sql_rule import POINT_COMPOUND, POINT_GRID, gap_tree
+from geo.incidents.checks import IncidentRows
+from geo.incidents.upsert import insert_params, insert_sql
+from geo.incidents.write_copy import PG_TYPES
+
+
+def store_small(session: Session, rows: IncidentRows, optional: list[str], synthetic: bool) -> Any:
+    arrays: dict[str, Any] = {
+        "idx": rows.index.tolist(),
+        "lon": rows.lon.tolist(),
+        "lat": rows.lat.tolist(),
+        "category": rows.category.tolist(),
+        "occurred_at": [_utc(t) for t in rows.occurred_at],
+    }
+    types = {"idx": "int4", "lon": "float8", "lat": "float8", "category": "int2", "occurred_at": "timestamptz"}
+    for name in optional:
+        values = rows.optional[name]
+        arrays[name] = [_utc(v) for v in values] if PG_TYPES[name] == "timestamptz" else values.tolist()
+        types[name] = PG_TYPES[name]
+    unnest = ", ".join(f"CAST(:{n} AS {t}[])" for n, t in types.items())
+    src = f"""src AS (
+        SELECT u.idx, ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326) AS geom, {", ".join(f"u.{n}" for n in list(types)[3:])}
+        FROM unnest({unnest}) AS u({", ".join(types)})
+    ),
+    hit AS (SELECT s.idx AS key, h.* FROM src s LEFT JOIN LATERAL {POINT_GRID.format(geom="s.geom")} h ON true),
+    chit AS (SELECT s.idx AS key, {POINT_COMPOUND.format(geom="s.geom")} AS id FROM src s),"""
+    assigned = f"""
+        SELECT s.*, hit.code, hit.community_code, hit.town_code, hit.county_code, chit.id AS compound,
+               {gap_tree("hit.code", "s.geom")}
+        FROM src s LEFT JOIN hit ON hit.key = s.idx LEFT JOIN chit ON chit.key = s.idx
+    """
+    return session.execute(
+        text(insert_sql(src, assigned, optional, ids=True)), {**arrays, **insert_params(rows, synthetic)}
+    ).one()
+
+
+def _utc(t: np.datetime64) -> Any:
+    """numpy UTC datetime64 → an aware datetime for the driver (None for NaT)."""
+    if np.isnat(t):
+        return None
+    return t.astype("datetime64[us]").item().replace(tzinfo=dt.UTC)
