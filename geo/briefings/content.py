@@ -13,10 +13,11 @@ from geo.analysis.hotspots import GI_CLASSES, gi_star_frame
 from geo.briefings import charts
 from geo.maps.classify import classes
 from geo.maps.data import admin_outlines, grid_count_matrix, grid_frame
+from geo.scope import LEVEL_ORDER
 from geo.stats import top_grids
+from geo.stats.filters import LOCAL_TZ, make_window
 from geo.stats.grids import TopGrids
 from geo.stats.overview import Overview, overview
-from geo.stats.scope import LEVEL_ORDER, LOCAL_TZ, make_window
 
 TOP_N = 10
 

@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.scope import Scope, resolve_scope
 from geo.stats.breakdown import DisputeFunnel, dispute_funnel
+from geo.stats.filters import make_window
 from geo.stats.periods import Comparison, compare_periods
-from geo.stats.scope import Scope, make_window, resolve_scope
 from geo.stats.zero import ZeroIncident, zero_incident_communities
 
 # Which grids and compounds an admin unit holds, through the admin tree (grid → community → town → county).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import shapely
 
-from geo.assign import assign_compounds, reassign_area
+from geo.assignment import assign_compounds, reassign_area
 from tests.api.ogc_data import load_ogc_data
 from tests.fixtures import X0, X2, Y0, Y2
 
