@@ -6,13 +6,12 @@ default to OpenStreetMap tiles; on the intranet that is a blank page. Here:
 * ``make_offline(m)`` points every link at the vendored copy (static/vendor/, see its README.md);
 * ``offline_map(...)`` builds a map with no base layer unless a tile URL template is configured;
 * ``find_external_urls(html)`` lists what a browser would still fetch from another host;
-* ``render_html(m)`` / ``save_html(m, path)`` render and refuse a page that still has such a URL.
+* ``render_html(m)`` renders and refuses a page that still has such a URL (geo.maps.standalone writes files).
 """
 
 from __future__ import annotations
 
 import base64
-import os
 import re
 from collections.abc import Iterable, Iterator
 from html.parser import HTMLParser
@@ -353,13 +352,3 @@ def render_html(m: folium.Map, static_prefix: str = DEFAULT_STATIC_PREFIX, allow
     if external:
         raise ExternalAssetError(external)
     return page
-
-
-def save_html(
-    m: folium.Map, path: str | os.PathLike[str], allowed: Iterable[str] = (), assets: str = "inline"
-) -> Path:
-    """Write the map to ``path`` as a page that works when moved or mailed (geo.maps.standalone):
-    ``inline`` one self-contained file (default), ``folder`` the page and a ``<name>_files/`` folder."""
-    from geo.maps.standalone import write_page
-
-    return write_page(render_html(m, DEFAULT_STATIC_PREFIX, allowed), path, assets)

@@ -14,8 +14,9 @@ from geo.maps.change_map import change_map
 from geo.maps.density_map import density_map
 from geo.maps.grid_maps import choropleth_map, hotspot_map
 from geo.maps.layers import tile_allowances
-from geo.maps.offline import DEFAULT_STATIC_PREFIX, render_html, save_html
+from geo.maps.offline import DEFAULT_STATIC_PREFIX, render_html
 from geo.maps.query import map_query
+from geo.maps.standalone import save_html
 from geo.settings import Settings
 
 MAP_KINDS = {

@@ -14,10 +14,13 @@ import mimetypes
 import os
 import re
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
 
-from geo.maps.offline import DEFAULT_STATIC_PREFIX, VENDOR_DIR
+import folium
+
+from geo.maps.offline import DEFAULT_STATIC_PREFIX, VENDOR_DIR, render_html
 
 ASSET_MODES = ("inline", "folder")
 _CSS_URL = re.compile(r"""url\(\s*(["']?)([^"')]+)\1\s*\)""")
@@ -105,3 +108,10 @@ def write_page(html: str, path: str | os.PathLike[str], assets: str = "inline") 
         return write_folder(html, out)
     out.write_text(inline_assets(html), encoding="utf-8")
     return out
+
+
+def save_html(
+    m: folium.Map, path: str | os.PathLike[str], allowed: Iterable[str] = (), assets: str = "inline"
+) -> Path:
+    """Write the folium map to ``path`` as a page that works when moved or mailed (see write_page)."""
+    return write_page(render_html(m, DEFAULT_STATIC_PREFIX, allowed), path, assets)

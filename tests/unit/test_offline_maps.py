@@ -20,8 +20,8 @@ from geo.maps.offline import (
     make_offline,
     offline_map,
     render_html,
-    save_html,
 )
+from geo.maps.standalone import save_html
 
 GRIDS = {
     "type": "FeatureCollection",
