@@ -8,6 +8,8 @@ from fastapi_offline import FastAPIOffline
 
 from api import db_metrics, docs, errors
 from api.limits import BodyLimit
+from api.observability import Metrics, RequestLog, configure_logging
+from api.principal_cache import PrincipalCache
 from api.read_your_writes import ReadYourWrites
 from api.routers import (
     compounds,
@@ -17,6 +19,7 @@ from api.routers import (
     health,
     incidents,
     maps,
+    metrics,
     ogc,
     overview,
     patrols,
@@ -43,6 +46,7 @@ ROUTERS = [
     ogc.router,
     tiles.router,
     users.router,
+    metrics.router,
 ]
 
 
@@ -63,12 +67,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.db_router = routing.from_settings(settings, app.state.sessionmaker)  # replicas for lagging reads
     db_metrics.COLLECTOR.track(app.state.db_router)
+    app.state.principal_cache = PrincipalCache()  # made once with the app; the fast path and routers read it
+    configure_logging(settings.log_level)
+    app.state.metrics = Metrics(app.state, extra=[db_metrics.COLLECTOR])
     errors.install(app)
     docs.install(app)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ReadYourWrites)  # a writer's WAL position travels with it (api/read_your_writes.py)
     app.add_middleware(TileFastPath)  # cached map tiles answered before routing (api/tile_fastpath.py)
+    app.add_middleware(RequestLog)  # outermost: every request logged and counted, fast-path tiles too
 
     for router in ROUTERS:
         app.include_router(router, responses=errors.COMMON_RESPONSES)

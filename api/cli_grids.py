@@ -254,9 +254,11 @@ def export_layer(
     include_retired: bool = False,
 ) -> None:
     """Export grids to a file (a .zip for Shapefile)."""
-    from geo.editing.exchange import export_grids
+    from geo import formats
+    from geo.editing.exchange import FORMATS, export_grids
 
-    fmt = format or {".gpkg": "gpkg", ".zip": "shp", ".shp": "shp"}.get(path.suffix.lower(), "geojson")
+    named = formats.SUFFIXES.get(path.suffix.lower())
+    fmt = format or (named if named in FORMATS else "geojson")
     with console.status(f"exporting {fmt} …"):
         data, _, _ = run_in_transaction(lambda session, _: export_grids(session, fmt, admin_code, include_retired))
     path.write_bytes(data)

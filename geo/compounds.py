@@ -10,11 +10,11 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import scope, vocab
+from geo import audit, scope, vocab
 from geo.assignment.sql_rule import assign_compounds, reassign_all_incident_compounds, reassign_incident_compounds
 from geo.crs import declared_crs, geometry_to_wgs84
 from geo.errors import InvalidGeometry, InvalidInput, NotFound
-from geo.geojson import feature_collection
+from geo.geojson import Page, feature_page
 from geo.incidents.checks import city_region
 from geo.pg import events
 from geo.settings import Settings
@@ -41,14 +41,6 @@ WORDS = {"category": vocab.COMPOUND_CATEGORIES, "renovation_status": vocab.RENOV
 
 def _bad(field: str, reason: str) -> InvalidInput:
     return InvalidInput(f"{field}: {reason}", index=0, field=field, reason=reason)
-
-
-def _word(value: Any, words: dict, field: str) -> str:
-    for key, (zh, en) in words.items():
-        if value in (key, zh, en):
-            return key
-    allowed = ", ".join(f"{k} ({zh})" for k, (zh, _) in words.items())
-    raise _bad(f"properties.{field}", f"unknown value {value!r}; allowed: {allowed}")
 
 
 def _polygon(g: Any) -> shapely.Polygon:
@@ -123,19 +115,23 @@ def parse_compound(doc: Any, crs: str | None, region: shapely.Geometry | None) -
         if not isinstance(v, bool):
             raise _bad(f"properties.{name}", f"must be true or false, got {v!r}")
         values[name] = v
-    values["category"] = _word(props.get("category", "other"), WORDS["category"], "category")
-    values["renovation_status"] = _word(
-        props.get("renovation_status", "not_renovated"), WORDS["renovation_status"], "renovation_status"
-    )
+    for name, default in (("category", "other"), ("renovation_status", "not_renovated")):
+        values[name] = vocab.word(props.get(name, default), WORDS[name], f"properties.{name}", index=0)
     if values["renovation_status"] == "renovated" and values["renovated_year"] is None:
         warnings.append({"code": "renovated_year_missing", "detail": "renovated, but renovated_year is not given"})
     return values, warnings
 
 
 def save_compound(
-    session: Session, settings: Settings, doc: Any, crs: str | None = None, compound_id: int | None = None
+    session: Session,
+    settings: Settings,
+    doc: Any,
+    crs: str | None = None,
+    compound_id: int | None = None,
+    *,
+    actor: str,
 ) -> tuple[int, bool, dict | None, list]:
-    """Create (or, for an existing external_id or compound_id, replace) a compound and assign it.
+    """Create (or, for an existing external_id or compound_id, replace) a compound, assign it, audit it.
 
     Returns (id, created, before-properties or None, warnings). Incidents inside the old and the new
     polygon get their compound_id recomputed.
@@ -175,6 +171,10 @@ def save_compound(
     reassign_incident_compounds(session, area)
     for layer in ("compounds", "incidents"):
         events.on_commit(session, layer, tuple(shapely.bounds(area).tolist()))  # type: ignore[arg-type]
+    after = get_compound(session, compound_id, settings)["properties"]
+    audit.record(
+        session, actor, "create" if before is None else "update", "compound", str(compound_id), before, after
+    )
     return compound_id, before is None, before, warnings
 
 
@@ -205,7 +205,7 @@ def list_compounds(
     straddling: bool | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> str:
+) -> Page:
     """A page of compounds as a GeoJSON FeatureCollection, filtered by place and renovation state."""
     where = ["TRUE"]
     params: dict[str, Any] = {"limit": limit, "offset": offset, "straddle": settings.straddle_share}
@@ -218,7 +218,7 @@ def list_compounds(
         params.update(bound)
     for name, raw in (("renovation_status", renovation_status), ("category", category)):
         if raw:
-            items = [_word(w.strip(), WORDS[name], name) for w in raw.split(",") if w.strip()]
+            items = vocab.parse_words(raw, WORDS[name], name)
             where.append(f"c.{name} = ANY(:{name})")
             params[name] = items
     if renovated_from is not None:
@@ -233,16 +233,16 @@ def list_compounds(
     cond = " AND ".join(where)
     matched = session.execute(text(f"SELECT count(*) FROM compounds c WHERE {cond}"), params).scalar_one()
     page = f"SELECT {COLUMNS}, c.geom FROM compounds c WHERE {cond} ORDER BY c.id LIMIT :limit OFFSET :offset"
-    body = feature_collection(session, page, params, "id", {"numberMatched": matched})
-    returned = min(limit, max(0, matched - offset))
-    return body[:-1] + f', "numberReturned": {returned}' + "}"
+    return feature_page(session, page, params, "id", matched, limit, offset)
 
 
-def assign_all(session: Session) -> dict[str, int]:
-    """Re-run the assignment of every compound (and incidents' compound_id); counts of changed rows."""
+def assign_all(session: Session, *, actor: str) -> dict[str, int]:
+    """Re-run the assignment of every compound (and incidents' compound_id), audited; counts of changed rows."""
     compounds = assign_compounds(session)
     incidents = reassign_all_incident_compounds(session)
     for layer in ("compounds", "incidents"):
         events.on_commit(session, layer, None)
     total = session.execute(text("SELECT count(*) FROM compounds")).scalar_one()
-    return {"compounds": total, "compounds_changed": compounds, "incidents_changed": incidents}
+    counts = {"compounds": total, "compounds_changed": compounds, "incidents_changed": incidents}
+    audit.record(session, actor, "reassign", "compound", None, after=counts)
+    return counts

@@ -6,7 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import scope
-from geo.geojson import feature_collection
+from geo.geojson import Page, feature_page
 
 # Where a grid list finds each level's code (t: the grid's town, joined in GRID_FROM).
 GRID_AREA_COLUMNS = {
@@ -34,7 +34,7 @@ def list_grids(
     limit: int = 100,
     offset: int = 0,
     include_retired: bool = False,
-) -> str:
+) -> Page:
     """A page of grids as a GeoJSON FeatureCollection (with numberMatched/numberReturned and paging)."""
     where: list[str] = ["TRUE"]
     params: dict[str, object] = {"limit": limit, "offset": offset}
@@ -53,6 +53,4 @@ def list_grids(
     page = (
         f"SELECT {GRID_COLUMNS}, g.geom FROM {GRID_FROM} WHERE {cond} ORDER BY g.code LIMIT :limit OFFSET :offset"
     )
-    body = feature_collection(session, page, params, "code", {"numberMatched": matched})
-    returned = min(limit, max(0, matched - offset))
-    return body[:-1] + f', "numberReturned": {returned}' + "}"
+    return feature_page(session, page, params, "code", matched, limit, offset)

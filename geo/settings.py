@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     # In-process vector-tile cache (geo/tiles/cache.py), per worker; edits invalidate exactly their tiles.
     tile_cache_bytes: int = 64 * 1024 * 1024
     demo_seed: int = 20201220
+    # Operability: the request log's level (DEBUG, INFO, WARNING, ERROR), and whether /metrics is admin-only
+    # (otherwise any authenticated user may read it, like every other read).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics_admin_only: bool = False
 
     @model_validator(mode="after")
     def _refuse_dev_secrets(self) -> Settings:

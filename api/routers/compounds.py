@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import GisEditor, Reader, SessionDep, SettingsDep
-from api.paging import next_link
+from api.paging import page_response
 from api.uploads import json_body
-from geo import audit, compounds
+from geo import compounds
 from geo.geojson import parse_bbox
 
 router = APIRouter(prefix="/api/v1/compounds", tags=["compounds 老旧小区"])
@@ -51,7 +51,7 @@ def list_compounds(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     limit = min(limit, settings.max_page_size)
-    body = compounds.list_compounds(
+    page = compounds.list_compounds(
         session,
         settings,
         parse_bbox(bbox),
@@ -64,8 +64,7 @@ def list_compounds(
         limit,
         offset,
     )
-    link = next_link(request, body, limit, offset)
-    return Response(body, media_type=GEOJSON, headers={"Link": f'<{link}>; rel="next"'} if link else {})
+    return page_response(request, page)
 
 
 @router.get("/{compound_id}", summary="老旧小区详情 One compound", response_class=JSONResponse)
@@ -74,18 +73,11 @@ def get_compound(compound_id: IdParam, session: SessionDep, settings: SettingsDe
 
 
 def _save(session, settings, who, doc, crs, compound_id=None) -> JSONResponse:
-    cid, created, before, warnings = compounds.save_compound(session, settings, doc, crs, compound_id)
-    feature = compounds.get_compound(session, cid, settings)
-    audit.record(
-        session,
-        who.username,
-        "create" if created else "update",
-        "compound",
-        str(cid),
-        before,
-        feature["properties"],
+    cid, created, _, warnings = compounds.save_compound(
+        session, settings, doc, crs, compound_id, actor=who.username
     )
     session.commit()
+    feature = compounds.get_compound(session, cid, settings)
     feature["warnings"] = warnings
     return JSONResponse(feature, status_code=201 if created else 200, media_type=GEOJSON)
 

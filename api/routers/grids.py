@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import GisEditor, Reader, SessionDep, SettingsDep
 from api.etag import etag, parse_if_match
-from api.paging import Limit, Offset, next_link
+from api.paging import Limit, Offset, page_response
 from api.routers import grid_edits, grid_exchange
 from api.schemas.grid_edits import READ_ONLY, GridFeature, GridPatch, RevertBody
 from geo import grids
@@ -51,12 +51,8 @@ def list_grids(
     offset: Offset = 0,
 ) -> Response:
     limit = min(limit, settings.max_page_size)
-    body = grids.list_grids(session, parse_bbox(bbox), admin_code, limit, offset)
-    headers = {}
-    link = next_link(request, body, limit, offset)
-    if link:
-        headers["Link"] = f'<{link}>; rel="next"'
-    return Response(body, media_type=GEOJSON, headers=headers)
+    page = grids.list_grids(session, parse_bbox(bbox), admin_code, limit, offset)
+    return page_response(request, page)
 
 
 @router.post("", summary="新建网格 Create a grid", status_code=201)

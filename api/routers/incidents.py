@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Police, Reader, SessionDep, SettingsDep
-from api.paging import next_link
+from api.paging import page_response
 from api.uploads import bulk_upload, json_body
-from geo import audit, incidents
+from geo import incidents
 from geo.geojson import parse_bbox
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents 事件"])
@@ -45,23 +45,16 @@ def create_incident(
     doc: Annotated[Any, Depends(json_body)],
     crs: CrsParam = None,
 ) -> JSONResponse:
-    incident_id, created, warnings = incidents.create_incident(session, settings, doc, crs)
-    feature = incidents.get_incident(session, incident_id)
-    audit.record(
-        session,
-        who.username,
-        "create" if created else "update",
-        "incident",
-        str(incident_id),
-        after=feature["properties"],
-    )
+    incident_id, created, warnings = incidents.create_incident(session, settings, doc, crs, actor=who.username)
     session.commit()
+    feature = incidents.get_incident(session, incident_id)
     feature["warnings"] = warnings
     return JSONResponse(feature, status_code=201 if created else 200, media_type=GEOJSON)
 
 
 @router.post("/bulk", summary="批量导入事件 Import incidents: GeoJSON FeatureCollection, CSV or GeoPackage")
 def import_incidents(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     who: Police,
@@ -71,13 +64,12 @@ def import_incidents(
     dry_run: Annotated[bool, Query(description="check and assign grids, write nothing")] = False,
 ) -> dict[str, Any]:
     data, fmt = upload
-    summary = incidents.import_incidents(session, settings, data, fmt, crs, partial, dry_run=dry_run)
-    if dry_run:
-        return summary  # nothing was written; the session closes without a commit
-    counts = {k: summary[k] for k in ("received", "inserted", "updated", "rejected", "outside_jurisdiction")}
-    after = {**counts, "format": fmt, "source_crs": summary["source_crs"]}
-    audit.record(session, who.username, "bulk_import", "incident", None, after=after)
-    session.commit()
+    summary = incidents.import_incidents(
+        session, settings, data, fmt, crs, partial, dry_run=dry_run, actor=who.username
+    )
+    if not dry_run:  # a dry run wrote nothing: the session closes without a commit
+        session.commit()
+        request.app.state.metrics.count_import(summary)
     return summary
 
 
@@ -100,11 +92,10 @@ def list_incidents(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     limit = min(limit, settings.max_page_size)
-    body = incidents.list_incidents(
+    page = incidents.list_incidents(
         session, parse_bbox(bbox), admin_code, category, status, occurred_from, occurred_to, outside, limit, offset
     )
-    link = next_link(request, body, limit, offset)
-    return Response(body, media_type=GEOJSON, headers={"Link": f'<{link}>; rel="next"'} if link else {})
+    return page_response(request, page)
 
 
 @router.get("/{incident_id}", summary="事件详情 One incident", response_class=JSONResponse)
@@ -118,7 +109,6 @@ def change_incident(
 ) -> JSONResponse:
     fields = change.model_dump(exclude_unset=True)
     reason = fields.pop("reason", None)
-    before, after = incidents.update_incident(session, incident_id, fields)
-    audit.record(session, who.username, "update", "incident", str(incident_id), before, after, reason)
+    incidents.update_incident(session, incident_id, fields, actor=who.username, reason=reason)
     session.commit()
     return JSONResponse(incidents.get_incident(session, incident_id), media_type=GEOJSON)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.deps import Police, Reader, SessionDep, SettingsDep
-from api.paging import next_link
+from api.paging import page_response
 from geo.errors import InvalidInput
 from geo.patrols import coverage, routes, suggest
 from geo.patrols.map import route_map_html
@@ -83,9 +83,8 @@ def list_routes(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
     limit = min(limit, settings.max_page_size)
-    body = routes.list_routes(session, officer_id, community_code, limit, offset)
-    link = next_link(request, body, limit, offset)
-    return Response(body, media_type=GEOJSON, headers={"Link": f'<{link}>; rel="next"'} if link else {})
+    page = routes.list_routes(session, officer_id, community_code, limit, offset)
+    return page_response(request, page)
 
 
 @router.post(f"{PREFIX}/routes", status_code=201, summary="新建巡逻路线 Create a patrol route")

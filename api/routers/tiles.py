@@ -12,10 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from api.compression import accepts_gzip
 from api.deps import Admin, Reader, ReadSessionDep, request_read_session
 from api.principal_cache import CachedReader
-from geo import vocab
-from geo.errors import InvalidInput, NotFound
+from geo.errors import NotFound
 from geo.ogc.collections import extents
-from geo.ogc.params import parse_datetime
 from geo.pg import events
 from geo.pg import listener as events_listener
 from geo.tiles import LAYERS, TileCache, TileFilter, TileKey, check_tile, render_tile, tilejson
@@ -119,20 +117,10 @@ async def get_tile(
     if fmt not in ("mvt", "pbf"):
         raise NotFound(f"tiles end in .mvt or .pbf, not .{fmt}", field="format")
     check_tile(layer, z, x, y)
-    flt = TileFilter()
-    if category is not None or datetime is not None:
-        if layer != "incidents":
-            raise InvalidInput("category and datetime filter only the incidents layer", field="layer")
-        if category is not None and category not in vocab.INCIDENT_CATEGORIES:
-            raise InvalidInput(
-                f"category {category!r} is not one of {', '.join(vocab.INCIDENT_CATEGORIES)}", field="category"
-            )
-        start, end = parse_datetime(datetime) or (None, None)
-        flt = TileFilter(category, start, end)
+    flt = TileFilter.parse(layer, category, datetime)
     key = TileKey(layer, z, x, y, flt.variant())
     want_gzip = accepts_gzip(request)
-    found: TileCache | None = getattr(request.app.state, "tile_cache", None)
-    cache = found if found is not None else await run_in_threadpool(tile_cache, request)
+    cache = tile_cache(request)
     data = cache.get(key, want_gzip)
     state = "hit"
     if data is None:

@@ -15,11 +15,13 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo import formats, scope
 from geo.crs import METRIC_EPSG, geometry_to_wgs84
 from geo.editing.engine import DEFAULT_TOLERANCE_M, EDITABLE, GridChange, apply_changes
 from geo.editing.validate import check_validity, problem, reject, to_multipolygon
 from geo.errors import AdminUnitNotFound, InvalidInput
 from geo.geojson import feature_collection
+from geo.grids import GRID_AREA_COLUMNS
 from geo.scope import CITY_CODE
 
 FORMATS = {
@@ -35,39 +37,20 @@ SHP_NAMES = {
     "grid_worker": "worker",
     "grid_worker_phone": "worker_tel",
 }
-EXPORT_SELECT = f"""
+EXPORT_SELECT = """
     SELECT g.code, g.name, g.community_code, c.name AS community_name, t.code AS town_code,
            t.parent_code AS county_code, g.grid_worker, g.grid_worker_phone, g.households, g.population,
-           g.status, g.version, round(ST_Area(ST_Transform(g.geom, {METRIC_EPSG}))::numeric, 1)::float AS area_m2,
+           g.status, g.version, round(ST_Area(ST_Transform(g.geom, {epsg}))::numeric, 1)::float AS area_m2,
            g.geom
     FROM grids g JOIN admin_units c ON c.code = g.community_code JOIN admin_units t ON t.code = c.parent_code
-    WHERE (g.status = 'active' OR :retired)
-      AND (CAST(:admin AS text) IS NULL OR :admin IN (g.code, g.community_code, t.code, t.parent_code)
-           OR EXISTS (SELECT 1 FROM admin_units a WHERE a.code = :admin AND a.level = 'city'))
+    WHERE (g.status = 'active' OR :retired) AND {area}
     ORDER BY g.code
 """
 
 
-def detect_format(data: bytes, filename: str | None = None) -> str:
-    """'gpkg', 'shp' (a zip holding a .shp) or 'geojson', from the file's first bytes (then its name)."""
-    if data.startswith(b"SQLite format 3\x00"):
-        return "gpkg"
-    if data.startswith(b"PK\x03\x04"):
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            if any(n.lower().endswith(".shp") for n in z.namelist()):
-                return "shp"
-        raise InvalidInput("the zip file holds no .shp layer", field="file")
-    if data.lstrip()[:1] in (b"{", b"["):
-        return "geojson"
-    raise InvalidInput(
-        f"cannot tell the format of {filename or 'the upload'}: expected GeoJSON, GeoPackage or a zipped Shapefile",
-        field="file",
-    )
-
-
 def read_layer(data: bytes, filename: str | None = None, crs: str | None = None) -> tuple[str, gpd.GeoDataFrame]:
     """(format, the layer in WGS84); crs declares GCJ-02/BD-09 coordinates that are converted."""
-    fmt = detect_format(data, filename)
+    fmt = formats.sniff(data, filename)
     try:
         gdf = pyogrio.read_dataframe(io.BytesIO(data))
     except Exception as exc:  # GDAL reports unreadable data with several exception types
@@ -75,10 +58,7 @@ def read_layer(data: bytes, filename: str | None = None, crs: str | None = None)
     if gdf.crs is not None and gdf.crs.to_epsg() not in (4326, 4490):
         gdf = gdf.to_crs(4326)
     if crs:
-        try:
-            gdf["geometry"] = [None if g is None else geometry_to_wgs84(g, crs) for g in gdf.geometry]
-        except ValueError as exc:
-            raise InvalidInput(str(exc), field="crs") from exc
+        gdf["geometry"] = [None if g is None else geometry_to_wgs84(g, crs) for g in gdf.geometry]
     gdf = gdf.rename(columns={v: k for k, v in SHP_NAMES.items()})
     return fmt, gdf
 
@@ -177,12 +157,14 @@ def export_grids(
         ).first()
     ):
         raise AdminUnitNotFound(f"no admin unit or grid {admin_code}", field="admin_code")
-    params = {"admin": admin_code, "retired": include_retired}
+    area, bound = scope.area_condition(admin_code, GRID_AREA_COLUMNS, "TRUE") if admin_code else ("TRUE", {})
+    select = EXPORT_SELECT.format(epsg=METRIC_EPSG, area=area)
+    params = {"retired": include_retired, **bound}
     media, ext = FORMATS[fmt]
     name = f"grids_{admin_code or CITY_CODE}.{ext}"
     if fmt == "geojson":
-        return feature_collection(session, EXPORT_SELECT, params, "code").encode(), media, name
-    gdf = gpd.read_postgis(text(EXPORT_SELECT), session.connection(), geom_col="geom", params=params)
+        return feature_collection(session, select, params, "code").encode(), media, name
+    gdf = gpd.read_postgis(text(select), session.connection(), geom_col="geom", params=params)
     with tempfile.TemporaryDirectory() as tmp:
         if fmt == "gpkg":
             path = Path(tmp) / name

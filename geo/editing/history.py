@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from geo.crs import METRIC_EPSG
 from geo.errors import GridNotFound, InvalidInput, NotFound
 from geo.geojson import feature_collection
+from geo.localtime import CST
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 VERSION_COLUMNS = f"""
     v.grid_code AS code, v.version, v.name, v.community_code, v.grid_worker, v.households, v.population,
     v.status, v.valid_from, v.valid_to, v.editor, v.reason,
@@ -24,11 +24,11 @@ def parse_moment(raw: str) -> dt.datetime:
     """'2020-06-01' (that day's start, Beijing time) or an ISO datetime (Beijing time when it names no zone)."""
     try:
         if len(raw) == 10:
-            return dt.datetime.combine(dt.date.fromisoformat(raw), dt.time(), BEIJING)
+            return dt.datetime.combine(dt.date.fromisoformat(raw), dt.time(), CST)
         moment = dt.datetime.fromisoformat(raw)
     except ValueError as exc:
         raise InvalidInput(f"as_of {raw!r} is not an ISO date or datetime", field="as_of") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=BEIJING)
+    return moment if moment.tzinfo else moment.replace(tzinfo=CST)
 
 
 def current_grid(session: Session, code: str) -> tuple[str, int]:

@@ -8,9 +8,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import scope, vocab
+from geo import audit, scope, vocab
 from geo.errors import InvalidInput, NotFound
-from geo.geojson import feature_collection
+from geo.geojson import Page, feature_page
+from geo.incidents import times
+from geo.incidents.times import AFTER_OCCURRED
+from geo.localtime import as_aware
 from geo.pg import events
 
 COLUMNS = """
@@ -18,29 +21,8 @@ COLUMNS = """
     i.resolved_at, i.description, i.source_crs, i.grid_code, i.community_code, i.town_code, i.county_code,
     i.compound_id, i.outside_jurisdiction, i.synthetic, i.created_at, i.updated_at
 """
-CST = dt.timezone(dt.timedelta(hours=8))
 INCIDENT_AREA_COLUMNS = {level: f"i.{column}" for level, column in scope.SCOPE_COLUMN.items()}
 CHANGEABLE = ("status", "subcategory", "description", "mediated_at", "resolved_at")
-
-
-def as_aware(t: dt.datetime | None) -> dt.datetime | None:
-    """A time without an offset is China Standard Time (UTC+8), as in the imports."""
-    return t.replace(tzinfo=CST) if t is not None and t.tzinfo is None else t
-
-
-def _words(raw: str | None, words: dict, field: str) -> list[str] | None:
-    """'dispute,hazard' → checked list of vocabulary keys (None when not given)."""
-    if not raw:
-        return None
-    items = [w.strip() for w in raw.split(",") if w.strip()]
-    unknown = [w for w in items if w not in words]
-    if unknown:
-        raise InvalidInput(
-            f"unknown {field} {', '.join(unknown)}; allowed: {', '.join(words)}",
-            field=field,
-            reason="unknown value",
-        )
-    return items
 
 
 def list_incidents(
@@ -54,7 +36,7 @@ def list_incidents(
     outside: bool | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> str:
+) -> Page:
     """A page of incidents (newest first) as a GeoJSON FeatureCollection with numberMatched/numberReturned."""
     where = ["TRUE"]
     params: dict[str, Any] = {"limit": limit, "offset": offset}
@@ -70,7 +52,7 @@ def list_incidents(
         ("category", category, vocab.INCIDENT_CATEGORIES),
         ("status", status, vocab.INCIDENT_STATUSES),
     ):
-        items = _words(raw, words, name)
+        items = vocab.parse_words(raw, words, name)
         if items:
             where.append(f"i.{name} = ANY(:{name})")
             params[name] = items
@@ -88,9 +70,7 @@ def list_incidents(
     cond = " AND ".join(where)
     matched = session.execute(text(f"SELECT count(*) FROM incidents i WHERE {cond}"), params).scalar_one()
     page = f"SELECT {COLUMNS}, i.geom FROM incidents i WHERE {cond} ORDER BY i.occurred_at DESC, i.id DESC LIMIT :limit OFFSET :offset"
-    body = feature_collection(session, page, params, "id", {"numberMatched": matched})
-    returned = min(limit, max(0, matched - offset))
-    return body[:-1] + f', "numberReturned": {returned}' + "}"
+    return feature_page(session, page, params, "id", matched, limit, offset)
 
 
 def get_incident(session: Session, incident_id: int, lock: bool = False) -> dict[str, Any]:
@@ -109,9 +89,15 @@ def get_incident(session: Session, incident_id: int, lock: bool = False) -> dict
 
 
 def update_incident(
-    session: Session, incident_id: int, changes: dict[str, Any], now: dt.datetime | None = None
+    session: Session,
+    incident_id: int,
+    changes: dict[str, Any],
+    now: dt.datetime | None = None,
+    *,
+    actor: str,
+    reason: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Change status (and notes); mediated/resolved stamp mediated_at/resolved_at. (before, after) properties."""
+    """Change status (and notes), audited; mediated/resolved stamp mediated_at/resolved_at. (before, after)."""
     now = now or dt.datetime.now(dt.UTC)
     unknown = set(changes) - set(CHANGEABLE)
     if unknown:
@@ -124,26 +110,20 @@ def update_incident(
     before = get_incident(session, incident_id, lock=True)["properties"]
     new = {k: v for k, v in changes.items()}
     if "status" in new:
-        if new["status"] not in vocab.INCIDENT_STATUSES:
-            allowed = ", ".join(f"{k} ({zh})" for k, (zh, _) in vocab.INCIDENT_STATUSES.items())
-            raise InvalidInput(
-                f"unknown status {new['status']!r}; allowed: {allowed}", field="status", reason="unknown value"
-            )
+        new["status"] = vocab.word(new["status"], vocab.INCIDENT_STATUSES, "status")
         stamp = {"mediated": "mediated_at", "resolved": "resolved_at"}.get(new["status"])
         if stamp and new.get(stamp) is None and before[stamp] is None:
             new[stamp] = now
-    occurred = dt.datetime.fromisoformat(before["occurred_at"])
-    for name in ("mediated_at", "resolved_at"):
+    for name in AFTER_OCCURRED:
         if new.get(name) is not None:
             new[name] = as_aware(new[name])
-            if new[name] > now + dt.timedelta(minutes=5):
-                raise InvalidInput(f"{name} is in the future", field=name, reason="in the future")
-            if new[name] < occurred:
-                raise InvalidInput(
-                    f"{name} is earlier than occurred_at ({before['occurred_at']})",
-                    field=name,
-                    reason="earlier than occurred_at",
-                )
+    times.check_one(
+        {
+            "occurred_at": dt.datetime.fromisoformat(before["occurred_at"]),
+            **{k: new.get(k) for k in AFTER_OCCURRED},
+        },
+        now,
+    )
     if new:
         sets = ", ".join(f"{k} = :{k}" for k in new)
         session.execute(
@@ -155,4 +135,6 @@ def update_incident(
         lon, lat = feature["geometry"]["coordinates"]
         events.on_commit(session, "incidents", (lon, lat, lon, lat))
     changed = [k for k in after if k != "updated_at" and after[k] != before[k]]
-    return {k: before[k] for k in changed}, {k: after[k] for k in changed}
+    old, new_values = {k: before[k] for k in changed}, {k: after[k] for k in changed}
+    audit.record(session, actor, "update", "incident", str(incident_id), old, new_values, reason)
+    return old, new_values

@@ -14,7 +14,7 @@ from geo import audit, vocab
 from geo.auth import Principal
 from geo.crs import METRIC_EPSG
 from geo.errors import AdminUnitNotFound, Forbidden, InvalidGeometry, NotFound, VersionConflict
-from geo.geojson import feature_collection, features_sql
+from geo.geojson import Page, feature_page, features_sql
 from geo.patrols.validate import parse_route
 from geo.pg import events
 
@@ -51,7 +51,7 @@ def list_routes(
     community_code: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> str:
+) -> Page:
     """A page of routes as a FeatureCollection string, filtered by officer and/or community."""
     where, params = (
         ["TRUE"],
@@ -64,8 +64,7 @@ def list_routes(
     cond = " AND ".join(where)
     matched = session.execute(text(f"SELECT count(*) FROM patrol_routes r WHERE {cond}"), params).scalar_one()
     page = ROUTE_SELECT + f" WHERE {cond} ORDER BY r.id LIMIT :limit OFFSET :offset"
-    body = feature_collection(session, page, params, "id", {"numberMatched": matched})
-    return body[:-1] + f', "numberReturned": {min(limit, max(0, matched - offset))}' + "}"
+    return feature_page(session, page, params, "id", matched, limit, offset)
 
 
 def _officer(session: Session, officer_id: int) -> Mapping[str, Any]:

@@ -15,7 +15,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo import vocab
 from geo.errors import InvalidInput, NotFound
+from geo.localtime import LOCAL_TZ_NAME
+from geo.ogc.params import parse_datetime
 from geo.tiles.cache import tile_bounds
 
 EXTENT = 4096
@@ -58,7 +61,7 @@ LAYERS: dict[str, TileLayer] = {
                   {"name": "小区名称 name", "category": "three_no/other",
                    "renovation_status": "整治状态 renovation status", "households": "户数 households"}, fid="id"),
         TileLayer("incidents", "事件 Incidents", "incidents",
-                  "g.category, g.status, to_char(g.occurred_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') "
+                  f"g.category, g.status, to_char(g.occurred_at AT TIME ZONE '{LOCAL_TZ_NAME}', 'YYYY-MM-DD') "
                   "AS occurred_on",
                   {"category": "类别 category", "status": "状态 status", "occurred_on": "发生日期（北京时间） local date",
                    "count": f"z<{INCIDENT_POINTS_FROM_ZOOM}: 该格事件数 incidents in the bin"},
@@ -78,6 +81,17 @@ class TileFilter:
     category: str | None = None
     start: dt.datetime | None = None
     end: dt.datetime | None = None
+
+    @classmethod
+    def parse(cls, layer: str, category: str | None, datetime: str | None) -> TileFilter:
+        """The filter a tile request asks for: only incidents filter, by one category and an OGC datetime."""
+        if category is None and datetime is None:
+            return cls()
+        if layer != "incidents":
+            raise InvalidInput("category and datetime filter only the incidents layer", field="layer")
+        key = vocab.word(category, vocab.INCIDENT_CATEGORIES, "category") if category is not None else None
+        start, end = parse_datetime(datetime) or (None, None)
+        return cls(key, start, end)
 
     def variant(self) -> str:
         parts = [f"category={self.category}" if self.category else "",
