@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
-from api import db_metrics, errors
+from api import db_metrics, docs, errors
 from api.hygiene import InputHygiene
 from api.limits import BodyLimit
 from api.observability import Metrics, RequestLog, configure_logging
@@ -21,6 +22,7 @@ from api.routers import (
     maps,
     metrics,
     ogc,
+    overview,
     patrols,
     stats,
     tiles,
@@ -39,6 +41,7 @@ ROUTERS = [
     crosswalk.router,
     incidents.router,
     compounds.router,
+    overview.router,
     stats.router,
     maps.router,
     patrols.router,
@@ -51,7 +54,12 @@ ROUTERS = [
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = FastAPI(
+    # /docs and /redoc from the Swagger UI and ReDoc copies inside the fastapi-offline wheel (no CDN, no Google
+    # fonts, no online validator badge): they must work on an intranet like the dashboard.
+    app: FastAPI = FastAPIOffline(
+        static_url=docs.DOCS_ASSETS,
+        redoc_url=None,  # api/docs.py serves it, with ReDoc's CDN logo made local
+        swagger_ui_parameters={"validatorUrl": None},
         title="citygrid 市域社会治理网格 API",
         version="0.1.0",
         description="Grids, incidents, compounds and patrols of Baoji's city-level social governance.",
@@ -65,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level)
     app.state.metrics = Metrics(app.state, extra=[db_metrics.COLLECTOR])
     errors.install(app)
+    docs.install(app)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ReadYourWrites)  # a writer's WAL position travels with it (api/read_your_writes.py)

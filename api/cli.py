@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from api import cli_briefing
 from api.cli_demo import demo_app
 from api.cli_grids import grids_app
 from api.cli_incidents import compounds_app, incidents_app
@@ -30,6 +31,7 @@ app.add_typer(map_app, name="map")
 app.add_typer(roads_app, name="roads")
 app.add_typer(patrols_app, name="patrols")
 app.add_typer(users_app, name="users")
+app.command("briefing")(cli_briefing.briefing)
 console = Console()
 
 
