@@ -7,8 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
-from api import db_metrics, errors
+from api import db_metrics, docs, errors
 from api.hygiene import InputHygiene
 from api.limits import BodyLimit
 from api.observability import Metrics, RequestLog, configure_logging
@@ -25,6 +26,7 @@ from api.routers import (
     maps,
     metrics,
     ogc,
+    overview,
     patrols,
     stats,
     tiles,
@@ -45,6 +47,7 @@ ROUTERS = [
     incidents.router,
     cases.router,
     compounds.router,
+    overview.router,
     stats.router,
     maps.router,
     patrols.router,
@@ -72,8 +75,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = FastAPI(
+    # /docs and /redoc from the Swagger UI and ReDoc copies inside the fastapi-offline wheel (no CDN, no Google
+    # fonts, no online validator badge): they must work on an intranet like the dashboard.
+    app: FastAPI = FastAPIOffline(
         lifespan=lifespan,
+        static_url=docs.DOCS_ASSETS,
+        redoc_url=None,  # api/docs.py serves it, with ReDoc's CDN logo made local
+        swagger_ui_parameters={"validatorUrl": None},
         title="citygrid 市域社会治理网格 API",
         version="0.1.0",
         description="Grids, incidents, compounds and patrols of Baoji's city-level social governance.",
@@ -87,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level)
     app.state.metrics = Metrics(app.state, extra=[db_metrics.COLLECTOR])
     errors.install(app)
+    docs.install(app)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ReadYourWrites)  # a writer's WAL position travels with it (api/read_your_writes.py)

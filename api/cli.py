@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from api import cli_briefing
 from api.cli_cases import cases_app
 from api.cli_demo import demo_app
 from api.cli_grids import grids_app
@@ -32,6 +33,7 @@ app.add_typer(roads_app, name="roads")
 app.add_typer(patrols_app, name="patrols")
 app.add_typer(cases_app, name="cases")
 app.add_typer(users_app, name="users")
+app.command("briefing")(cli_briefing.briefing)
 console = Console()
 
 

@@ -189,16 +189,12 @@ def export(
 @patrols_app.command("map")
 def route_map(
     route_id: int = typer.Argument(..., help="patrol route id"),
-    out: Path = typer.Option(..., "--out", "-o", help="HTML file (keeps working offline next to static/vendor)"),
+    out: Path = typer.Option(..., "--out", "-o", help="HTML file, self-contained (works when moved or mailed)"),
     days: int = typer.Option(28, help="colour grids by incidents of the last N days"),
 ) -> None:
     """Write the route's map (hot-spot layer, reach band, numbered stops) as an offline HTML page."""
-    from geo.maps.offline import relative_static_prefix
+    from geo.maps.standalone import inline_assets
     from geo.patrols.map import route_map_html
 
-    page = run_in_transaction(
-        lambda session, settings: route_map_html(
-            session, settings, route_id, days, static_prefix=relative_static_prefix(out)
-        )
-    )
-    _write(page, out)
+    page = run_in_transaction(lambda session, settings: route_map_html(session, settings, route_id, days))
+    _write(inline_assets(page), out)

@@ -28,11 +28,42 @@ STATUS = {
 
 
 class ErrorBody(BaseModel):
-    """Every error: a stable code, a human detail, and context such as field, index or problems."""
+    """Every error: a stable code, a human detail (English), its Chinese message, and context such as field,
+    index or problems."""
 
     model_config = ConfigDict(extra="allow")
     code: str
     detail: str
+    detail_zh: str
+
+
+# The Chinese message beside the English detail, one per error code (domain codes and the HTTP-level ones
+# below); tests/api/test_error_messages_zh.py walks every code the app can answer with.
+MESSAGES_ZH = {
+    "invalid_input": "输入有误",
+    "invalid_geometry": "几何图形无效",
+    "invalid_filter": "筛选条件（CQL2）有误",
+    "outside_jurisdiction": "超出管辖范围",
+    "outside_area": "超出本人负责区域",
+    "conflict": "已存在，与现有记录冲突",
+    "not_found": "不存在",
+    "grid_not_found": "网格不存在",
+    "admin_unit_not_found": "行政区划不存在",
+    "officer_not_found": "民警不存在",
+    "patrol_route_not_found": "巡逻路线不存在",
+    "too_large": "请求过大",
+    "version_conflict": "版本冲突：数据已被他人修改，请重新读取后再编辑",
+    "precondition_required": "需要 If-Match：请带上读取时的 ETag",
+    "unauthorized": "需要有效的 API 令牌",
+    "forbidden": "权限不足",
+    "database_unavailable": "数据库暂不可用，请稍后重试",
+    "statement_timeout": "查询超时，请缩小范围或稍后重试",
+    "database_error": "数据库错误",
+    "retry": "与其他写入冲突，请稍后重试",
+    "too_complex": "请求过于复杂（嵌套过深）",
+    "method_not_allowed": "不支持此请求方法",
+    "http_error": "请求出错",
+}
 
 
 _DESCRIPTIONS = {
@@ -59,8 +90,17 @@ def status_for(exc: errors.CitygridError) -> int:
     return 400
 
 
+def message_zh(code: str, field: str | None = None) -> str:
+    """The Chinese message for an error code, naming the field when there is one."""
+    text = MESSAGES_ZH.get(code, MESSAGES_ZH["http_error"])
+    return f"{text}（字段 {field}）" if field else text
+
+
 def error_body(code: str, detail: str, **context) -> dict:
-    return {"code": code, "detail": detail, **jsonable_encoder(context)}
+    """{code, detail (English), detail_zh (Chinese), …context}."""
+    field = context.get("field")
+    return {"code": code, "detail": detail, "detail_zh": message_zh(code, field if isinstance(field, str) else None),
+            **jsonable_encoder(context)}  # fmt: skip
 
 
 def install(app: FastAPI) -> None:
@@ -90,7 +130,9 @@ def install(app: FastAPI) -> None:
             {"field": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg", "")} for e in exc.errors()
         ]
         detail = "; ".join(f"{p['field']}: {p['reason']}" for p in problems) or "invalid request"
-        return JSONResponse(error_body("invalid_input", detail, errors=problems), 422)
+        body = error_body("invalid_input", detail, errors=problems)
+        body["detail_zh"] = message_zh("invalid_input", "、".join(p["field"] for p in problems) or None)
+        return JSONResponse(body, 422)
 
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:

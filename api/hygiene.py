@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, unquote
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.errors import error_body
 from geo.timebounds import QUERY_YEARS
 
 # A calendar date at the start of a value or after '/' (datetime intervals): its year is checked.
@@ -46,7 +47,7 @@ class InputHygiene:
             found = problem(path, scope.get("query_string", b"").decode("utf-8", "replace"))
             if found:
                 field, reason = found
-                body = json.dumps({"code": "invalid_input", "detail": reason, "field": field}).encode()
+                body = json.dumps(error_body("invalid_input", reason, field=field)).encode()
                 headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
                 await send({"type": "http.response.start", "status": 400, "headers": headers})
                 await send({"type": "http.response.body", "body": body})

@@ -6,6 +6,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import error_body
+
 
 class BodyLimit:
     """413 with a {code, detail} body once a request's body passes max_bytes (declared or streamed)."""
@@ -55,7 +57,7 @@ class BodyLimit:
 
     @staticmethod
     async def _refuse(send: Send, detail: str) -> None:
-        body = json.dumps({"code": "too_large", "detail": detail}).encode()
+        body = json.dumps(error_body("too_large", detail), ensure_ascii=False).encode()
         await send(
             {
                 "type": "http.response.start",

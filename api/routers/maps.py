@@ -6,10 +6,11 @@ import datetime as dt
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.compression import respond
-from api.deps import Reader, ReadSessionDep, SettingsDep
+from api.deps import Reader, ReadSessionDep, SessionDep, SettingsDep
+from geo.maps.contacts import contacts, may_see_phones
 from geo.maps.dashboard import scope_layers
 from geo.maps.layers import uses_gcj02
 from geo.maps.pages import render_map
@@ -154,3 +155,18 @@ def dashboard_scope(
         session, f["admin_code"], f["start"], f["end"], f["categories"], uses_gcj02(settings), grid_geometry
     )
     return respond(request, json.dumps(body, ensure_ascii=False).encode("utf-8"), "application/json")
+
+
+@router.get(
+    "/api/v1/dashboard/contacts/{code}",
+    summary="联系人 Who to call: community, grid worker, community police (phones masked for viewers)",
+)
+def contacts_route(
+    code: Annotated[
+        str,
+        Path(min_length=12, max_length=15, pattern=r"^\d+$", description="12-digit community or 15-digit grid"),
+    ],
+    session: SessionDep,
+    who: Reader,
+) -> dict[str, Any]:
+    return contacts(session, code, may_see_phones(who), who.area)

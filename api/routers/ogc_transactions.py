@@ -21,7 +21,6 @@ from geo.editing.engine import EDITABLE
 from geo.errors import InvalidInput
 from geo.ogc.collections import COLLECTIONS
 from geo.ogc.items import item
-from geo.ogc.transactions import announce, grid_bboxes
 
 router = APIRouter()
 GEOJSON = "application/geo+json"
@@ -70,7 +69,6 @@ def create_item(
     )  # fmt: skip
     if dry_run:
         return JSONResponse(result)
-    announce(session, result, None)
     location = f"{str(request.base_url).rstrip('/')}/ogc/collections/{EDITABLE_COLLECTION}/items/{code}"
     response = _feature(session, code, 201, {"Location": location})
     session.commit()
@@ -92,14 +90,12 @@ def replace_item(
         raise InvalidInput(
             f"the body names grid {body.properties.code or body.id}, the path {feature_id}", field="id"
         )
-    before = grid_bboxes(session, [feature_id])
     result = edits.replace_grid(
         session, feature_id, body.geometry, body.properties.model_dump(exclude={"code"}), expected_version=version,
         editor=who, reason=reason, dry_run=dry_run, tolerance_m=settings.edit_tolerance_m,
     )  # fmt: skip
     if dry_run:
         return JSONResponse(result)
-    announce(session, result, before)
     response = _feature(session, feature_id, 200)
     session.commit()
     return response
@@ -121,7 +117,6 @@ def update_item(
         raise InvalidInput(
             f"unknown properties {sorted(unknown)}; editable: {', '.join(EDITABLE)}", field="properties"
         )
-    before = grid_bboxes(session, [feature_id])
     result = edits.update_grid(
         session, feature_id, geometry=body.geometry, attrs={k: v for k, v in body.properties.items() if k in EDITABLE},
         expected_version=version, editor=who, reason=reason, dry_run=dry_run,
@@ -129,7 +124,6 @@ def update_item(
     )  # fmt: skip
     if dry_run:
         return JSONResponse(result)
-    announce(session, result, before)
     response = _feature(session, feature_id, 200)
     session.commit()
     return response
@@ -151,13 +145,11 @@ def delete_item(
     version = parse_if_match(if_match, f"grid {feature_id}")
     if absorbed_by:
         parse_if_match(None if absorbed_by_version is None else str(absorbed_by_version), f"grid {absorbed_by}")
-    before = grid_bboxes(session, [feature_id, *([absorbed_by] if absorbed_by else [])])
     result = edits.retire_grid(
         session, feature_id, expected_version=version, editor=who, reason=reason, absorbed_by=absorbed_by,
         absorbed_by_version=absorbed_by_version, dry_run=dry_run, tolerance_m=settings.edit_tolerance_m,
     )  # fmt: skip
     if dry_run:
         return JSONResponse(result)
-    announce(session, result, before)
     session.commit()
     return Response(status_code=204)

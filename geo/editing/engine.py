@@ -128,7 +128,7 @@ def apply_changes(
             "coverage": coverage(session, communities),
             "reassigned": diff.reassign(session, before),
             **diff.compare(session, before),
-            "changed_bbox": list(_bbox(olds, after)) if area is not None else None,
+            "changed_bbox": list(_bbox(olds, after)),
         }
     except IntegrityError as exc:
         savepoint.rollback()
@@ -152,10 +152,11 @@ def apply_changes(
             after=_audit_view(after[g["code"]], g["version_after"], g["area_after_m2"]),
             reason=reason,
         )
-    if area is not None:
-        box = tuple(result["changed_bbox"])
-        for layer in ("grids", "incidents", "compounds"):
-            events.on_commit(session, layer, box)  # type: ignore[arg-type]
+    # Grid tiles carry name, households, population and version: every applied edit changes them, an
+    # attribute-only one too. Incident and compound tiles change only where shapes moved (re-assignment).
+    box = tuple(result["changed_bbox"])
+    for layer in ("grids", "incidents", "compounds") if area is not None else ("grids",):
+        events.on_commit(session, layer, box)  # type: ignore[arg-type]
     return result
 
 
@@ -220,7 +221,8 @@ def _affected(
 
 
 def _bbox(olds: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> tuple[float, ...]:
-    shapes = [s["geom"] for s in list(olds.values()) + list(after.values()) if s.get("moved", True)]
+    """Every edited grid's extent before and after: where its tiles show it (moved or only renamed)."""
+    shapes = [s["geom"] for s in list(olds.values()) + list(after.values()) if s.get("geom") is not None]
     return tuple(round(v, 7) for v in shapely.GeometryCollection(shapes).bounds)
 
 

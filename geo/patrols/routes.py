@@ -17,6 +17,7 @@ from geo.crs import METRIC_EPSG
 from geo.errors import AdminUnitNotFound, Forbidden, InvalidGeometry, NotFound, VersionConflict
 from geo.geojson import Page, feature_page, features_sql
 from geo.patrols.validate import parse_route
+from geo.pg import events
 
 WRITER_ROLES = ("police", "gis_editor")
 
@@ -239,6 +240,7 @@ def create_route(
         },
     ).scalar_one()
     feature = get_route(session, route_id)
+    _announce(session, route_id)
     audit.record(session, principal.username, "create", "patrol_route", str(route_id), after=_snapshot(feature))
     return {"route": feature, "warnings": _warnings(session, route_id, officer, reach_m)}
 
@@ -251,6 +253,19 @@ def check_officer_in_area(principal: Principal, officer: Mapping[str, Any]) -> N
             f"{officer['community_code']} is outside your area {principal.area_code}",
             field="officer_id",
         )
+
+
+def _announce(session: Session, route_id: int) -> None:
+    """Refresh the patrol-route tiles over the route's current extent once the transaction commits."""
+    row = session.execute(
+        text(
+            "SELECT ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) FROM patrol_routes WHERE id = :id"
+        ),
+        {"id": route_id},
+    ).first()
+    box = events.bbox_from_row(row)
+    if box is not None:
+        events.on_commit(session, "patrol_routes", box)
 
 
 def _locked(session: Session, route_id: int, area: Area) -> Mapping[str, Any]:
@@ -297,6 +312,7 @@ def update_route(
     if "geometry" in data:
         _check_near_city(session, data["geometry"], city_margin_km)
     before = _snapshot(get_route(session, route_id))
+    _announce(session, route_id)  # where it was
     sets = ["version = version + 1", "updated_at = now()"]
     params: dict[str, Any] = {"id": route_id}
     for field in ("name", "officer_id", "community_code", "shift", "mode"):
@@ -311,6 +327,7 @@ def update_route(
         params["geom"] = json.dumps(data["geometry"])
     session.execute(text(f"UPDATE patrol_routes SET {', '.join(sets)} WHERE id = :id"), params)
     feature = get_route(session, route_id)
+    _announce(session, route_id)  # where it is now
     audit.record(
         session,
         principal.username,
@@ -329,6 +346,7 @@ def delete_route(session: Session, principal: Principal, route_id: int, if_match
     check_may_write(principal, row["officer_id"])
     _check_version(row, if_match)
     before = _snapshot(get_route(session, route_id))
+    _announce(session, route_id)
     session.execute(text("DELETE FROM patrol_routes WHERE id = :id"), {"id": route_id})
     audit.record(session, principal.username, "delete", "patrol_route", str(route_id), before=before)
 

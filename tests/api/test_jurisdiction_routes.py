@@ -141,6 +141,9 @@ def build_spec(ids: dict, area: str) -> dict[str, tuple]:
         "POST /api/v1/grids/boundary": (("/api/v1/grids/boundary?dry_run=true", {"a": GRID, "b": GRID[:-1] + "2", "line": {"type": "LineString", "coordinates": [[107.11, 34.36], [107.12, 34.36]]}, "versions": {GRID: 1, GRID[:-1] + "2": 1}}) if community else None, ("/api/v1/grids/boundary?dry_run=true", {"a": GRID, "b": OUT_GRID, "line": {"type": "LineString", "coordinates": [[107.12, 34.35], [107.12, 34.37]]}, "versions": {GRID: 1, OUT_GRID: 1}}), 403),
         "POST /api/v1/grids/import": None,  # file upload: the same engine check as every edit (checked via merge/boundary)
         "GET /api/v1/me": (("/api/v1/me", None), None, None),
+        "GET /api/v1/dashboard/contacts/{code}": ((f"/api/v1/dashboard/contacts/{GRID}", None), (f"/api/v1/dashboard/contacts/{OUT_GRID}", None), 404),
+        "GET /api/v1/stats": ((f"/api/v1/stats?admin_code={ref}&{d}", None), (f"/api/v1/stats?admin_code={OUT_COUNTY}&{d}", None), 403),
+        "GET /api/v1/briefings": ((f"/api/v1/briefings?admin_code={ref}&start=2024-01-01&end=2025-01-01", None), (f"/api/v1/briefings?admin_code={OUT_COUNTY}&start=2024-01-01&end=2025-01-01", None), 403),
         # Operational counters only (requests, pool, cache), no features: any authenticated user reads them.
         "GET /metrics": (("/metrics", None), None, None),
         "GET /api/v1/patrols/coverage": ((f"/api/v1/patrols/coverage?community_code={community}", None) if community else None, (f"/api/v1/patrols/coverage?route_id={o['route_out']}", None), 404),

@@ -80,6 +80,8 @@ def test_metrics_parse_and_their_counters_move(client, auth):
     assert after[key] - before.get(key, 0) == 3
     assert after[hist] - before.get(hist, 0) == 3
     assert ("citygrid_db_pool_in_use", ()) in after
+    # The database roles (api/db_metrics.py) are in the same registry: the primary answered the probe.
+    assert [v for (name, _), v in after.items() if name == "citygrid_db_up"] == [1.0]
     assert {"citygrid_tile_cache_hits_total", "citygrid_tile_cache_misses_total"} <= {name for name, _ in after}
 
 

@@ -304,11 +304,12 @@ def test_unknown_grid(tree):
 
 
 def test_edit_outside_everything_leaves_other_grids_alone(tree):
-    # An attribute-only edit moves nothing: no area, no re-assignment, no bbox for the tile cache.
+    # An attribute-only edit moves nothing (no area, no re-assignment), but its grid tiles change: its extent.
     result = edits.update_grid(
         tree, E2, attrs={"grid_worker": "李网格", "households": 15}, expected_version=1, **ED
     )
-    assert result["reassigned"] is None and result["changed_bbox"] is None and result["incidents"]["changed"] == 0
+    assert result["reassigned"] is None and result["incidents"]["changed"] == 0
+    assert result["changed_bbox"] == [X1, Y0, X2, Y1]  # the grid tile still shows a new name or worker
     assert count(tree, "SELECT households FROM grids WHERE code = :c", c=E2) == 15
     assert X2 > X1 and Y0 < Y1  # the fixture's layout this file relies on
 

@@ -205,10 +205,12 @@ def test_dashboard_layers_drill_down(stats_db):
     assert grid["children"]["features"] == [] and grid["breadcrumb"][-1]["code"] == E1
 
 
-def test_saved_map_links_vendor_assets_relatively(stats_db, settings, tmp_path):
-    out = save_map("change", stats_db, settings, tmp_path / "maps" / "change.html", admin_code="610302001")
+def test_saved_map_with_a_folder_links_its_assets_relatively(stats_db, settings, tmp_path):
+    out = save_map(
+        "change", stats_db, settings, tmp_path / "maps" / "change.html", assets="folder", admin_code="610302001"
+    )
     page = out.read_text(encoding="utf-8")
-    assert 'src="/static/' not in page and 'static/vendor/leaflet/leaflet.js"' in page
+    assert 'src="/static/' not in page and 'src="change_files/leaflet/leaflet.js"' in page
     assert find_external_urls(page) == []
 
 
