@@ -5,11 +5,13 @@ CITYGRID := .venv/bin/citygrid
 # "bytecode" in the hash: venvs made before site-packages were compiled at install are made again.
 LOCK_HASH := $(shell (cat requirements.lock pyproject.toml; echo bytecode) | sha1sum | cut -c1-12)
 VENV_STAMP := .venv/.installed-$(LOCK_HASH)
-APT_TEST_PKGS := chromium gdal-bin fonts-wqy-zenhei
+# Briefing PDFs (WeasyPrint) need pango and the CJK font at run time; tests also read the PDFs with poppler.
+APT_RUN_PKGS := libpango-1.0-0 libpangoft2-1.0-0 fonts-wqy-zenhei
+APT_TEST_PKGS := chromium gdal-bin fonts-wqy-zenhei poppler-utils
 
-.PHONY: run test venv bytecode db demo lint typecheck pytest test-deps bench clean-db stop
+.PHONY: run test venv bytecode db demo lint typecheck pytest run-deps test-deps bench clean-db stop
 
-run: venv bytecode
+run: venv bytecode run-deps
 	$(CITYGRID) run
 
 # Compiled once, imports stay fast even where PYTHONDONTWRITEBYTECODE is set (the scientific stack takes
@@ -33,15 +35,24 @@ db: venv
 demo: db
 	$(CITYGRID) demo load
 
-# Browser tests need Debian's Chromium, GDAL's ogrinfo is a test client, and screenshots need a CJK font.
-test-deps:
-	@missing=""; for p in $(APT_TEST_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Installs the Debian packages named in $(1) that are missing (as root; otherwise says what to run).
+define apt_ensure
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing$$missing (Debian)"; \
 	    DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	  else echo "missing Debian packages:$$missing (run: sudo apt-get install -y$$missing)"; exit 1; fi; \
 	fi
+endef
+
+run-deps:
+	$(call apt_ensure,$(APT_RUN_PKGS))
+
+# Browser tests need Debian's Chromium, GDAL's ogrinfo is a test client, screenshots need a CJK font, and the
+# briefing tests open PDFs with poppler's pdftoppm/pdftotext.
+test-deps: run-deps
+	$(call apt_ensure,$(APT_TEST_PKGS))
 
 lint: venv
 	.venv/bin/ruff check .

@@ -8,9 +8,13 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
-from api import db_metrics, errors
+from api import db_metrics, docs, errors
+from api.hygiene import InputHygiene
 from api.limits import BodyLimit
+from api.observability import Metrics, RequestLog, configure_logging
+from api.principal_cache import PrincipalCache
 from api.public_reads import TokenBuckets, TTLCache
 from api.read_your_writes import ReadYourWrites
 from api.routers import (
@@ -23,14 +27,17 @@ from api.routers import (
     incidents,
     live,
     maps,
+    metrics,
     ogc,
     open311,
+    overview,
     patrols,
     stats,
     tiles,
     users,
     workbench,
 )
+from api.security_headers import SecurityHeaders
 from api.tile_fastpath import TileFastPath
 from geo.cases.sweep import BackgroundSweep
 from geo.live import Hub
@@ -47,12 +54,14 @@ ROUTERS = [
     incidents.router,
     cases.router,
     compounds.router,
+    overview.router,
     stats.router,
     maps.router,
     patrols.router,
     ogc.router,
     tiles.router,
     users.router,
+    metrics.router,
     live.router,
     open311.router,
     workbench.router,
@@ -83,18 +92,27 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = FastAPI(
+    # /docs and /redoc from the Swagger UI and ReDoc copies inside the fastapi-offline wheel (no CDN, no Google
+    # fonts, no online validator badge): they must work on an intranet like the dashboard.
+    app: FastAPI = FastAPIOffline(
+        lifespan=lifespan,
+        static_url=docs.DOCS_ASSETS,
+        redoc_url=None,  # api/docs.py serves it, with ReDoc's CDN logo made local
+        swagger_ui_parameters={"validatorUrl": None},
         title="citygrid 市域社会治理网格 API",
         version="0.1.0",
         description="Grids, incidents, compounds and patrols of Baoji's city-level social governance.",
-        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.db_router = routing.from_settings(settings, app.state.sessionmaker)  # replicas for lagging reads
     db_metrics.COLLECTOR.track(app.state.db_router)
+    app.state.principal_cache = PrincipalCache()  # made once with the app; the fast path and routers read it
+    configure_logging(settings.log_level)
+    app.state.metrics = Metrics(app.state, extra=[db_metrics.COLLECTOR])
     errors.install(app)
+    docs.install(app)
     app.state.live_hub = Hub()
     app.state.open311_buckets = TokenBuckets(settings.open311_rate_per_s, settings.open311_burst)
     app.state.open311_cache = TTLCache(settings.open311_cache_s)
@@ -103,6 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ReadYourWrites)  # a writer's WAL position travels with it (api/read_your_writes.py)
     app.add_middleware(TileFastPath)  # cached map tiles answered before routing (api/tile_fastpath.py)
+    app.add_middleware(InputHygiene)  # NUL bytes and impossible dates never reach a route
+    app.add_middleware(SecurityHeaders)  # every response, refusals included
+    app.add_middleware(RequestLog)  # outermost: every request logged and counted, fast-path tiles and refusals too
 
     for router in ROUTERS:
         app.include_router(router, responses=errors.COMMON_RESPONSES)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import os
 import subprocess
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
+from api import cli_briefing
 from api.cli_cases import cases_app
 from api.cli_demo import demo_app
 from api.cli_grids import grids_app
@@ -33,6 +35,7 @@ app.add_typer(patrols_app, name="patrols")
 app.add_typer(open311_app, name="open311")
 app.add_typer(cases_app, name="cases")
 app.add_typer(users_app, name="users")
+app.command("briefing")(cli_briefing.briefing)
 console = Console()
 
 
@@ -112,6 +115,9 @@ def db_backup(path: Path = typer.Argument(..., help="output file (pg_dump custom
     """Back up the database with pg_dump -Fc."""
     s = _settings()
     url = pgcluster.libpq_url(s.owner_database_url)
+    # Readable by its owner only (it holds token hashes and personal data): made 0600 before pg_dump fills it.
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    path.chmod(0o600)
     subprocess.run([str(pgcluster.PG_BIN / "pg_dump"), "-Fc", "-f", str(path), url], check=True)
     console.print(f"backup written to {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
@@ -176,6 +182,29 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
     console.print(f"dashboard 指挥中心  http://{host}:{port}/   API docs  http://{host}:{port}/docs")
     uvicorn.run("api.main:app", host=host, port=port, workers=workers, factory=False, log_level="info")
+
+
+audit_app = typer.Typer(help="the audit log: verify its hash chain", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(from_seq: int = typer.Option(0, help="check links after this chain position")) -> None:
+    """Recompute the audit log's hash chain; exit 1 and list the rows that were altered, removed or unchained."""
+    from geo.db import make_engine, make_sessionmaker, transaction
+
+    from geo.audit import verify
+
+    s = _settings()
+    with transaction(make_sessionmaker(make_engine(s))) as session:
+        report = verify(session, from_seq)
+    for problem in report.problems:
+        console.print(f"[red]{problem}[/red]")
+    console.print(
+        f"audit chain: {report.rows} rows checked up to position {report.tip_seq}; "
+        f"{len(report.problems)} problem(s) 问题"
+    )
+    raise typer.Exit(1 if report.problems else 0)
 
 
 def main() -> None:

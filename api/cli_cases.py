@@ -41,10 +41,10 @@ def sweep_command(
     ] = None,
 ) -> None:
     """督办 Supervise overdue cases and escalate those overdue past the grace (idempotent)."""
-    from geo.cases.clock import LOCAL_TZ
     from geo.cases.sweep import sweep
+    from geo.localtime import as_aware
 
-    when = None if as_of is None else (as_of if as_of.tzinfo else as_of.replace(tzinfo=LOCAL_TZ))
+    when = as_aware(as_of)
     result = run_in_transaction(
         lambda session, settings: sweep(
             session, when or dt.datetime.now(dt.UTC), settings.case_escalate_grace_days

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from api.cli_common import cli_actor, run_in_transaction
+from geo.area import CITY
 from geo.settings import Settings
 
 grids_app = typer.Typer(
@@ -194,7 +195,7 @@ def history(code: str, as_json: bool = AS_JSON) -> None:
     """Every version of a grid."""
     from geo.editing.history import history as run
 
-    doc = json.loads(run_in_transaction(lambda session, _: run(session, code)))
+    doc = json.loads(run_in_transaction(lambda session, _: run(session, code, CITY)))
     if as_json:
         console.print_json(json.dumps(doc, ensure_ascii=False))
         return
@@ -254,11 +255,15 @@ def export_layer(
     include_retired: bool = False,
 ) -> None:
     """Export grids to a file (a .zip for Shapefile)."""
-    from geo.editing.exchange import export_grids
+    from geo import formats
+    from geo.editing.exchange import FORMATS, export_grids
 
-    fmt = format or {".gpkg": "gpkg", ".zip": "shp", ".shp": "shp"}.get(path.suffix.lower(), "geojson")
+    named = formats.SUFFIXES.get(path.suffix.lower())
+    fmt = format or (named if named in FORMATS else "geojson")
     with console.status(f"exporting {fmt} …"):
-        data, _, _ = run_in_transaction(lambda session, _: export_grids(session, fmt, admin_code, include_retired))
+        data, _, _ = run_in_transaction(
+            lambda session, _: export_grids(session, fmt, CITY, admin_code, include_retired)
+        )
     path.write_bytes(data)
     console.print(f"wrote {path} ({len(data) / 1e3:,.0f} kB)")
 
@@ -276,9 +281,9 @@ def crosswalk(
     def work(session: Any, s: Settings) -> dict[str, Any]:
         if layer:
             return cw.crosswalk_upload(
-                session, department, layer.read_bytes(), layer.name, tolerance_m=s.edit_tolerance_m
+                session, department, CITY, layer.read_bytes(), layer.name, tolerance_m=s.edit_tolerance_m
             )
-        return cw.crosswalk_table(session, department, tolerance_m=s.edit_tolerance_m)
+        return cw.crosswalk_table(session, department, CITY, tolerance_m=s.edit_tolerance_m)
 
     with console.status("intersecting …"):
         result = run_in_transaction(work)

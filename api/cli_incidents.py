@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import time
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_common import cli_actor
 from geo.errors import CitygridError
 from geo.settings import Settings
 
@@ -44,7 +44,6 @@ def import_file(
     dry_run: bool = typer.Option(False, "--dry-run", help="check and assign, but write nothing"),
 ) -> None:
     """Import incidents; each is assigned to its grid while inserting. All-or-nothing unless --partial."""
-    from geo import audit
     from geo.incidents import format_for, import_incidents, read_any
     from geo.pg import transaction
 
@@ -65,25 +64,22 @@ def import_file(
 
         try:
             progress("read", 0, file.stat().st_size)
-            raw = read_any(file, format_for(file.name), crs)
+            fmt = format_for(file.name)
+            raw = read_any(file, fmt, crs)
             progress("read", file.stat().st_size, file.stat().st_size)
             with transaction(factory) as session:
                 summary = import_incidents(
                     session,
                     settings,
                     raw,
+                    fmt,
                     partial=partial,
                     synthetic=synthetic,
                     progress=progress,
                     dry_run=dry_run,
+                    actor=cli_actor(),
+                    source=file.name,
                 )
-                if not dry_run:
-                    counts = {
-                        k: summary[k]
-                        for k in ("received", "inserted", "updated", "rejected", "outside_jurisdiction")
-                    }
-                    after = {**counts, "file": file.name, "source_crs": summary["source_crs"]}
-                    audit.record(session, f"cli:{getpass.getuser()}", "bulk_import", "incident", None, after=after)
         except CitygridError as exc:
             bar.stop()
             _print_problem(exc)
@@ -120,14 +116,12 @@ def _print_problem(exc: CitygridError) -> None:
 @compounds_app.command("assign")
 def assign_compounds() -> None:
     """Re-run the grid assignment of every compound (and every incident's compound_id)."""
-    from geo import audit
     from geo.compounds import assign_all
     from geo.pg import transaction
 
     _, factory = _session_factory()
     with console.status("落格 assigning compounds…"), transaction(factory) as session:
-        counts = assign_all(session)
-        audit.record(session, f"cli:{getpass.getuser()}", "reassign", "compound", None, after=counts)
+        counts = assign_all(session, actor=cli_actor())
     console.print(
         f"{counts['compounds']} compounds: {counts['compounds_changed']} changed; "
         f"{counts['incidents_changed']} incidents changed compound"

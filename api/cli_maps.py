@@ -13,10 +13,21 @@ from geo.errors import CitygridError
 from geo.scope import CITY_CODE
 from geo.settings import Settings
 
-map_app = typer.Typer(help="地图 Command-centre maps written to HTML files (open them from disk, no internet)")
+map_app = typer.Typer(
+    help="地图 Command-centre maps written to HTML files: self-contained by default (--assets inline), "
+    "or with a folder of assets (--assets folder); they open from anywhere with no internet"
+)
 console = Console()
 
-OUT = typer.Option(..., "-o", "--output", help="HTML file to write (links static/vendor by a relative path)")
+OUT = typer.Option(
+    ..., "-o", "--output", help="HTML file to write; by default self-contained (works when moved or mailed)"
+)
+ASSETS = typer.Option(
+    "inline",
+    "--assets",
+    help="inline (default): one self-contained file, scripts, styles and fonts inside it; "
+    "folder: the file plus a FILE_files/ folder of the assets it links (move them together)",
+)
 ADMIN = typer.Option(
     None, "--admin-code", help=f"{CITY_CODE} (city, default), a county, town, community or grid code"
 )
@@ -32,6 +43,7 @@ def _write(
     start: str | None,
     end: str | None,
     category: list[str] | None,
+    assets: str = "inline",
     **extra,
 ) -> None:
     from geo.maps.pages import save_map
@@ -47,6 +59,7 @@ def _write(
                 session,
                 settings,
                 output,
+                assets=assets,
                 admin_code=admin_code,
                 start=dt.date.fromisoformat(start) if start else None,
                 end=dt.date.fromisoformat(end) if end else None,
@@ -67,10 +80,11 @@ def density(
     start: str = START,
     end: str = END,
     category: list[str] = CATEGORY,
+    assets: str = ASSETS,
     bandwidth_m: float = typer.Option(None, "--bandwidth-m", help="kernel σ in metres (default the setting)"),
 ) -> None:
     """事件密度图 Kernel density of incidents (bandwidth in metres, UTM 48N) with its hit rate."""
-    _write("density", output, admin_code, start, end, category, bandwidth_m=bandwidth_m)
+    _write("density", output, admin_code, start, end, category, assets, bandwidth_m=bandwidth_m)
 
 
 @map_app.command("choropleth")
@@ -80,10 +94,11 @@ def choropleth(
     start: str = START,
     end: str = END,
     category: list[str] = CATEGORY,
+    assets: str = ASSETS,
     measure: str = typer.Option("count", "--measure", help="count, or rate (per 1,000 households)"),
 ) -> None:
     """网格分级图 Grids by count or rate per 1,000 households, natural breaks."""
-    _write("choropleth", output, admin_code, start, end, category, measure=measure)
+    _write("choropleth", output, admin_code, start, end, category, assets, measure=measure)
 
 
 @map_app.command("hotspots")
@@ -93,12 +108,15 @@ def hotspots(
     start: str = START,
     end: str = END,
     category: list[str] = CATEGORY,
+    assets: str = ASSETS,
     measure: str = typer.Option(
-        "auto", "--measure", help="auto (per km² where grid sizes differ >10×), count, density (per km²), rate"
+        "auto",
+        "--measure",
+        help="auto (per 1,000 households where grid sizes differ >10×), count, density (per km²), rate",
     ),
 ) -> None:
     """冷热点分析 Getis-Ord Gi* hot and cold spots: two-sided permutation p, FDR correction, hit rate."""
-    _write("hotspots", output, admin_code, start, end, category, measure=measure)
+    _write("hotspots", output, admin_code, start, end, category, assets, measure=measure)
 
 
 @map_app.command("change")
@@ -108,6 +126,7 @@ def change(
     start: str = START,
     end: str = END,
     category: list[str] = CATEGORY,
+    assets: str = ASSETS,
 ) -> None:
     """同比变化图 Year-over-year change per grid: exact two-Poisson test, BH across grids."""
-    _write("change", output, admin_code, start, end, category)
+    _write("change", output, admin_code, start, end, category, assets)

@@ -13,6 +13,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from api.cli_common import cli_principal, run_in_transaction
+from geo.area import CITY
 
 roads_app = typer.Typer(help="道路网 Road network that patrol legs follow (e.g. an OpenStreetMap extract)")
 patrols_app = typer.Typer(help="巡逻 Patrol planning: suggest a patrol, coverage, export GPX/GeoJSON, map")
@@ -151,6 +152,7 @@ def coverage(
     result = run_in_transaction(
         lambda session, settings: cov.coverage(
             session,
+            CITY,
             route_id=route_id,
             officer_id=officer_id,
             community_code=community,
@@ -176,7 +178,7 @@ def export(
         console.print("[red]--format must be gpx or geojson[/red]")
         raise typer.Exit(2)
     if format == "gpx":
-        text = run_in_transaction(lambda session, settings: routes.route_gpx(session, route_id))
+        text = run_in_transaction(lambda session, settings: routes.route_gpx(session, route_id, CITY))
     else:
         text = json.dumps(
             run_in_transaction(lambda session, settings: routes.get_route(session, route_id)), ensure_ascii=False
@@ -187,16 +189,12 @@ def export(
 @patrols_app.command("map")
 def route_map(
     route_id: int = typer.Argument(..., help="patrol route id"),
-    out: Path = typer.Option(..., "--out", "-o", help="HTML file (keeps working offline next to static/vendor)"),
+    out: Path = typer.Option(..., "--out", "-o", help="HTML file, self-contained (works when moved or mailed)"),
     days: int = typer.Option(28, help="colour grids by incidents of the last N days"),
 ) -> None:
     """Write the route's map (hot-spot layer, reach band, numbered stops) as an offline HTML page."""
-    from geo.maps.offline import relative_static_prefix
+    from geo.maps.standalone import inline_assets
     from geo.patrols.map import route_map_html
 
-    page = run_in_transaction(
-        lambda session, settings: route_map_html(
-            session, settings, route_id, days, static_prefix=relative_static_prefix(out)
-        )
-    )
-    _write(page, out)
+    page = run_in_transaction(lambda session, settings: route_map_html(session, settings, route_id, days))
+    _write(inline_assets(page), out)

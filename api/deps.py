@@ -10,6 +10,7 @@ from typing import Annotated, Any, cast
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
+from api.bearer import bearer_token
 from geo import auth, vocab
 from geo.auth import Principal
 from geo.pg.routing import parse_lsn
@@ -92,13 +93,16 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def get_principal(
-    session: SessionDep, settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> Principal:
-    token = None
-    if authorization and authorization.lower().startswith("bearer "):
-        token = authorization[7:].strip()
+    token = bearer_token(authorization)
     bootstrap = settings.bootstrap_admin_token if settings.env != "production" else None
-    return auth.authenticate(session, token, bootstrap)
+    principal = auth.authenticate(session, token, bootstrap)
+    request.state.user = principal.username  # for the request's log line
+    return principal
 
 
 def requires(*roles: str):
@@ -115,4 +119,6 @@ ANY_ROLE = tuple(vocab.ROLES)
 Reader = Annotated[Principal, Depends(requires(*ANY_ROLE))]
 GisEditor = Annotated[Principal, Depends(requires("gis_editor"))]
 Police = Annotated[Principal, Depends(requires("police", "gis_editor"))]
+# Reports and status changes: police, editors, grid workers (inside their grid) and centre operators.
+Reporter = Annotated[Principal, Depends(requires("police", "gis_editor", "grid_worker", "centre_operator"))]
 Admin = Annotated[Principal, Depends(requires("admin"))]

@@ -7,7 +7,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo import errors
@@ -29,11 +29,45 @@ STATUS = {
 
 
 class ErrorBody(BaseModel):
-    """Every error: a stable code, a human detail, and context such as field, index or problems."""
+    """Every error: a stable code, a human detail (English), its Chinese message, and context such as field,
+    index or problems."""
 
     model_config = ConfigDict(extra="allow")
     code: str
     detail: str
+    detail_zh: str
+
+
+# The Chinese message beside the English detail, one per error code (domain codes and the HTTP-level ones
+# below); tests/api/test_error_messages_zh.py walks every code the app can answer with.
+MESSAGES_ZH = {
+    "invalid_input": "输入有误",
+    "invalid_geometry": "几何图形无效",
+    "invalid_filter": "筛选条件（CQL2）有误",
+    "outside_jurisdiction": "超出管辖范围",
+    "outside_area": "超出本人负责区域",
+    "outside_grid": "上报地点不在本人网格内",
+    "conflict": "已存在，与现有记录冲突",
+    "not_found": "不存在",
+    "grid_not_found": "网格不存在",
+    "admin_unit_not_found": "行政区划不存在",
+    "officer_not_found": "民警不存在",
+    "patrol_route_not_found": "巡逻路线不存在",
+    "too_large": "请求过大",
+    "step_not_allowed": "当前状态或身份不允许此办理步骤",
+    "version_conflict": "版本冲突：数据已被他人修改，请重新读取后再编辑",
+    "precondition_required": "需要 If-Match：请带上读取时的 ETag",
+    "unauthorized": "需要有效的 API 令牌",
+    "forbidden": "权限不足",
+    "database_unavailable": "数据库暂不可用，请稍后重试",
+    "too_many_requests": "请求过于频繁，请稍后重试",
+    "statement_timeout": "查询超时，请缩小范围或稍后重试",
+    "database_error": "数据库错误",
+    "retry": "与其他写入冲突，请稍后重试",
+    "too_complex": "请求过于复杂（嵌套过深）",
+    "method_not_allowed": "不支持此请求方法",
+    "http_error": "请求出错",
+}
 
 
 _DESCRIPTIONS = {
@@ -61,19 +95,47 @@ def status_for(exc: errors.CitygridError) -> int:
     return 400
 
 
+def message_zh(code: str, field: str | None = None) -> str:
+    """The Chinese message for an error code, naming the field when there is one."""
+    text = MESSAGES_ZH.get(code, MESSAGES_ZH["http_error"])
+    return f"{text}（字段 {field}）" if field else text
+
+
 def error_body(code: str, detail: str, **context) -> dict:
-    return {"code": code, "detail": detail, **jsonable_encoder(context)}
+    """{code, detail (English), detail_zh (Chinese), …context}."""
+    field = context.get("field")
+    return {"code": code, "detail": detail, "detail_zh": message_zh(code, field if isinstance(field, str) else None),
+            **jsonable_encoder(context)}  # fmt: skip
 
 
 OPEN311_PREFIX = "/open311/"
 
 
+class Open311Error(BaseModel):
+    """GeoReport v2's error: the HTTP status and a description (the Chinese message, then the English detail)."""
+
+    code: int
+    description: str
+
+
+# The error statuses an /open311 route can answer with, in its own shape (replacing COMMON_RESPONSES there).
+OPEN311_RESPONSES: dict[int | str, dict] = {
+    status: {"model": list[Open311Error], "description": _DESCRIPTIONS[status]}
+    for status in (400, 403, 404, 413, 422, 429, 503)
+}
+
+
+def shaped(path: str, body: dict, status: int) -> dict | list[dict]:
+    """An error body for `path`: under /open311 in the GeoReport v2 shape [{"code": status, "description"}]."""
+    if not path.startswith(OPEN311_PREFIX):
+        return body
+    detail = body["detail"] + (f" ({body['field']})" if body.get("field") else "")
+    return [{"code": status, "description": f"{body['detail_zh']} {detail}"}]
+
+
 def respond(request: Request, body: dict, status: int, headers: dict | None = None) -> JSONResponse:
-    """The error response; under /open311 in the GeoReport v2 shape: [{"code": status, "description": …}]."""
-    if request.url.path.startswith(OPEN311_PREFIX):
-        description = body["detail"] + (f" ({body['field']})" if body.get("field") else "")
-        return JSONResponse([{"code": status, "description": description}], status, headers=headers)
-    return JSONResponse(body, status, headers=headers)
+    """The error response, in the shape its path calls for (shaped)."""
+    return JSONResponse(shaped(request.url.path, body, status), status, headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -86,7 +148,7 @@ def install(app: FastAPI) -> None:
         if etag is not None:
             headers = {"ETag": f'"{etag}"'}
         if isinstance(exc, errors.TooManyRequests):
-            headers = {"Retry-After": str(exc.context["retry_after"])}
+            headers = {"Retry-After": str(exc.context.get("retry_after", 1))}
         return respond(request, error_body(exc.code, exc.detail, **exc.context), status_for(exc), headers)
 
     @app.exception_handler(StarletteHTTPException)
@@ -105,8 +167,10 @@ def install(app: FastAPI) -> None:
             {"field": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg", "")} for e in exc.errors()
         ]
         detail = "; ".join(f"{p['field']}: {p['reason']}" for p in problems) or "invalid request"
+        body = error_body("invalid_input", detail, errors=problems)
+        body["detail_zh"] = message_zh("invalid_input", "、".join(p["field"] for p in problems) or None)
         status = 400 if request.url.path.startswith(OPEN311_PREFIX) else 422  # GeoReport v2 knows 400, not 422
-        return respond(request, error_body("invalid_input", detail, errors=problems), status)
+        return respond(request, body, status)
 
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
@@ -120,4 +184,31 @@ def install(app: FastAPI) -> None:
         msg = str(exc.orig).splitlines()[0] if exc.orig else "database error"
         if "statement timeout" in msg or "terminating connection" in msg:
             return respond(request, error_body("database_unavailable", msg), 503, {"Retry-After": "2"})
-        return respond(request, error_body("database_error", msg), 500)
+        status, code = database_status(exc)
+        headers = {"Retry-After": "1"} if status == 503 else None
+        return respond(request, error_body(code, msg, **database_context(exc)), status, headers)
+
+
+# SQLSTATE classes caused by what the client sent or by a colliding writer, not by the server: the input's
+# value (22: out of range, NUL, bad escape…), a constraint (23), a collision to retry (40: deadlock,
+# serialization), a statement too complex (54: nesting). Everything else stays a 500.
+_SQLSTATE_CLASSES = {
+    "22": (400, "invalid_input"),
+    "23": (409, "conflict"),
+    "40": (503, "retry"),
+    "54": (400, "too_complex"),
+}
+
+
+def database_status(exc: DBAPIError) -> tuple[int, str]:
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    if isinstance(exc, DataError) and not sqlstate:  # raised by the driver before sending, e.g. a NUL byte
+        return 400, "invalid_input"
+    return _SQLSTATE_CLASSES.get(sqlstate[:2], (500, "database_error"))
+
+
+def database_context(exc: DBAPIError) -> dict:
+    """The column PostgreSQL names, if any, as the field."""
+    diag = getattr(exc.orig, "diag", None)
+    column = getattr(diag, "column_name", None) if diag else None
+    return {"field": column} if column else {}

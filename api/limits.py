@@ -6,6 +6,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import error_body, shaped
+
 
 class BodyLimit:
     """413 with a {code, detail} body once a request's body passes max_bytes (declared or streamed)."""
@@ -21,7 +23,7 @@ class BodyLimit:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(
-                send, f"request body of {int(declared)} bytes exceeds the limit of {self.max_bytes}"
+                scope, send, f"request body of {int(declared)} bytes exceeds the limit of {self.max_bytes}"
             )
             return
         seen = 0
@@ -47,15 +49,15 @@ class BodyLimit:
             if overflowed:
                 if not refused:
                     refused = True
-                    await self._refuse(send, f"request body exceeds the limit of {self.max_bytes} bytes")
+                    await self._refuse(scope, send, f"request body exceeds the limit of {self.max_bytes} bytes")
                 return
             await send(message)
 
         await self.app(scope, counting_receive, guarded_send)
 
     @staticmethod
-    async def _refuse(send: Send, detail: str) -> None:
-        body = json.dumps({"code": "too_large", "detail": detail}).encode()
+    async def _refuse(scope: Scope, send: Send, detail: str) -> None:
+        body = json.dumps(shaped(scope["path"], error_body("too_large", detail), 413), ensure_ascii=False).encode()
         await send(
             {
                 "type": "http.response.start",

@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
+from api.bearer import bearer_token
 from api.deps import ANY_ROLE, request_session
 from geo import auth
 from geo.auth import Principal
@@ -54,10 +55,7 @@ class PrincipalCache:
 
 
 def _cache(request: Request) -> PrincipalCache:
-    cache = getattr(request.app.state, "principal_cache", None)
-    if cache is None:
-        cache = request.app.state.principal_cache = PrincipalCache()
-    return cache
+    return request.app.state.principal_cache  # made with the app (api.app.create_app)
 
 
 def _lookup(request: Request, token: str, bootstrap: str | None) -> Principal:
@@ -69,9 +67,7 @@ def cached_requires(*roles: str):
     """Like api.deps.requires, but async and with the principal cached for TTL_S seconds."""
 
     async def check(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
-        token = (
-            authorization[7:].strip() if authorization and authorization.lower().startswith("bearer ") else None
-        )
+        token = bearer_token(authorization)
         if not token:
             raise Unauthorized("an API token is required: send 'Authorization: Bearer <token>'")
         settings = request.app.state.settings
@@ -82,6 +78,7 @@ def cached_requires(*roles: str):
         if principal is None:
             principal = await run_in_threadpool(_lookup, request, token, bootstrap)
             cache.put(key, principal)
+        request.state.user = principal.username  # for the request's log line
         return auth.authorize(principal, roles)
 
     check.roles = roles  # type: ignore[attr-defined]  # read by the route-authorisation test

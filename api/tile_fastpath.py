@@ -11,14 +11,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from api.bearer import bearer_token
 from api.deps import ANY_ROLE
+from api.observability import ROUTE_KEY
 from api.principal_cache import PrincipalCache
 from geo import auth
 from geo.errors import CitygridError
-from geo.tiles import TileCache, TileKey
+from geo.tiles import TileCache, TileKey, scoped_variant
 
 _TILE = re.compile(r"^/tiles/([a-z_]+)/(\d{1,2})/(\d{1,7})/(\d{1,7})\.(?:mvt|pbf)$")
 MVT = b"application/vnd.mapbox-vector-tile"
+TILE_ROUTE = "/tiles/{layer}/{z}/{x}/{y}.{fmt}"
 
 
 class TileFastPath:
@@ -31,6 +34,7 @@ class TileFastPath:
         if scope["type"] == "http" and scope["method"] == "GET" and not scope["query_string"]:
             match = _TILE.match(scope["path"])
             if match is not None and await self._serve(scope, match, send):
+                scope[ROUTE_KEY] = TILE_ROUTE  # for the request log and metrics: the router's own template
                 return
         await self.app(scope, receive, send)
 
@@ -42,8 +46,8 @@ class TileFastPath:
             return False
         token, gzip_ok = None, False
         for name, value in scope["headers"]:
-            if name == b"authorization" and value[:7].lower() == b"bearer ":
-                token = value[7:].strip().decode("latin-1")
+            if name == b"authorization":
+                token = bearer_token(value)
             elif name == b"accept-encoding":
                 gzip_ok = b"gzip" in value.lower()
         if not token:
@@ -56,7 +60,7 @@ class TileFastPath:
         except CitygridError:
             return False
         layer, z, x, y = match.group(1), int(match.group(2)), int(match.group(3)), int(match.group(4))
-        data = cache.get(TileKey(layer, z, x, y, ""), gzip_ok, count_miss=False)
+        data = cache.get(TileKey(layer, z, x, y, scoped_variant("", principal.area)), gzip_ok, count_miss=False)
         if data is None:
             return False
         headers = [

@@ -7,16 +7,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.datastructures import UploadFile
 
+from geo import formats
 from geo.errors import InvalidInput, TooLarge
-from geo.incidents import format_for, load_json
-
-CONTENT_FORMATS = {
-    "application/geo+json": "geojson",
-    "application/json": "geojson",
-    "text/csv": "csv",
-    "application/csv": "csv",
-    "application/geopackage+sqlite3": "gpkg",
-}
+from geo.incidents import READABLE, format_for, load_json
 
 
 def _check_size(size: int, limit: int) -> None:
@@ -53,24 +46,26 @@ async def bulk_upload(request: Request) -> tuple[bytes, str]:
             )
         data = await upload.read()
         _check_size(len(data), limit)
-        part = (upload.content_type or "").split(";")[0].strip().lower()
         fmt = (
             format_for(upload.filename)
             if upload.filename and "." in upload.filename
-            else CONTENT_FORMATS.get(part)
+            else formats.from_content_type(upload.content_type or "")
         )
-        if fmt is None:
+        if fmt not in READABLE:
             raise InvalidInput(
                 "cannot tell the upload's format: name it .geojson, .csv or .gpkg",
                 field="file",
                 reason="unknown format",
             )
         return data, fmt
-    if kind not in CONTENT_FORMATS:
-        accepted = ", ".join([*CONTENT_FORMATS, "multipart/form-data"])
+    fmt = formats.from_content_type(kind)
+    if fmt not in READABLE:
+        accepted = ", ".join(
+            [*(t for t, f in formats.CONTENT_TYPES.items() if f in READABLE), "multipart/form-data"]
+        )
         raise InvalidInput(
             f"unsupported content type {kind or '(none)'}; send one of {accepted}",
             field="content-type",
             reason="unsupported",
         )
-    return await raw_body(request), CONTENT_FORMATS[kind]
+    return await raw_body(request), fmt

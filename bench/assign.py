@@ -161,7 +161,7 @@ def ours(factory, settings: Settings, path: Path, prefix: str, dry_run: bool, re
         start = time.perf_counter()
         raw = read_csv(path)
         stamps["check"] = time.perf_counter()
-        summary = import_incidents(session, settings, raw, progress=progress, dry_run=dry_run)
+        summary = import_incidents(session, settings, raw, progress=progress, dry_run=dry_run, actor="bench")
         end = time.perf_counter()
         out.update(total=end - start, read=stamps["check"] - start, check=stamps["assign"] - stamps["check"])
         out.update(assign=stamps["encode"] - stamps["assign"], stage=stamps["insert"] - stamps["encode"])

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._server import bench_settings, serve  # noqa: E402
 from bench.cases_scale import QUEUE_COUNTY, drop_scaled, scale  # noqa: E402
+from geo.area import Area  # noqa: E402
 from geo.auth import Principal, create_user  # noqa: E402
 from geo.cases.measures import measures  # noqa: E402
 from geo.cases.queries import list_cases  # noqa: E402
@@ -141,7 +142,7 @@ def event_insert_floor(app_url: str, case_ids: list[int]) -> tuple[float, float,
     """A bare INSERT of one case_events row + commit, 20 connections at once: median, p99 (ms), CPU ms/insert."""
     import psycopg
 
-    from geo.pgcluster import libpq_url
+    from geo.pg.db import libpq_url
 
     conns = [psycopg.connect(libpq_url(app_url)) for _ in range(OPERATORS)]
     pids = [c.info.backend_pid for c in conns]
@@ -193,9 +194,9 @@ def main() -> None:
         n_cases, n_events = conn.execute(
             text("SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM case_events)")
         ).one()
+        in_county, params = Area.of(QUEUE_COUNTY).where("case_holders", "cases")
         open_q = conn.execute(
-            text("SELECT count(*) FROM cases WHERE state NOT IN ('closed','declined') AND unit_code LIKE :p"),
-            {"p": QUEUE_COUNTY + "%"},
+            text(f"SELECT count(*) FROM cases WHERE state NOT IN ('closed','declined') AND {in_county}"), params
         ).scalar_one()
     print(
         f"  {n_cases:,} cases, {n_events:,} events; {open_q:,} open in county {QUEUE_COUNTY}; {sum(took.values()):.0f} s"

@@ -17,9 +17,9 @@ QUEUE_COUNTY = "610302"
 _GRIDS = """
 CREATE TEMP TABLE bench_grids AS
 SELECT row_number() OVER (ORDER BY g.code) - 1 AS k, g.code, g.community_code, a.parent_code AS town_code,
-       left(a.parent_code, 6) AS county_code, ST_PointOnSurface(g.geom) AS geom,
-       left(a.parent_code, 6) = :county AS in_queue_county
-FROM grids g JOIN admin_units a ON a.code = g.community_code WHERE g.status = 'active'
+       t.parent_code AS county_code, ST_PointOnSurface(g.geom) AS geom, t.parent_code = :county AS in_queue_county
+FROM grids g JOIN admin_units a ON a.code = g.community_code JOIN admin_units t ON t.code = a.parent_code
+WHERE g.status = 'active'
 """
 # Each synthetic incident: grid k (open ones: a third in the queue county), a time in the year before now.
 _INCIDENTS = """

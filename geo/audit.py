@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from geo import models
@@ -30,3 +33,51 @@ def record(
             reason=reason,
         )
     )
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    rows: int
+    tip_seq: int
+    problems: list[str]
+
+
+_LINKS = text(
+    """
+    SELECT a.id, a.chain_seq, a.prev_hash = lag(a.row_hash) OVER w AS linked,
+           lag(a.chain_seq) OVER w AS previous_seq, a.row_hash = audit_row_hash(a, a.prev_hash) AS intact,
+           a.prev_hash, a.row_hash
+    FROM audit_log a WHERE a.chain_seq >= :from_seq WINDOW w AS (ORDER BY a.chain_seq) ORDER BY a.chain_seq
+    """
+)
+GENESIS = hashlib.sha256(b"").digest()
+
+
+def verify(session: Session | Connection, from_seq: int = 0) -> ChainReport:
+    """Recompute the hash chain after position from_seq: every row altered, missing or unchained is named.
+
+    Each committed row holds sha256(previous row's hash || its own canonical text) (migration 0005); the
+    chain's tip (audit_chain_tip) holds the last position and hash, so rows removed at the end show too.
+    """
+    problems: list[str] = []
+    unchained = session.execute(text("SELECT id FROM audit_log WHERE chain_seq IS NULL ORDER BY id")).scalars()
+    problems += [f"row id {i} is not in the chain 未入链" for i in unchained]
+    rows = session.execute(_LINKS, {"from_seq": from_seq}).all()
+    for row in rows:
+        if row.chain_seq <= from_seq:
+            continue
+        if not row.intact:
+            problems.append(f"row id {row.id} (position {row.chain_seq}) was altered 被改动")
+        expected_previous = row.chain_seq - 1
+        if (row.previous_seq or 0) != expected_previous and not (from_seq and row.previous_seq is None):
+            first = (row.previous_seq or 0) + 1
+            problems.append(f"positions {first}–{expected_previous} are missing 缺失")
+        elif row.previous_seq is None and row.chain_seq == 1 and row.prev_hash != GENESIS:
+            problems.append(f"row id {row.id} (position 1) does not start the chain 链首不符")
+        elif row.previous_seq is not None and not row.linked:
+            problems.append(f"row id {row.id} (position {row.chain_seq}) does not follow its predecessor 断链")
+    tip_seq, tip_hash = session.execute(text("SELECT seq, hash FROM audit_chain_tip")).one()
+    last_seq, last_hash = (rows[-1].chain_seq, rows[-1].row_hash) if rows else (from_seq, None)
+    if last_seq != tip_seq or (last_hash is not None and bytes(last_hash) != bytes(tip_hash)):
+        problems.append(f"positions after {last_seq} up to {tip_seq} are missing or changed 末尾缺失")
+    return ChainReport(rows=len(rows), tip_seq=tip_seq, problems=problems)

@@ -7,14 +7,17 @@ or grid code: the user's jurisdiction) and, for police, an officer, for a depart
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from geo import models, vocab
+from geo.area import Area
 from geo.errors import Forbidden, InvalidInput, Unauthorized
 from geo.scope import CITY_CODE
 
@@ -28,6 +31,11 @@ class Principal:
     area_code: str
     officer_id: int | None = None
     department: str | None = None
+
+    @property
+    def area(self) -> Area:
+        """The principal's jurisdiction (from the code alone: no query)."""
+        return Area.of(self.area_code)
 
     def has(self, *roles: str) -> bool:
         """True when the principal holds one of the roles (admin holds them all)."""
@@ -105,20 +113,37 @@ def create_user(
     *,
     area_code: str = CITY_CODE,
     department: str | None = None,
+    actor: str = "system",
 ) -> str:
-    """Insert a user and return its token (shown once; only its hash is kept). Not audited: see geo.users."""
+    """Create (or, for a known username, reset) a user and return its token (shown once; only its hash is kept).
+
+    Audited by the database: users are written only through citygrid_user_write (see write_user).
+    """
     role_set = check_roles(roles, department)
     token = token or new_token()
-    session.add(
-        models.User(
-            username=username,
-            display_name=username,
-            roles=sorted(role_set),
-            area_code=area_code,
-            department=department,
-            officer_id=officer_id,
-            token_sha256=token_hash(token),
-        )
-    )
-    session.flush()
+    fields = {
+        "display_name": username,
+        "roles": sorted(role_set),
+        "area_code": area_code,
+        "department": department,
+        "officer_id": officer_id,
+        "token_sha256": token_hash(token),
+    }
+    write_user(session, actor, username, fields)
     return token
+
+
+def write_user(
+    session: Session, actor: str, username: str, fields: dict[str, Any], action: str | None = None
+) -> int:
+    """Create or change a user: any users column but id, username, created_at (e.g. {"active": False}).
+
+    The app role may not write the users table (migration 0005): the SECURITY DEFINER function
+    citygrid_user_write does, and writes the audit row itself (callers must not add another).
+    """
+    return int(
+        session.execute(
+            text("SELECT citygrid_user_write(:actor, :username, CAST(:fields AS jsonb), :action)"),
+            {"actor": actor, "username": username, "fields": json.dumps(fields), "action": action},
+        ).scalar_one()
+    )

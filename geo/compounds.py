@@ -10,11 +10,12 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import scope, vocab
+from geo import audit, vocab
+from geo.area import Area
 from geo.assignment.sql_rule import assign_compounds, reassign_all_incident_compounds, reassign_incident_compounds
 from geo.crs import declared_crs, geometry_to_wgs84
-from geo.errors import InvalidGeometry, InvalidInput, NotFound
-from geo.geojson import feature_collection
+from geo.errors import InvalidGeometry, InvalidInput, NotFound, OutsideArea
+from geo.geojson import Page, feature_page
 from geo.incidents.checks import city_region
 from geo.pg import events
 from geo.settings import Settings
@@ -26,13 +27,6 @@ COLUMNS = """
     coalesce((c.grid_shares -> 1 ->> 'share')::float > :straddle, false) AS straddling,
     c.synthetic, c.created_at, c.updated_at
 """
-# A compound holds its grid and community codes; the town and county are their prefixes (geo.scope).
-COMPOUND_AREA_COLUMNS = {
-    "grid": "c.grid_code",
-    "community": "c.community_code",
-    "town": "left(c.community_code, 9)",
-    "county": "left(c.community_code, 6)",
-}
 TEXTS = ("external_id", "name", "address")
 COUNTS = ("buildings", "households", "built_year", "renovated_year")
 FLAGS = ("party_group", "self_management_group", "residents_council")
@@ -41,14 +35,6 @@ WORDS = {"category": vocab.COMPOUND_CATEGORIES, "renovation_status": vocab.RENOV
 
 def _bad(field: str, reason: str) -> InvalidInput:
     return InvalidInput(f"{field}: {reason}", index=0, field=field, reason=reason)
-
-
-def _word(value: Any, words: dict, field: str) -> str:
-    for key, (zh, en) in words.items():
-        if value in (key, zh, en):
-            return key
-    allowed = ", ".join(f"{k} ({zh})" for k, (zh, _) in words.items())
-    raise _bad(f"properties.{field}", f"unknown value {value!r}; allowed: {allowed}")
 
 
 def _polygon(g: Any) -> shapely.Polygon:
@@ -123,19 +109,24 @@ def parse_compound(doc: Any, crs: str | None, region: shapely.Geometry | None) -
         if not isinstance(v, bool):
             raise _bad(f"properties.{name}", f"must be true or false, got {v!r}")
         values[name] = v
-    values["category"] = _word(props.get("category", "other"), WORDS["category"], "category")
-    values["renovation_status"] = _word(
-        props.get("renovation_status", "not_renovated"), WORDS["renovation_status"], "renovation_status"
-    )
+    for name, default in (("category", "other"), ("renovation_status", "not_renovated")):
+        values[name] = vocab.word(props.get(name, default), WORDS[name], f"properties.{name}", index=0)
     if values["renovation_status"] == "renovated" and values["renovated_year"] is None:
         warnings.append({"code": "renovated_year_missing", "detail": "renovated, but renovated_year is not given"})
     return values, warnings
 
 
 def save_compound(
-    session: Session, settings: Settings, doc: Any, crs: str | None = None, compound_id: int | None = None
+    session: Session,
+    settings: Settings,
+    within: Area,
+    doc: Any,
+    crs: str | None = None,
+    compound_id: int | None = None,
+    *,
+    actor: str,
 ) -> tuple[int, bool, dict | None, list]:
-    """Create (or, for an existing external_id or compound_id, replace) a compound and assign it.
+    """Create (or, for an existing external_id or compound_id, replace) a compound, assign it, audit it.
 
     Returns (id, created, before-properties or None, warnings). Incidents inside the old and the new
     polygon get their compound_id recomputed.
@@ -155,7 +146,7 @@ def save_compound(
             raise _bad("properties.external_id", f"already used by compound {owner}")
     before, old_wkb = None, None
     if compound_id is not None:
-        before = get_compound(session, compound_id, settings, lock=True)["properties"]
+        before = get_compound(session, compound_id, settings, within, lock=True)["properties"]
         old_wkb = session.execute(
             text("SELECT ST_AsBinary(geom) FROM compounds WHERE id = :id"), {"id": compound_id}
         ).scalar_one()
@@ -175,18 +166,26 @@ def save_compound(
     reassign_incident_compounds(session, area)
     for layer in ("compounds", "incidents"):
         events.on_commit(session, layer, tuple(shapely.bounds(area).tolist()))  # type: ignore[arg-type]
+    after = get_compound_inside(session, compound_id, settings, within)["properties"]
+    audit.record(
+        session, actor, "create" if before is None else "update", "compound", str(compound_id), before, after
+    )
     return compound_id, before is None, before, warnings
 
 
-def get_compound(session: Session, compound_id: int, settings: Settings, lock: bool = False) -> dict[str, Any]:
-    """One compound as a GeoJSON Feature (dict) with grid_shares and straddling, or NotFound."""
+def get_compound(
+    session: Session, compound_id: int, settings: Settings, area: Area, lock: bool = False
+) -> dict[str, Any]:
+    """One compound inside the area as a GeoJSON Feature (dict) with grid_shares and straddling, or NotFound."""
+    inside, params = area.where("compounds", "c")
     row = session.execute(
         text(
             f"""SELECT json_build_object('type', 'Feature', 'id', t.id, 'geometry', ST_AsGeoJSON(t.geom, 7)::json,
                                          'properties', to_jsonb(t) - 'geom')
-                FROM (SELECT {COLUMNS}, c.geom FROM compounds c WHERE c.id = :id {"FOR UPDATE" if lock else ""}) t"""
+                FROM (SELECT {COLUMNS}, c.geom FROM compounds c
+                      WHERE c.id = :id AND {inside} {"FOR UPDATE" if lock else ""}) t"""
         ),
-        {"id": compound_id, "straddle": settings.straddle_share},
+        {"id": compound_id, "straddle": settings.straddle_share, **params},
     ).scalar_one_or_none()
     if row is None:
         raise NotFound(f"compound {compound_id} does not exist", field="id", reason="not found")
@@ -196,6 +195,7 @@ def get_compound(session: Session, compound_id: int, settings: Settings, lock: b
 def list_compounds(
     session: Session,
     settings: Settings,
+    area: Area,
     bbox: tuple[float, float, float, float] | None = None,
     admin_code: str | None = None,
     renovation_status: str | None = None,
@@ -205,20 +205,18 @@ def list_compounds(
     straddling: bool | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> str:
+) -> Page:
     """A page of compounds as a GeoJSON FeatureCollection, filtered by place and renovation state."""
-    where = ["TRUE"]
-    params: dict[str, Any] = {"limit": limit, "offset": offset, "straddle": settings.straddle_share}
+    # The caller's area, narrowed to admin_code when given (403 outside it).
+    condition, params = area.narrowed(admin_code).where("compounds", "c")
+    where = [condition]
+    params.update(limit=limit, offset=offset, straddle=settings.straddle_share)
     if bbox:
         where.append("c.geom && ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326)")
         params.update(x1=bbox[0], y1=bbox[1], x2=bbox[2], y2=bbox[3])
-    if admin_code:
-        condition, bound = scope.area_condition(admin_code, COMPOUND_AREA_COLUMNS, "TRUE")
-        where.append(condition)
-        params.update(bound)
     for name, raw in (("renovation_status", renovation_status), ("category", category)):
         if raw:
-            items = [_word(w.strip(), WORDS[name], name) for w in raw.split(",") if w.strip()]
+            items = vocab.parse_words(raw, WORDS[name], name)
             where.append(f"c.{name} = ANY(:{name})")
             params[name] = items
     if renovated_from is not None:
@@ -233,16 +231,28 @@ def list_compounds(
     cond = " AND ".join(where)
     matched = session.execute(text(f"SELECT count(*) FROM compounds c WHERE {cond}"), params).scalar_one()
     page = f"SELECT {COLUMNS}, c.geom FROM compounds c WHERE {cond} ORDER BY c.id LIMIT :limit OFFSET :offset"
-    body = feature_collection(session, page, params, "id", {"numberMatched": matched})
-    returned = min(limit, max(0, matched - offset))
-    return body[:-1] + f', "numberReturned": {returned}' + "}"
+    return feature_page(session, page, params, "id", matched, limit, offset)
 
 
-def assign_all(session: Session) -> dict[str, int]:
-    """Re-run the assignment of every compound (and incidents' compound_id); counts of changed rows."""
+def assign_all(session: Session, *, actor: str) -> dict[str, int]:
+    """Re-run the assignment of every compound (and incidents' compound_id), audited; counts of changed rows."""
     compounds = assign_compounds(session)
     incidents = reassign_all_incident_compounds(session)
     for layer in ("compounds", "incidents"):
         events.on_commit(session, layer, None)
     total = session.execute(text("SELECT count(*) FROM compounds")).scalar_one()
-    return {"compounds": total, "compounds_changed": compounds, "incidents_changed": incidents}
+    counts = {"compounds": total, "compounds_changed": compounds, "incidents_changed": incidents}
+    audit.record(session, actor, "reassign", "compound", None, after=counts)
+    return counts
+
+
+def get_compound_inside(session: Session, compound_id: int, settings: Settings, area: Area) -> dict[str, Any]:
+    """The compound just written, which must lie inside the writer's area (else OutsideArea, 422)."""
+    try:
+        return get_compound(session, compound_id, settings, area)
+    except NotFound as exc:
+        raise OutsideArea(
+            f"小区不在您的辖区 {area.code} 内 the compound's main grid is outside your area {area.code}",
+            field="geometry",
+            area=area.code,
+        ) from exc

@@ -97,27 +97,19 @@ def _identity(lon: ArrayLike, lat: ArrayLike) -> Pair:
     return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
 
 
-# CGCS2000 (EPSG:4490) differs from WGS84 by well under 1 m at Baoji, so it is treated as identical.
+# Canonical CRS name (geo.crs.canonical_crs) → its conversion to WGS84. CGCS2000 (EPSG:4490) differs from
+# WGS84 by well under 1 m at Baoji, so it is treated as identical.
 _TO_WGS84: dict[str, Callable[[ArrayLike, ArrayLike], Pair]] = {
     "EPSG:4326": _identity,
-    "WGS84": _identity,
     "EPSG:4490": _identity,
-    "CGCS2000": _identity,
-    "GCJ02": gcj02_to_wgs84,
-    "BD09": bd09_to_wgs84,
+    "GCJ-02": gcj02_to_wgs84,
+    "BD-09": bd09_to_wgs84,
 }
 
 
 def _converter(crs: str) -> Callable[[ArrayLike, ArrayLike], Pair]:
-    """Look up the to-WGS84 function for a CRS name, tolerating case, spaces, '-' and '_'."""
-    key = crs.strip().upper().replace(" ", "")
-    if not key.startswith("EPSG:"):
-        key = key.replace("-", "").replace("_", "")
-    try:
-        return _TO_WGS84[key]
-    except KeyError:
-        known = "EPSG:4326, EPSG:4490, GCJ-02, BD-09"
-        raise ValueError(f"unknown CRS {crs!r}; expected one of {known}") from None
+    """The to-WGS84 function for any accepted spelling of a CRS name (one alias table: CRS_NAMES)."""
+    return _TO_WGS84[canonical_crs(crs)]
 
 
 def to_wgs84(lon: ArrayLike, lat: ArrayLike, crs: str) -> Pair:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -52,3 +53,41 @@ def feature_collection(
     features = session.execute(text(features_sql(select_sql, id_column)), params).scalar_one()
     tail = json.dumps(extra or {}, ensure_ascii=False, default=str)[1:-1]
     return '{"type": "FeatureCollection", "features": ' + features + (", " + tail if tail else "") + "}"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: its Features (a JSON array PostGIS built), the rows matching, and where it starts."""
+
+    features: str
+    matched: int
+    limit: int
+    offset: int
+
+    @property
+    def returned(self) -> int:
+        return min(self.limit, max(0, self.matched - self.offset))
+
+    @property
+    def next_offset(self) -> int | None:
+        """Where the next page starts, or None on the last one."""
+        return self.offset + self.limit if self.offset + self.limit < self.matched else None
+
+    def body(self) -> str:
+        """The page as a GeoJSON FeatureCollection with numberMatched and numberReturned."""
+        counts = f'"numberMatched": {self.matched}, "numberReturned": {self.returned}'
+        return '{"type": "FeatureCollection", "features": ' + self.features + ", " + counts + "}"
+
+
+def feature_page(
+    session: Session,
+    select_sql: str,
+    params: dict[str, Any],
+    id_column: str,
+    matched: int,
+    limit: int,
+    offset: int,
+) -> Page:
+    """The page of select_sql's rows (it binds :limit and :offset itself) as a Page."""
+    features = session.execute(text(features_sql(select_sql, id_column)), params).scalar_one()
+    return Page(features, matched, limit, offset)

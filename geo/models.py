@@ -16,15 +16,17 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
     func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from geo import vocab
+from geo.model_base import Base  # re-exported: migrations and tests read geo.models.Base
 
 SRID = 4326
 
@@ -35,10 +37,6 @@ def _geom(kind: str) -> Any:
 
 def _now() -> Any:
     return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 class AdminUnit(Base):
@@ -288,7 +286,23 @@ class AuditLog(Base):
     before: Mapped[dict | None] = mapped_column(JSONB)
     after: Mapped[dict | None] = mapped_column(JSONB)
     reason: Mapped[str | None] = mapped_column(Text)
-    __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
+    # Set at commit by the audit_log_chain trigger (migration 0005), never by the app: see geo.audit.verify.
+    chain_seq: Mapped[int | None] = mapped_column(BigInteger)
+    prev_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    row_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    __table_args__ = (
+        Index("ix_audit_log_entity", "entity_type", "entity_id"),
+        Index("ix_audit_log_chain_seq", "chain_seq", unique=True),
+    )
+
+
+class AuditChainTip(Base):
+    """The last link of the audit chain: its sequence number and hash (one row)."""
+
+    __tablename__ = "audit_chain_tip"
+    id: Mapped[bool] = mapped_column(Boolean, CheckConstraint("id"), primary_key=True, server_default="true")
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Open311App(Base):

@@ -27,6 +27,7 @@ SCOPE_COLUMN = {
 }
 LEVEL_BY_LENGTH = {6: "county", 9: "town", 12: "community", 15: "grid"}
 LEVEL_ORDER = ("city", "county", "town", "community", "grid")
+PARENT_LENGTH = {"grid": 12, "community": 9, "town": 6}  # a code's first digits name the unit one level up
 
 
 def in_grids_box(alias: str, grids_param: str) -> str:
@@ -152,17 +153,10 @@ def contains(area: str, code: str) -> bool:
     return level_of(area) is not None and code.startswith(area)
 
 
-def area_condition(
-    code: str, columns: dict[str, str], city: str, param: str = "admin"
-) -> tuple[str, dict[str, Any]]:
-    """The SQL condition selecting a table's rows inside the area `code`, and its bound parameters.
-
-    `columns` maps each level below the city to the column (or expression) holding that level's code in the
-    table; `city` is the table's condition for the whole city. A code of no level selects nothing.
-    """
+def parent_of(code: str) -> str | None:
+    """The admin unit one level up (a grid's community, a community's town, a town's county, a county's city);
+    None for the city or a code of no level."""
     level = level_of(code)
-    if level == "city":
-        return city, {}
-    if level is None or level not in columns:
-        return "FALSE", {}
-    return f"{columns[level]} = :{param}", {param: code}
+    if level is None or level == "city":
+        return None
+    return CITY_CODE if level == "county" else code[: PARENT_LENGTH[level]]

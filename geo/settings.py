@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     open311_cache_s: float = 10.0
     open311_rate_per_s: float = 5.0
     open311_burst: int = 20
+    # Operability: the request log's level (DEBUG, INFO, WARNING, ERROR), and whether /metrics is admin-only
+    # (otherwise any authenticated user may read it, like every other read).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics_admin_only: bool = False
 
     @model_validator(mode="after")
     def _refuse_dev_secrets(self) -> Settings:

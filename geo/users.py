@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import audit, vocab
-from geo.auth import BOOTSTRAP_USERNAME, Principal, check_roles, new_token, token_hash
+from geo import vocab
+from geo.auth import BOOTSTRAP_USERNAME, Principal, check_roles, new_token, token_hash, write_user
 from geo.errors import Conflict, Forbidden, InvalidInput, NotFound
 from geo.scope import CITY_CODE, contains, level_of, resolve_scope
 
@@ -51,7 +51,9 @@ def describe_me(session: Session, principal: Principal) -> dict[str, Any]:
 def _row(session: Session, username: str, lock: bool = False) -> dict[str, Any] | None:
     found = (
         session.execute(
-            text(f"SELECT {_COLUMNS} FROM users WHERE username = :u {'FOR UPDATE' if lock else ''}"),
+            # No FOR UPDATE (it needs UPDATE rights, which the app role lacks since migration 0005):
+            # citygrid_user_write locks the row itself when it writes.
+            text(f"SELECT {_COLUMNS} FROM users WHERE username = :u"),
             {"u": username},
         )
         .mappings()
@@ -110,23 +112,9 @@ def _managed(session: Session, actor: Principal, username: str, lock: bool = Fal
 
 
 def _write(session: Session, actor: Principal, action: str, username: str, fields: dict[str, Any]) -> None:
-    """Insert or update one user row and record it in the audit log (without the token hash)."""
-    before = _row(session, username, lock=True)
-    if before is None:
-        cols = ", ".join(fields)
-        session.execute(
-            text(f"INSERT INTO users (username, {cols}) VALUES (:username, {', '.join(':' + c for c in fields)})"),
-            {"username": username, **fields},
-        )
-    else:
-        sets = ", ".join(f"{c} = :{c}" for c in fields)
-        session.execute(
-            text(f"UPDATE users SET {sets} WHERE username = :username"), {"username": username, **fields}
-        )
-    after = _row(session, username)
-    detail = _audited(after) or {}
-    detail["token_changed"] = "token_sha256" in fields
-    audit.record(session, actor.username, action, "user", username, before=_audited(before), after=detail)
+    """Insert or update one user row; the database function citygrid_user_write (migration 0005) does it and
+    writes the audit row (without the token hash): the app role may not write the users table itself."""
+    write_user(session, actor.username, username, fields, action)
 
 
 def create_user(

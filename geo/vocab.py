@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from geo.errors import InvalidInput
+
 ADMIN_LEVELS = {
     "city": ("市", "City"),
     "county": ("县/区", "County/District"),
@@ -79,3 +84,44 @@ SHIFTS = {
 def check_sql(column: str, vocab: dict) -> str:
     """A CHECK constraint body limiting column to the vocabulary's keys."""
     return f"{column} IN (" + ", ".join(f"'{k}'" for k in vocab) + ")"
+
+
+Words = dict[str, tuple[str, str]]
+
+
+def spellings(words: Words) -> dict[str, str]:
+    """Every accepted spelling → its key: the key (also upper case), the Chinese label, the English label."""
+    out: dict[str, str] = {}
+    for key, (zh, en) in words.items():
+        out.update({key: key, key.upper(): key, zh: key, en: key, en.lower(): key})
+    return out
+
+
+def allowed(words: Words) -> str:
+    """The keys with their Chinese labels, for error messages."""
+    return ", ".join(f"{k} ({zh})" for k, (zh, _) in words.items())
+
+
+def word(value: Any, words: Words, field: str, what: str | None = None, **context: Any) -> str:
+    """The key a value names (key or label), or InvalidInput naming the field and the value."""
+    key = spellings(words).get(str(value).strip()) if value is not None else None
+    if key is None:
+        what = what or field.rpartition(".")[2]
+        raise InvalidInput(
+            f"unknown {what} {value!r}; allowed: {allowed(words)}",
+            field=field,
+            reason=f"unknown value {value!r}; allowed: {allowed(words)}",
+            **{"value": value, **context},
+        )
+    return key
+
+
+def parse_words(raw: str | Sequence[str] | None, words: Words, field: str, what: str | None = None) -> list[str]:
+    """'a,b' or ['a', 'b,c'] → the keys named, in order, without repeats; [] when none are given."""
+    items = [raw] if isinstance(raw, str) else list(raw or ())
+    keys: list[str] = []
+    for item in items:
+        for part in str(item).split(","):
+            if part.strip() and (key := word(part, words, field, what)) not in keys:
+                keys.append(key)
+    return keys

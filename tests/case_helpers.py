@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.auth import Principal
 from geo.cases import fold
 from geo.cases.store import derived_of
 
@@ -19,22 +19,8 @@ WEST, EAST, TOWN, COUNTY, CITY = "610302001001", "610302001002", "610302001", "6
 POINT = {GRID_NW: (107.105, 34.365), GRID_SW: (107.105, 34.355), GRID_NE: (107.115, 34.365)}
 
 
-@dataclass(frozen=True)
-class Caller:
-    """The jurisdiction contract's principal (username, roles, area_code, department, has())."""
-
-    username: str
-    roles: frozenset[str]
-    area_code: str
-    officer_id: int | None = None
-    department: str | None = None
-
-    def has(self, *roles: str) -> bool:
-        return "admin" in self.roles or not self.roles.isdisjoint(roles)
-
-
-def caller(name: str, role: str, area: str, department: str | None = None) -> Caller:
-    return Caller(name, frozenset({role}), area, None, department)
+def caller(name: str, role: str, area: str, department: str | None = None) -> Principal:
+    return Principal(name, frozenset({role}), area, None, department)
 
 
 def local(*args: int) -> dt.datetime:
@@ -63,11 +49,16 @@ def assert_rows_fold_from_events(session: Session) -> int:
 
 
 def remove_cases(owner_engine) -> None:
-    """Delete every case (as the owner: the app role may not delete case events)."""
+    """Delete every case and the audit of it and its incident (as the owner: the app role may not delete them)."""
     with owner_engine.begin() as conn:
+        conn.execute(
+            text(
+                "DELETE FROM audit_log WHERE entity_type = 'case' OR (entity_type = 'incident' "
+                "AND entity_id IN (SELECT incident_id::text FROM cases))"
+            )
+        )
         conn.execute(
             text(
                 "DELETE FROM open311_requests; DELETE FROM case_photos; DELETE FROM case_events; DELETE FROM cases"
             )
         )
-        conn.execute(text("DELETE FROM audit_log WHERE entity_type = 'case'"))

@@ -157,7 +157,6 @@ def bootstrap_database(settings: Settings, dbname: str | None = None) -> None:
             conn.execute(f'CREATE DATABASE "{dbname}" OWNER "{owner.username}"')
     with psycopg.connect(libpq_url(settings.admin_database_url, dbname), autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        conn.execute(f'GRANT CONNECT ON DATABASE "{dbname}" TO "{app.username}"')
         conn.execute(f'GRANT USAGE ON SCHEMA public TO "{app.username}"')
         # The app role reads and writes rows but owns nothing and can create nothing.
         conn.execute(f'REVOKE CREATE ON SCHEMA public FROM PUBLIC, "{app.username}"')
@@ -170,8 +169,15 @@ def bootstrap_database(settings: Settings, dbname: str | None = None) -> None:
             f'ALTER DEFAULT PRIVILEGES FOR ROLE "{owner.username}" IN SCHEMA public '
             f'GRANT USAGE, SELECT ON SEQUENCES TO "{app.username}"'
         )
-        conn.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{app.username}"')
         conn.execute(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{app.username}"')
+        # PostGIS's own tables and views belong to the superuser: the app reads them and writes none. Tables
+        # of ours get their rights from the default privileges above and migration 0005 (re-running this
+        # must not widen them again). Only named roles may connect or make temporary tables.
+        postgis = "spatial_ref_sys, geometry_columns, geography_columns"
+        conn.execute(f'REVOKE ALL ON {postgis} FROM PUBLIC, "{app.username}"')
+        conn.execute(f"GRANT SELECT ON {postgis} TO PUBLIC")
+        conn.execute(f'REVOKE CONNECT, TEMPORARY ON DATABASE "{dbname}" FROM PUBLIC')
+        conn.execute(f'GRANT CONNECT, TEMPORARY ON DATABASE "{dbname}" TO "{app.username}"')
 
 
 def _is_local(settings: Settings) -> bool:

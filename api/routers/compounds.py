@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import GisEditor, Reader, SessionDep, SettingsDep
-from api.paging import next_link
+from api.paging import Offset, page_response
 from api.uploads import json_body
-from geo import audit, compounds
+from geo import compounds
 from geo.geojson import parse_bbox
 
 router = APIRouter(prefix="/api/v1/compounds", tags=["compounds 老旧小区"])
@@ -29,7 +29,7 @@ def list_compounds(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    _: Reader,
+    who: Reader,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
     admin_code: Annotated[
         str | None, Query(max_length=15, description="city, county, town, community or grid code")
@@ -48,12 +48,13 @@ def list_compounds(
         bool | None, Query(description="only compounds split between grids (or only not)")
     ] = None,
     limit: Annotated[int, Query(ge=1)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     limit = min(limit, settings.max_page_size)
-    body = compounds.list_compounds(
+    page = compounds.list_compounds(
         session,
         settings,
+        who.area,
         parse_bbox(bbox),
         admin_code,
         renovation_status,
@@ -64,28 +65,20 @@ def list_compounds(
         limit,
         offset,
     )
-    link = next_link(request, body, limit, offset)
-    return Response(body, media_type=GEOJSON, headers={"Link": f'<{link}>; rel="next"'} if link else {})
+    return page_response(request, page)
 
 
 @router.get("/{compound_id}", summary="老旧小区详情 One compound", response_class=JSONResponse)
-def get_compound(compound_id: IdParam, session: SessionDep, settings: SettingsDep, _: Reader) -> JSONResponse:
-    return JSONResponse(compounds.get_compound(session, compound_id, settings), media_type=GEOJSON)
+def get_compound(compound_id: IdParam, session: SessionDep, settings: SettingsDep, who: Reader) -> JSONResponse:
+    return JSONResponse(compounds.get_compound(session, compound_id, settings, who.area), media_type=GEOJSON)
 
 
 def _save(session, settings, who, doc, crs, compound_id=None) -> JSONResponse:
-    cid, created, before, warnings = compounds.save_compound(session, settings, doc, crs, compound_id)
-    feature = compounds.get_compound(session, cid, settings)
-    audit.record(
-        session,
-        who.username,
-        "create" if created else "update",
-        "compound",
-        str(cid),
-        before,
-        feature["properties"],
+    cid, created, _, warnings = compounds.save_compound(
+        session, settings, who.area, doc, crs, compound_id, actor=who.username
     )
     session.commit()
+    feature = compounds.get_compound(session, cid, settings, who.area)
     feature["warnings"] = warnings
     return JSONResponse(feature, status_code=201 if created else 200, media_type=GEOJSON)
 
@@ -107,5 +100,5 @@ def replace_compound(
     doc: Body,
     crs: CrsParam = None,
 ) -> JSONResponse:
-    compounds.get_compound(session, compound_id, settings)  # 404 before any parsing work
+    compounds.get_compound(session, compound_id, settings, who.area)  # 404 before any parsing work
     return _save(session, settings, who, doc, crs, compound_id)

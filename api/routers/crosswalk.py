@@ -30,20 +30,22 @@ def _out(result: dict, fmt: str) -> Response:
 def upload(
     session: SessionDep,
     settings: SettingsDep,
-    _: GisEditor,
+    who: GisEditor,
     department: Annotated[str, Form(description="one of the 11 departments, e.g. civil_affairs")],
     file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage or zipped Shapefile; features need a code")],
     crs: Annotated[str | None, Form()] = None,
     format: Format = "json",
 ) -> Response:
     result = crosswalk.crosswalk_upload(
-        session, department, file.file.read(), file.filename, crs, tolerance_m=settings.edit_tolerance_m
+        session, department, who.area, file.file.read(), file.filename, crs, tolerance_m=settings.edit_tolerance_m
     )
     return _out(result, format)
 
 
 @router.get("/{department}", summary="部门网格对照 Crosswalk of a department's stored grids")
 def stored(
-    department: str, session: ReadSessionDep, settings: SettingsDep, _: Reader, format: Format = "json"
+    department: str, session: ReadSessionDep, settings: SettingsDep, who: Reader, format: Format = "json"
 ) -> Response:
-    return _out(crosswalk.crosswalk_table(session, department, tolerance_m=settings.edit_tolerance_m), format)
+    return _out(
+        crosswalk.crosswalk_table(session, department, who.area, tolerance_m=settings.edit_tolerance_m), format
+    )

@@ -28,7 +28,7 @@ def import_layer(
         session,
         data,
         file.filename,
-        editor=who.username,
+        editor=who,
         reason=reason,
         crs=crs,
         dry_run=dry_run,
@@ -43,12 +43,12 @@ def import_layer(
 )
 def export_layer(
     session: ReadSessionDep,
-    _: Reader,
+    who: Reader,
     format: Literal["geojson", "gpkg", "shp"] = "geojson",
     admin_code: Annotated[
         str | None, Query(max_length=15, description="city, county, town, community or grid")
     ] = None,
     include_retired: bool = False,
 ) -> Response:
-    data, media, name = exchange.export_grids(session, format, admin_code, include_retired)
+    data, media, name = exchange.export_grids(session, format, who.area, admin_code, include_retired)
     return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})

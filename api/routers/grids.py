@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import GisEditor, Reader, SessionDep, SettingsDep
 from api.etag import etag, parse_if_match
-from api.paging import Limit, Offset, next_link
+from api.paging import Limit, Offset, page_response
 from api.routers import grid_edits, grid_exchange
 from api.schemas.grid_edits import READ_ONLY, GridFeature, GridPatch, RevertBody
 from geo import grids
@@ -44,19 +44,15 @@ def list_grids(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    _: Reader,
+    who: Reader,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
     admin_code: Annotated[str | None, Query(max_length=15, description="any admin unit or grid code")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Response:
     limit = min(limit, settings.max_page_size)
-    body = grids.list_grids(session, parse_bbox(bbox), admin_code, limit, offset)
-    headers = {}
-    link = next_link(request, body, limit, offset)
-    if link:
-        headers["Link"] = f'<{link}>; rel="next"'
-    return Response(body, media_type=GEOJSON, headers=headers)
+    page = grids.list_grids(session, who.area, parse_bbox(bbox), admin_code, limit, offset)
+    return page_response(request, page)
 
 
 @router.post("", summary="新建网格 Create a grid", status_code=201)
@@ -77,7 +73,7 @@ def create_grid(
         code,
         body.geometry,
         attrs,
-        editor=who.username,
+        editor=who,
         reason=reason,
         dry_run=dry_run,
         tolerance_m=settings.edit_tolerance_m,
@@ -95,21 +91,21 @@ def create_grid(
 def get_grid(
     code: str,
     session: SessionDep,
-    _: Reader,
+    who: Reader,
     as_of: Annotated[
         str | None, Query(description="date or datetime (Beijing time unless zoned): the grid as it was then")
     ] = None,
 ) -> Response:
     if as_of:
-        body, version = history.as_of(session, code, history.parse_moment(as_of))
+        body, version = history.as_of(session, code, history.parse_moment(as_of), who.area)
         return Response(body, media_type=GEOJSON, headers={"X-Grid-Version": str(version)})
-    body, version = history.current_grid(session, code)
+    body, version = history.current_grid(session, code, who.area)
     return Response(body, media_type=GEOJSON, headers={"ETag": etag(version)})
 
 
 @router.get("/{code}/history", summary="网格历史 Every version of a grid", response_class=Response)
-def grid_history(code: str, session: SessionDep, _: Reader) -> Response:
-    return Response(history.history(session, code), media_type=GEOJSON)
+def grid_history(code: str, session: SessionDep, who: Reader) -> Response:
+    return Response(history.history(session, code, who.area), media_type=GEOJSON)
 
 
 @router.put("/{code}", summary="替换网格 Replace a grid (If-Match)")
@@ -133,7 +129,7 @@ def replace_grid(
         body.geometry,
         attrs,
         expected_version=version,
-        editor=who.username,
+        editor=who,
         reason=reason,
         dry_run=dry_run,
         tolerance_m=settings.edit_tolerance_m,
@@ -166,7 +162,7 @@ def update_grid(
         geometry=body.geometry,
         attrs=attrs,
         expected_version=version,
-        editor=who.username,
+        editor=who,
         reason=reason,
         dry_run=dry_run,
         tolerance_m=settings.edit_tolerance_m,
@@ -196,7 +192,7 @@ def retire_grid(
         session,
         code,
         expected_version=version,
-        editor=who.username,
+        editor=who,
         reason=reason,
         absorbed_by=absorbed_by,
         absorbed_by_version=absorbed_by_version,
@@ -224,7 +220,7 @@ def revert_grid(
         code,
         body.version,
         expected_version=version,
-        editor=who.username,
+        editor=who,
         reason=reason,
         dry_run=dry_run,
         tolerance_m=settings.edit_tolerance_m,

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import Police, Reader, SessionDep, SettingsDep
-from api.paging import next_link
+from api.deps import Police, Reader, Reporter, SessionDep, SettingsDep
+from api.paging import Offset, page_response
 from api.uploads import bulk_upload, json_body
-from geo import audit, incidents
+from geo import incidents
 from geo.geojson import parse_bbox
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents 事件"])
@@ -41,27 +41,22 @@ class IncidentChange(BaseModel):
 def create_incident(
     session: SessionDep,
     settings: SettingsDep,
-    who: Police,
+    who: Reporter,
     doc: Annotated[Any, Depends(json_body)],
     crs: CrsParam = None,
 ) -> JSONResponse:
-    incident_id, created, warnings = incidents.create_incident(session, settings, doc, crs)
-    feature = incidents.get_incident(session, incident_id)
-    audit.record(
-        session,
-        who.username,
-        "create" if created else "update",
-        "incident",
-        str(incident_id),
-        after=feature["properties"],
+    incident_id, created, warnings = incidents.create_incident(
+        session, settings, doc, crs, actor=who.username, within=who.area
     )
     session.commit()
+    feature = incidents.get_incident(session, incident_id, who.area)
     feature["warnings"] = warnings
     return JSONResponse(feature, status_code=201 if created else 200, media_type=GEOJSON)
 
 
 @router.post("/bulk", summary="批量导入事件 Import incidents: GeoJSON FeatureCollection, CSV or GeoPackage")
 def import_incidents(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     who: Police,
@@ -70,14 +65,14 @@ def import_incidents(
     partial: Annotated[bool, Query(description="store the valid features and report the rejected ones")] = False,
     dry_run: Annotated[bool, Query(description="check and assign grids, write nothing")] = False,
 ) -> dict[str, Any]:
+    incidents.check_bulk_allowed(who.area)
     data, fmt = upload
-    summary = incidents.import_incidents(session, settings, data, fmt, crs, partial, dry_run=dry_run)
-    if dry_run:
-        return summary  # nothing was written; the session closes without a commit
-    counts = {k: summary[k] for k in ("received", "inserted", "updated", "rejected", "outside_jurisdiction")}
-    after = {**counts, "format": fmt, "source_crs": summary["source_crs"]}
-    audit.record(session, who.username, "bulk_import", "incident", None, after=after)
-    session.commit()
+    summary = incidents.import_incidents(
+        session, settings, data, fmt, crs, partial, dry_run=dry_run, actor=who.username
+    )
+    if not dry_run:  # a dry run wrote nothing: the session closes without a commit
+        session.commit()
+        request.app.state.metrics.count_import(summary)
     return summary
 
 
@@ -86,7 +81,7 @@ def list_incidents(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    _: Reader,
+    who: Reader,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
     admin_code: Annotated[
         str | None, Query(max_length=15, description="city, county, town, community or grid code")
@@ -97,28 +92,36 @@ def list_incidents(
     occurred_to: Annotated[dt.datetime | None, Query(description="exclusive; no offset = UTC+8")] = None,
     outside: Annotated[bool | None, Query(description="only (or no) incidents outside every grid")] = None,
     limit: Annotated[int, Query(ge=1)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     limit = min(limit, settings.max_page_size)
-    body = incidents.list_incidents(
-        session, parse_bbox(bbox), admin_code, category, status, occurred_from, occurred_to, outside, limit, offset
+    page = incidents.list_incidents(
+        session,
+        who.area,
+        parse_bbox(bbox),
+        admin_code,
+        category,
+        status,
+        occurred_from,
+        occurred_to,
+        outside,
+        limit,
+        offset,
     )
-    link = next_link(request, body, limit, offset)
-    return Response(body, media_type=GEOJSON, headers={"Link": f'<{link}>; rel="next"'} if link else {})
+    return page_response(request, page)
 
 
 @router.get("/{incident_id}", summary="事件详情 One incident", response_class=JSONResponse)
-def get_incident(incident_id: IdParam, session: SessionDep, _: Reader) -> JSONResponse:
-    return JSONResponse(incidents.get_incident(session, incident_id), media_type=GEOJSON)
+def get_incident(incident_id: IdParam, session: SessionDep, who: Reader) -> JSONResponse:
+    return JSONResponse(incidents.get_incident(session, incident_id, who.area), media_type=GEOJSON)
 
 
 @router.patch("/{incident_id}", summary="事件状态 Change an incident's status (mediated, resolved, …)")
 def change_incident(
-    incident_id: IdParam, change: IncidentChange, session: SessionDep, who: Police
+    incident_id: IdParam, change: IncidentChange, session: SessionDep, who: Reporter
 ) -> JSONResponse:
     fields = change.model_dump(exclude_unset=True)
     reason = fields.pop("reason", None)
-    before, after = incidents.update_incident(session, incident_id, fields)
-    audit.record(session, who.username, "update", "incident", str(incident_id), before, after, reason)
+    incidents.update_incident(session, incident_id, fields, who.area, actor=who.username, reason=reason)
     session.commit()
-    return JSONResponse(incidents.get_incident(session, incident_id), media_type=GEOJSON)
+    return JSONResponse(incidents.get_incident(session, incident_id, who.area), media_type=GEOJSON)

@@ -6,10 +6,11 @@ import datetime as dt
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.compression import respond
-from api.deps import Reader, ReadSessionDep, SettingsDep
+from api.deps import Reader, ReadSessionDep, SessionDep, SettingsDep
+from geo.maps.contacts import contacts, may_see_phones
 from geo.maps.dashboard import scope_layers
 from geo.maps.layers import uses_gcj02
 from geo.maps.pages import render_map
@@ -40,10 +41,14 @@ Category = Annotated[
 
 
 def map_filters(
-    admin_code: AdminCode = None, start: Start = None, end: End = None, category: Category = None
+    who: Reader, admin_code: AdminCode = None, start: Start = None, end: End = None, category: Category = None
 ) -> dict[str, Any]:
-    """The filters every map takes (scope, local-date range, categories), as render_map's keywords."""
-    return {"admin_code": admin_code, "start": start, "end": end, "categories": category}
+    """The filters every map takes (scope, local-date range, categories), as render_map's keywords.
+
+    The scope is admin_code inside the caller's area (403 outside it), or the area itself.
+    """
+    scope = who.area.narrowed(admin_code).code
+    return {"admin_code": scope, "start": start, "end": end, "categories": category}
 
 
 Filters = Annotated[dict[str, Any], Depends(map_filters)]
@@ -64,7 +69,6 @@ def density(
     request: Request,
     session: ReadSessionDep,
     settings: SettingsDep,
-    _: Reader,
     filters: Filters,
     bandwidth_m: Annotated[
         float | None, Query(ge=10, le=5000, description="kernel σ in metres (default the setting)")
@@ -84,7 +88,6 @@ def choropleth(
     request: Request,
     session: ReadSessionDep,
     settings: SettingsDep,
-    _: Reader,
     filters: Filters,
     measure: Annotated[
         Literal["count", "rate"], Query(description="count, or rate per 1,000 households")
@@ -104,13 +107,13 @@ def hotspots(
     request: Request,
     session: ReadSessionDep,
     settings: SettingsDep,
-    _: Reader,
     filters: Filters,
     measure: Annotated[
         Literal["auto", "count", "density", "rate"],
         Query(
             description="what Gi* tests: count; density (per km²); rate (per 1,000 households; grids without "
-            "households are not tested); auto (default): density where grid areas differ more than 10×, else count"
+            "households are not tested); auto (default): rate where grid areas differ more than 10× (density if some "
+            "grids have no households), else count"
         ),
     ] = "auto",
 ) -> Response:
@@ -128,7 +131,6 @@ def change(
     request: Request,
     session: ReadSessionDep,
     settings: SettingsDep,
-    _: Reader,
     filters: Filters,
 ) -> Response:
     html = render_map("change", session, settings, **filters)
@@ -145,7 +147,6 @@ def dashboard_scope(
     request: Request,
     session: ReadSessionDep,
     settings: SettingsDep,
-    _: Reader,
     filters: Filters,
     grid_geometry: Annotated[bool, Query(description="false: grid counts only (the map draws grid tiles)")] = True,
 ) -> Response:
@@ -154,3 +155,18 @@ def dashboard_scope(
         session, f["admin_code"], f["start"], f["end"], f["categories"], uses_gcj02(settings), grid_geometry
     )
     return respond(request, json.dumps(body, ensure_ascii=False).encode("utf-8"), "application/json")
+
+
+@router.get(
+    "/api/v1/dashboard/contacts/{code}",
+    summary="联系人 Who to call: community, grid worker, community police (phones masked for viewers)",
+)
+def contacts_route(
+    code: Annotated[
+        str,
+        Path(min_length=12, max_length=15, pattern=r"^\d+$", description="12-digit community or 15-digit grid"),
+    ],
+    session: SessionDep,
+    who: Reader,
+) -> dict[str, Any]:
+    return contacts(session, code, may_see_phones(who), who.area)

@@ -13,8 +13,10 @@ from starlette.concurrency import run_in_threadpool
 
 from api.compression import respond
 from api.deps import Reader, ReadSessionDep, SessionDep, request_read_session
+from api.paging import Offset
 from api.principal_cache import CachedReader
 from api.routers import ogc_transactions
+from geo.area import Area
 from geo.errors import InvalidInput, NotFound
 from geo.geojson import parse_bbox
 from geo.ogc import conformance
@@ -154,9 +156,9 @@ def collection_doc(request: Request, coll: Collection, extent: dict[str, Any]) -
 
 
 @router.get("/collections", summary="要素集合 Collections")
-def list_collections(request: Request, session: ReadSessionDep, _: Reader, f: str | None = None) -> Response:
+def list_collections(request: Request, session: ReadSessionDep, who: Reader, f: str | None = None) -> Response:
     check_format(f)
-    ext = extents(session)
+    ext = extents(session, who.area)
     body = {
         "links": [{"href": f"{base(request)}/collections", "rel": "self", "type": JSON}],
         "collections": [collection_doc(request, c, ext[c.id]) for c in COLLECTIONS.values()],
@@ -166,11 +168,11 @@ def list_collections(request: Request, session: ReadSessionDep, _: Reader, f: st
 
 @router.get("/collections/{collection_id}", summary="要素集合 One collection")
 def get_collection(
-    request: Request, collection_id: str, session: ReadSessionDep, _: Reader, f: str | None = None
+    request: Request, collection_id: str, session: ReadSessionDep, who: Reader, f: str | None = None
 ) -> Response:
     check_format(f)
     coll = collection_or_404(collection_id)
-    return json_response(request, collection_doc(request, coll, extents(session)[coll.id]))
+    return json_response(request, collection_doc(request, coll, extents(session, who.area)[coll.id]))
 
 
 @router.get("/collections/{collection_id}/queryables", summary="可查询属性 Queryables (JSON Schema)")
@@ -216,9 +218,9 @@ def items_query(request: Request, coll: Collection, limit: int, offset: int, max
 async def get_items(
     request: Request,
     collection_id: str,
-    _: CachedReader,
+    who: CachedReader,
     limit: Annotated[int, Query(ge=1, description="page size; above the maximum is served at the maximum")] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (CRS84)")] = None,
     datetime: Annotated[str | None, Query(description="instant, date or start/end with '..' open")] = None,
     filter: Annotated[str | None, Query(description="CQL2-text, e.g. category = 'dispute'")] = None,
@@ -227,12 +229,12 @@ async def get_items(
     # async with a cached principal: one hop to a worker thread for the query, none for auth or paging.
     coll = collection_or_404(collection_id)
     q = items_query(request, coll, limit, offset, request.app.state.settings.max_page_size)
-    return await run_in_threadpool(_items_page, request, coll, q)
+    return await run_in_threadpool(_items_page, request, coll, q, who.area)
 
 
-def _items_page(request: Request, coll: Collection, q: ItemsQuery) -> Response:
+def _items_page(request: Request, coll: Collection, q: ItemsQuery, area: Area) -> Response:
     with request_read_session(request) as session:
-        matched, returned, features = items(session, coll, q)
+        matched, returned, features = items(session, coll, q, area)
     url = f"{base(request)}/collections/{coll.id}"
     links = [
         {"href": str(request.url), "rel": "self", "type": GEOJSON},
@@ -261,12 +263,12 @@ def _items_page(request: Request, coll: Collection, q: ItemsQuery) -> Response:
     responses={200: {"content": {GEOJSON: {}}}},
 )
 def get_item(
-    request: Request, collection_id: str, feature_id: str, session: SessionDep, _: Reader, f: str | None = None
+    request: Request, collection_id: str, feature_id: str, session: SessionDep, who: Reader, f: str | None = None
 ) -> Response:
     # From the primary, unlike the item lists: a grid's ETag here is what the next edit sends as If-Match.
     check_format(f)
     coll = collection_or_404(collection_id)
-    found = item(session, coll, feature_id)
+    found = item(session, coll, feature_id, who.area)
     if found is None:
         raise NotFound(f"no feature {feature_id!r} in {coll.id}", field="featureId")
     feature, props = found

@@ -15,12 +15,12 @@ from api.deps import GisEditor, SessionDep, SettingsDep
 from api.errors import error_body
 from api.etag import etag, parse_if_match
 from api.schemas.grid_edits import READ_ONLY, GridFeature, GridPatch
+from geo.area import CITY
 from geo.editing import edits
 from geo.editing.engine import EDITABLE
 from geo.errors import InvalidInput
 from geo.ogc.collections import COLLECTIONS
 from geo.ogc.items import item
-from geo.ogc.transactions import announce, grid_bboxes
 
 router = APIRouter()
 GEOJSON = "application/geo+json"
@@ -39,8 +39,8 @@ def _not_editable(collection_id: str) -> JSONResponse | None:
 
 
 def _feature(session: Any, code: str, status: int, extra: dict[str, str] | None = None) -> Response:
-    """The grid as it now stands (GeoJSON) with its new ETag."""
-    found = item(session, COLLECTIONS[EDITABLE_COLLECTION], code)
+    """The grid as it now stands (GeoJSON) with its new ETag (the edit itself kept it in the editor's area)."""
+    found = item(session, COLLECTIONS[EDITABLE_COLLECTION], code, CITY)
     if found is None:  # retired by this very edit
         return Response(status_code=204)
     body, props = found
@@ -64,12 +64,11 @@ def create_item(
         raise InvalidInput("a new grid needs a code (id or properties.code)", field="code")
     attrs = body.properties.model_dump(exclude={"code"}, exclude_none=True)
     result = edits.create_grid(
-        session, code, body.geometry, attrs, editor=who.username, reason=reason, dry_run=dry_run,
+        session, code, body.geometry, attrs, editor=who, reason=reason, dry_run=dry_run,
         tolerance_m=settings.edit_tolerance_m,
     )  # fmt: skip
     if dry_run:
         return JSONResponse(result)
-    announce(session, result, None)
     location = f"{str(request.base_url).rstrip('/')}/ogc/collections/{EDITABLE_COLLECTION}/items/{code}"
     response = _feature(session, code, 201, {"Location": location})
     session.commit()
@@ -91,14 +90,12 @@ def replace_item(
         raise InvalidInput(
             f"the body names grid {body.properties.code or body.id}, the path {feature_id}", field="id"
         )
-    before = grid_bboxes(session, [feature_id])
     result = edits.replace_grid(
         session, feature_id, body.geometry, body.properties.model_dump(exclude={"code"}), expected_version=version,
-        editor=who.username, reason=reason, dry_run=dry_run, tolerance_m=settings.edit_tolerance_m,
+        editor=who, reason=reason, dry_run=dry_run, tolerance_m=settings.edit_tolerance_m,
     )  # fmt: skip
     if dry_run:
         return JSONResponse(result)
-    announce(session, result, before)
     response = _feature(session, feature_id, 200)
     session.commit()
     return response
@@ -120,15 +117,13 @@ def update_item(
         raise InvalidInput(
             f"unknown properties {sorted(unknown)}; editable: {', '.join(EDITABLE)}", field="properties"
         )
-    before = grid_bboxes(session, [feature_id])
     result = edits.update_grid(
         session, feature_id, geometry=body.geometry, attrs={k: v for k, v in body.properties.items() if k in EDITABLE},
-        expected_version=version, editor=who.username, reason=reason, dry_run=dry_run,
+        expected_version=version, editor=who, reason=reason, dry_run=dry_run,
         tolerance_m=settings.edit_tolerance_m,
     )  # fmt: skip
     if dry_run:
         return JSONResponse(result)
-    announce(session, result, before)
     response = _feature(session, feature_id, 200)
     session.commit()
     return response
@@ -150,13 +145,11 @@ def delete_item(
     version = parse_if_match(if_match, f"grid {feature_id}")
     if absorbed_by:
         parse_if_match(None if absorbed_by_version is None else str(absorbed_by_version), f"grid {absorbed_by}")
-    before = grid_bboxes(session, [feature_id, *([absorbed_by] if absorbed_by else [])])
     result = edits.retire_grid(
-        session, feature_id, expected_version=version, editor=who.username, reason=reason, absorbed_by=absorbed_by,
+        session, feature_id, expected_version=version, editor=who, reason=reason, absorbed_by=absorbed_by,
         absorbed_by_version=absorbed_by_version, dry_run=dry_run, tolerance_m=settings.edit_tolerance_m,
     )  # fmt: skip
     if dry_run:
         return JSONResponse(result)
-    announce(session, result, before)
     session.commit()
     return Response(status_code=204)

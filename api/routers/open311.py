@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import Admin, SessionDep, SettingsDep
+from api.errors import OPEN311_RESPONSES
 from geo import open311
 from geo.errors import InvalidInput
 from geo.open311 import requests as public
@@ -66,7 +67,11 @@ def _when(value: str | None, name: str) -> dt.datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
-@router.get(f"{PREFIX}/services.json", summary="服务类别 Open311 services: one per public category")
+@router.get(
+    f"{PREFIX}/services.json",
+    summary="服务类别 Open311 services: one per public category",
+    responses=OPEN311_RESPONSES,
+)
 def services(_: Public) -> list[dict]:
     return open311.service_list()
 
@@ -76,7 +81,11 @@ class AppRegistration(BaseModel):
     contact: str | None = Field(default=None, max_length=200, description="联系人 who runs it")
 
 
-@router.get(f"{PREFIX}/requests.json", summary="公众举报列表 Public-channel requests (no personal data)")
+@router.get(
+    f"{PREFIX}/requests.json",
+    summary="公众举报列表 Public-channel requests (no personal data)",
+    responses=OPEN311_RESPONSES,
+)
 def list_requests(
     request: Request,
     session: SessionDep,
@@ -97,12 +106,20 @@ def list_requests(
     )
 
 
-@router.get(f"{PREFIX}/requests/{{request_id}}.json", summary="公众举报 One public-channel request")
+@router.get(
+    f"{PREFIX}/requests/{{request_id}}.json",
+    summary="公众举报 One public-channel request",
+    responses=OPEN311_RESPONSES,
+)
 def get_request(request: Request, request_id: str, session: SessionDep, _: Public) -> JSONResponse:
     return cached(request, lambda: [public.get_request(session, request_id)])
 
 
-@router.post(f"{PREFIX}/requests.json", summary="公众举报 File a request (api_key of a registered app)")
+@router.post(
+    f"{PREFIX}/requests.json",
+    summary="公众举报 File a request (api_key of a registered app)",
+    responses=OPEN311_RESPONSES,
+)
 def post_request(
     request: Request,
     session: SessionDep,

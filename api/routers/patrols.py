@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.deps import Police, Reader, SessionDep, SettingsDep
-from api.paging import next_link
+from api.paging import page_response
 from geo.errors import InvalidInput
 from geo.patrols import coverage, routes, suggest
 from geo.patrols.map import route_map_html
@@ -76,16 +76,15 @@ def list_routes(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    _: Reader,
+    who: Reader,
     officer_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     community_code: Annotated[str | None, Query(min_length=12, max_length=12)] = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
     limit = min(limit, settings.max_page_size)
-    body = routes.list_routes(session, officer_id, community_code, limit, offset)
-    link = next_link(request, body, limit, offset)
-    return Response(body, media_type=GEOJSON, headers={"Link": f'<{link}>; rel="next"'} if link else {})
+    page = routes.list_routes(session, who.area, officer_id, community_code, limit, offset)
+    return page_response(request, page)
 
 
 @router.post(f"{PREFIX}/routes", status_code=201, summary="新建巡逻路线 Create a patrol route")
@@ -102,14 +101,14 @@ def create_route(body: RouteBody, session: SessionDep, settings: SettingsDep, wh
     response_class=Response,
     responses={200: {"content": {GPX: {}}, "description": "GPX 1.1: a track and a waypoint per stop"}},
 )
-def route_gpx(route_id: RouteId, session: SessionDep, _: Reader) -> Response:
-    return _gpx(session, route_id)
+def route_gpx(route_id: RouteId, session: SessionDep, who: Reader) -> Response:
+    return _gpx(session, route_id, who.area)
 
 
-def _gpx(session, route_id: int) -> Response:
+def _gpx(session, route_id: int, area) -> Response:
     disposition = f'attachment; filename="patrol-route-{route_id}.gpx"'
     return Response(
-        routes.route_gpx(session, route_id), media_type=GPX, headers={"Content-Disposition": disposition}
+        routes.route_gpx(session, route_id, area), media_type=GPX, headers={"Content-Disposition": disposition}
     )
 
 
@@ -122,12 +121,12 @@ def _gpx(session, route_id: int) -> Response:
 def get_route(
     route_id: RouteId,
     session: SessionDep,
-    _: Reader,
+    who: Reader,
     format: Annotated[str, Query(pattern="^(geojson|gpx)$")] = "geojson",
 ) -> Response:
     if format == "gpx":
-        return _gpx(session, route_id)
-    feature = routes.get_route(session, route_id)
+        return _gpx(session, route_id, who.area)
+    feature = routes.get_route(session, route_id, who.area)
     return JSONResponse(feature, media_type=GEOJSON, headers={"ETag": f'"{feature["properties"]["version"]}"'})
 
 
@@ -159,7 +158,7 @@ def delete_route(route_id: RouteId, session: SessionDep, who: Police, if_match: 
 def get_coverage(
     session: SessionDep,
     settings: SettingsDep,
-    _: Reader,
+    who: Reader,
     route_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     officer_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     community_code: Annotated[str | None, Query(min_length=12, max_length=12)] = None,
@@ -173,6 +172,7 @@ def get_coverage(
 ) -> JSONResponse:
     result = coverage.coverage(
         session,
+        who.area,
         route_id=route_id,
         officer_id=officer_id,
         community_code=community_code,
@@ -204,14 +204,16 @@ SuggestBody = Annotated[
     response_class=Response,
     responses={200: {"content": {GEOJSON: {}}, "description": "the suggested patrol as a GeoJSON Feature"}},
 )
-def suggest_patrol(body: SuggestBody, session: SessionDep, settings: SettingsDep, _: Police) -> Response:
+def suggest_patrol(body: SuggestBody, session: SessionDep, settings: SettingsDep, who: Police) -> Response:
     """A GeoJSON Feature: the line, the ordered stops with ETAs, risk vs greedy, coverage and a route draft.
 
     Writes nothing: POST the draft in properties.route to /routes to keep it.
     """
     request = suggest.parse_request(body)
     request.time_limit_ms = min(request.time_limit_ms, 5000)  # keep a request's solver time bounded
-    return JSONResponse(suggest.suggest_patrol(session, request, settings.patrol_reach_m), media_type=GEOJSON)
+    return JSONResponse(
+        suggest.suggest_patrol(session, request, settings.patrol_reach_m, within=who.area), media_type=GEOJSON
+    )
 
 
 @router.get(
@@ -221,6 +223,6 @@ def suggest_patrol(body: SuggestBody, session: SessionDep, settings: SettingsDep
     responses={200: {"content": {"text/html": {}}, "description": "an HTML page that loads nothing from outside"}},
 )
 def patrol_map(
-    route_id: RouteId, session: SessionDep, settings: SettingsDep, _: Reader, days: Days = 28
+    route_id: RouteId, session: SessionDep, settings: SettingsDep, who: Reader, days: Days = 28
 ) -> Response:
-    return HTMLResponse(route_map_html(session, settings, route_id, days))
+    return HTMLResponse(route_map_html(session, settings, route_id, days, area=who.area))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from api.deps import Reader, ReadSessionDep
 from api.schemas.stats import (
@@ -28,7 +28,7 @@ from geo.scope import CITY_CODE
 router = APIRouter(prefix="/api/v1/stats", tags=["stats 统计"])
 
 AdminCode = Annotated[
-    str,
+    str | None,
     Query(
         min_length=6,
         max_length=15,
@@ -47,16 +47,22 @@ BoundariesQ = Annotated[
     Boundaries,
     Query(description="current: stored grid_code; historic: the grid version valid when each incident happened"),
 ]
-CITY = CITY_CODE
+
+
+def scoped_admin_code(who: Reader, admin_code: AdminCode = None) -> str:
+    """The unit or grid asked about: admin_code inside the caller's area (403 outside), else the area itself."""
+    return who.area.narrowed(admin_code).code
+
+
+ScopeCode = Annotated[str, Depends(scoped_admin_code)]
 
 
 @router.get("/counts", summary="分类统计 Counts by category and status", response_model=CountsOut)
 def counts(
     session: ReadSessionDep,
-    _: Reader,
+    admin_code: ScopeCode,
     start: Start,
     end: End,
-    admin_code: AdminCode = CITY,
     categories: Categories = None,
 ) -> CountsOut:
     return CountsOut.model_validate(stats.counts(session, admin_code, start, end, categories))
@@ -69,8 +75,7 @@ def counts(
 )
 def coverage(
     session: ReadSessionDep,
-    _: Reader,
-    admin_code: AdminCode = CITY,
+    admin_code: ScopeCode,
     categories: Categories = None,
     start: Annotated[dt.date | None, Query(description="optional window to check: first local day")] = None,
     end: Annotated[dt.date | None, Query(description="optional window to check: the day after the last")] = None,
@@ -85,10 +90,9 @@ def coverage(
 )
 def compare(
     session: ReadSessionDep,
-    _: Reader,
+    admin_code: ScopeCode,
     start: Start,
     end: End,
-    admin_code: AdminCode = CITY,
     categories: Categories = None,
     previous: Previous = "prior",
 ) -> ComparisonOut:
@@ -99,10 +103,9 @@ def compare(
 @router.get("/trend", summary="趋势 Counts per day, week or month", response_model=TrendOut)
 def trend(
     session: ReadSessionDep,
-    _: Reader,
+    admin_code: ScopeCode,
     start: Start,
     end: End,
-    admin_code: AdminCode = CITY,
     categories: Categories = None,
     bucket: Annotated[BucketName, Query(description="date_trunc unit in Asia/Shanghai")] = "month",
 ) -> TrendOut:
@@ -114,10 +117,9 @@ def trend(
 )
 def zero_incident(
     session: ReadSessionDep,
-    _: Reader,
+    admin_code: ScopeCode,
     start: Start,
     end: End,
-    admin_code: AdminCode = CITY,
     categories: Annotated[
         list[str] | None, Query(description="categories judged; default preventable and property")
     ] = None,
@@ -129,10 +131,9 @@ def zero_incident(
 @router.get("/top-grids", summary="高发网格 Top grids by count", response_model=TopGridsOut)
 def top_grids(
     session: ReadSessionDep,
-    _: Reader,
+    admin_code: ScopeCode,
     start: Start,
     end: End,
-    admin_code: AdminCode = CITY,
     categories: Categories = None,
     n: Annotated[int, Query(ge=1, le=1000, description="how many grids")] = 10,
     boundaries: BoundariesQ = "current",
@@ -148,10 +149,9 @@ def top_grids(
 )
 def breakdown(
     session: ReadSessionDep,
-    _: Reader,
+    admin_code: ScopeCode,
     start: Start,
     end: End,
-    admin_code: AdminCode = CITY,
     level: Annotated[ChildLevel | None, Query(description="a level below the scope; default the next one")] = None,
     categories: Categories = None,
     previous: Previous = "prior",
@@ -168,10 +168,9 @@ def breakdown(
 )
 def disputes(
     session: ReadSessionDep,
-    _: Reader,
+    admin_code: ScopeCode,
     start: Start,
     end: End,
-    admin_code: AdminCode = CITY,
     level: Annotated[ChildLevel | None, Query(description="a level below the scope; default the next one")] = None,
 ) -> DisputeFunnelOut:
     return DisputeFunnelOut.model_validate(stats.dispute_funnel(session, admin_code, start, end, level))

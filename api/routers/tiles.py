@@ -12,13 +12,12 @@ from starlette.concurrency import run_in_threadpool
 from api.compression import accepts_gzip
 from api.deps import Admin, Reader, ReadSessionDep, request_read_session
 from api.principal_cache import CachedReader
-from geo import vocab
-from geo.errors import InvalidInput, NotFound
+from geo.area import Area
+from geo.errors import NotFound
 from geo.ogc.collections import extents
-from geo.ogc.params import parse_datetime
 from geo.pg import events
 from geo.pg import listener as events_listener
-from geo.tiles import LAYERS, TileCache, TileFilter, TileKey, check_tile, render_tile, tilejson
+from geo.tiles import LAYERS, TileCache, TileFilter, TileKey, check_tile, render_tile, scoped_variant, tilejson
 
 router = APIRouter(prefix="/tiles", tags=["tiles 矢量瓦片"])
 
@@ -78,21 +77,23 @@ def clear_cache(request: Request, _: Admin) -> dict:
 
 
 @router.get("/{layer}.json", summary="TileJSON of one layer")
-def layer_tilejson(request: Request, layer: str, session: ReadSessionDep, _: Reader) -> dict:
+def layer_tilejson(request: Request, layer: str, session: ReadSessionDep, who: Reader) -> dict:
     spec = LAYERS.get(layer)
     if spec is None:
         raise NotFound(f"no tile layer {layer!r}; layers: {', '.join(LAYERS)}", field="layer")
-    bbox = extents(session)[layer].get("spatial", {}).get("bbox", [None])[0]
+    bbox = extents(session, who.area)[layer].get("spatial", {}).get("bbox", [None])[0]
     return tilejson(spec, tile_url(request, layer), bbox)
 
 
-def _render(request: Request, cache: TileCache, key: TileKey, flt: TileFilter, want_gzip: bool) -> bytes:
+def _render(
+    request: Request, cache: TileCache, key: TileKey, flt: TileFilter, want_gzip: bool, area: Area
+) -> bytes:
     """Render a missed tile (in a worker thread), store it, and return the bytes to send."""
     epoch = cache.epoch(key.layer)  # before the read: an edit committed after this point voids the render
     # A replica serves the tile only if it has replayed the layer's latest invalidation (and the client's write).
     with request_read_session(request, cache.required_lsn(key.layer)) as session:
         server = session.info.get("server")
-        raw = render_tile(session, key.layer, key.z, key.x, key.y, flt)
+        raw = render_tile(session, key.layer, key.z, key.x, key.y, flt, area)
     gz = gzip.compress(raw, 6) if want_gzip and raw else None
     cache.put(key, raw, epoch, gz, server.lsn if server is not None and server.role == "standby" else None)
     return gz if gz is not None else raw
@@ -111,7 +112,7 @@ async def get_tile(
     x: int,
     y: int,
     fmt: str,
-    _: CachedReader,
+    who: CachedReader,
     category: Annotated[str | None, Query(description="incidents only: one category")] = None,
     datetime: Annotated[str | None, Query(description="incidents only: instant, date or start/end")] = None,
 ) -> Response:
@@ -119,25 +120,16 @@ async def get_tile(
     if fmt not in ("mvt", "pbf"):
         raise NotFound(f"tiles end in .mvt or .pbf, not .{fmt}", field="format")
     check_tile(layer, z, x, y)
-    flt = TileFilter()
-    if category is not None or datetime is not None:
-        if layer != "incidents":
-            raise InvalidInput("category and datetime filter only the incidents layer", field="layer")
-        if category is not None and category not in vocab.INCIDENT_CATEGORIES:
-            raise InvalidInput(
-                f"category {category!r} is not one of {', '.join(vocab.INCIDENT_CATEGORIES)}", field="category"
-            )
-        start, end = parse_datetime(datetime) or (None, None)
-        flt = TileFilter(category, start, end)
-    key = TileKey(layer, z, x, y, flt.variant())
+    flt = TileFilter.parse(layer, category, datetime)
+    # Keyed by the caller's area: a town's tile holds only the town's features and is never served to others.
+    key = TileKey(layer, z, x, y, scoped_variant(flt.variant(), who.area))
     want_gzip = accepts_gzip(request)
-    found: TileCache | None = getattr(request.app.state, "tile_cache", None)
-    cache = found if found is not None else await run_in_threadpool(tile_cache, request)
+    cache = tile_cache(request)
     data = cache.get(key, want_gzip)
     state = "hit"
     if data is None:
         state = "miss"
-        data = await run_in_threadpool(_render, request, cache, key, flt, want_gzip)
+        data = await run_in_threadpool(_render, request, cache, key, flt, want_gzip, who.area)
     headers = {"X-Tile-Cache": state, "Vary": "Accept-Encoding", "Cache-Control": "no-cache"}
     if want_gzip and data:
         headers["Content-Encoding"] = "gzip"

@@ -30,8 +30,8 @@ class GridProperties(BaseModel):
     community_code: str | None = Field(default=None, max_length=12)
     grid_worker: str | None = Field(default=None, max_length=200, description="网格员 grid worker")
     grid_worker_phone: str | None = Field(default=None, max_length=50)
-    households: int | None = Field(default=None, ge=0)
-    population: int | None = Field(default=None, ge=0)
+    households: int | None = Field(default=None, ge=0, le=2_147_483_647)
+    population: int | None = Field(default=None, ge=0, le=2_147_483_647)
 
 
 class GridFeature(BaseModel):

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+from geo.localtime import LOCAL_TZ
+
 AMBER_AT = 0.8  # share of the limit used when a case turns amber (黄牌)
 _PUBLISHED = sorted({d.year for d in chinese_calendar.holidays} | {d.year for d in chinese_calendar.workdays})
 FIRST_YEAR, LAST_YEAR = _PUBLISHED[0], _PUBLISHED[-1]

@@ -13,26 +13,16 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.cases.clock import LOCAL_TZ
+from geo.area import Area
 from geo.cases.units import Actor
 from geo.cases.vocab import CLOSE_LEVELS
-from geo.errors import InvalidInput, NotFound
-from geo.scope import area_condition, contains, level_of
-
-PLACE_COLUMNS = {
-    "county": "c.county_code",
-    "town": "c.town_code",
-    "community": "c.community_code",
-    "grid": "c.grid_code",
-}
+from geo.errors import InvalidInput
+from geo.localtime import LOCAL_TZ, day_start
 
 
 def _scope(actor: Actor, admin_code: str) -> tuple[str, dict[str, Any]]:
-    if level_of(admin_code) is None:
-        raise InvalidInput("admin_code must be a city, county, town, community or grid code", field="admin_code")
-    if not contains(actor.area_code, admin_code):
-        raise NotFound(f"{admin_code} 不在您的辖区 is not inside your area {actor.area_code}", field="admin_code")
-    return area_condition(admin_code, PLACE_COLUMNS, "TRUE", "scope")
+    """The cases that happened in admin_code, which must lie inside the caller's area (else 403)."""
+    return Area.of(actor.area_code).narrowed(admin_code).where("cases", "c", "scope")
 
 
 def measures(
@@ -44,8 +34,8 @@ def measures(
     as_of = as_of or dt.datetime.now(dt.UTC)
     where, params = _scope(actor, admin_code)
     params |= {
-        "t0": dt.datetime.combine(start, dt.time(), LOCAL_TZ),
-        "t1": dt.datetime.combine(end, dt.time(), LOCAL_TZ),
+        "t0": day_start(start),
+        "t1": day_start(end),
         "now": as_of,
     }
     cohort = f"{where} AND c.reported_at >= :t0 AND c.reported_at < :t1"

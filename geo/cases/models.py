@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from geo.cases import vocab as cv
-from geo.models import Base
+from geo.model_base import Base
 from geo.vocab import INCIDENT_CATEGORIES, check_sql
 
 TS = DateTime(timezone=True)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.area import Area
 from geo.cases import clock
 from geo.cases.steps import STEPS, allowed_steps
 from geo.cases.store import view_of
@@ -15,7 +16,6 @@ from geo.cases.units import Actor, Unit
 from geo.cases.visibility import visible
 from geo.cases.vocab import CLOSED_STATES, STATES
 from geo.errors import InvalidInput, NotFound
-from geo.scope import level_of
 
 _CASE_SQL = (
     "SELECT c.*, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat FROM cases c JOIN incidents i ON i.id = c.incident_id"
@@ -118,10 +118,7 @@ def _unit(e: Any, prefix: str) -> dict[str, Any] | None:
 
 def queue_condition(actor: Actor) -> tuple[str, dict[str, Any]]:
     """SQL: the cases actor's queue holds (held by units inside their area; a department's by that department)."""
-    if level_of(actor.area_code) == "city":
-        cond, params = "TRUE", {}
-    else:
-        cond, params = "c.unit_code LIKE :area_prefix", {"area_prefix": actor.area_code + "%"}
+    cond, params = Area.of(actor.area_code).where("case_holders", "c")
     if actor.has("centre_operator"):
         return cond, params
     if actor.department:

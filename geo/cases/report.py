@@ -19,8 +19,8 @@ from geo.cases.limits import limit_for
 from geo.cases.store import insert_event
 from geo.cases.units import Actor, Unit, home_centre
 from geo.cases.vocab import CHANNELS, PRIORITIES
-from geo.errors import Forbidden, InvalidInput, OutsideGrid, OutsideJurisdiction
-from geo.incident_import import create_incident
+from geo.errors import Forbidden, InvalidInput, OutsideArea, OutsideGrid
+from geo.incidents import create_incident
 from geo.live import announce_case
 from geo.scope import contains, level_of
 from geo.settings import Settings
@@ -91,7 +91,7 @@ def report_case(
     if fields.priority not in PRIORITIES:
         raise InvalidInput(f"priority must be one of {', '.join(PRIORITIES)}", field="case.priority")
     channel = _channel(actor, fields)
-    incident_id, created, _ = create_incident(session, settings, feature, None)
+    incident_id, created, _ = create_incident(session, settings, feature, None, actor=actor.username)
     place = session.execute(
         text(
             """SELECT i.category, i.grid_code, i.community_code, i.town_code, i.county_code, ST_X(i.geom) AS lon,
@@ -154,9 +154,10 @@ def _route(actor: Actor, channel: str, fields: CaseFields, place: Any) -> tuple[
             "只有网格员可以就地化解 only a grid worker resolves on the spot", field="case.on_the_spot"
         )
     if where is None or not contains(actor.area_code, where):
-        raise OutsideJurisdiction(
+        raise OutsideArea(  # as a plain incident report outside the reporter's area: 422 naming the area
             f"上报地点不在辖区 {actor.area_code} 内 the place is outside your area {actor.area_code}",
             field="geometry",
+            area=actor.area_code,
         )
     if channel == "centre":
         return Unit("centre", actor.area_code), False

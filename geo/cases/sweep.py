@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from geo.cases import clock
 from geo.cases.limits import limit_for
 from geo.cases.steps import STEPS, SYSTEM_ACTOR
-from geo.cases.units import parent_code
+from geo.live.notice import NOTIFY_EACH_ROW, notify_params
+from geo.scope import parent_of
 
 SWEEP_LOCK = 0x0C17_5EE9  # pg advisory lock key: one sweep at a time across processes
 ESCALATE_FROM = tuple(s for s in STEPS["escalate"].from_states)
@@ -28,20 +29,26 @@ LOG = logging.getLogger("citygrid.cases.sweep")
 
 _SUPERVISE = """
 WITH due AS (
-    SELECT c.id, c.unit_kind, c.unit_code, c.unit_department, c.deadline_at
+    SELECT c.id, c.unit_kind, c.unit_code, c.unit_department, c.deadline_at, c.state, c.version,
+           coalesce(c.grid_code, c.community_code, c.town_code, c.county_code) AS place
     FROM cases c
     WHERE c.state NOT IN ('declined', 'closed') AND c.deadline_at < :as_of
       AND NOT EXISTS (SELECT 1 FROM case_events e
                       WHERE e.case_id = c.id AND e.step = 'supervise' AND e.due_key = c.deadline_at)
     FOR UPDATE OF c SKIP LOCKED
+), ev AS (
+    INSERT INTO case_events (case_id, step, at, actor, from_unit_kind, from_unit_code, from_unit_department,
+                             note, deadline_at, due_key, late)
+    SELECT id, 'supervise', :as_of, :actor, unit_kind, unit_code, unit_department,
+           '超期督办 overdue: in the supervision list of the level above', deadline_at, deadline_at, false
+    FROM due
+    ON CONFLICT (case_id, step, due_key) WHERE due_key IS NOT NULL DO NOTHING
+    RETURNING case_id
 )
-INSERT INTO case_events (case_id, step, at, actor, from_unit_kind, from_unit_code, from_unit_department,
-                         note, deadline_at, due_key, late)
-SELECT id, 'supervise', :as_of, :actor, unit_kind, unit_code, unit_department,
-       '超期督办 overdue: in the supervision list of the level above', deadline_at, deadline_at, false
-FROM due
-ON CONFLICT (case_id, step, due_key) WHERE due_key IS NOT NULL DO NOTHING
-"""
+""" + NOTIFY_EACH_ROW.format(
+    rows="SELECT d.id AS case_id, d.state, d.version, 'supervise' AS step, ARRAY[d.unit_code, d.place] AS units "
+    "FROM ev JOIN due d ON d.id = ev.case_id"
+)
 
 
 def escalation_cutoff(as_of: dt.datetime, grace_days: int) -> dt.datetime:
@@ -57,7 +64,8 @@ def escalation_cutoff(as_of: dt.datetime, grace_days: int) -> dt.datetime:
 
 
 # Escalation in one statement (the same transition as fold.apply for 'escalate'): claim the due cases, append
-# their events (unique by case and the deadline that fired), move the rows whose event was written.
+# their events (unique by case and the deadline that fired), move the rows whose event was written, and send
+# each moved case's live notice (delivered on commit, as a step's).
 _ESCALATE = """
 WITH due AS (
     SELECT c.id, c.unit_kind, c.unit_code, c.unit_department, c.deadline_at, c.updated_at, c.category, c.priority
@@ -80,20 +88,28 @@ WITH due AS (
     FROM moved
     ON CONFLICT (case_id, step, due_key) WHERE due_key IS NOT NULL DO NOTHING
     RETURNING case_id, late
-)
-UPDATE cases c SET state = 'filed', unit_kind = 'centre', unit_code = m.to_code, unit_department = NULL,
+), up AS (
+    UPDATE cases c SET state = 'filed', unit_kind = 'centre', unit_code = m.to_code, unit_department = NULL,
        step_started_at = CASE WHEN m.new_deadline IS DISTINCT FROM c.deadline_at THEN :as_of ELSE c.step_started_at END,
        deadline_at = m.new_deadline, parked_until = NULL, late_steps = c.late_steps + ev.late::int,
        version = c.version + 1, updated_at = :as_of
-FROM moved m JOIN ev ON ev.case_id = m.id WHERE m.id = c.id
-"""
+    FROM moved m JOIN ev ON ev.case_id = m.id WHERE m.id = c.id
+    RETURNING c.id, c.state, c.version, m.unit_code AS from_code, m.to_code,
+              coalesce(c.grid_code, c.community_code, c.town_code, c.county_code) AS place
+)
+""" + NOTIFY_EACH_ROW.format(
+    rows="SELECT id AS case_id, state, version, 'escalate' AS step, ARRAY[to_code, from_code, place] AS units FROM up"
+)
 
 
 def sweep(session: Session, as_of: dt.datetime, grace_days: int, batch: int = 100_000) -> dict[str, Any]:
     """One sweep in the caller's transaction: {supervised, escalated} (or skipped when another runs)."""
     if not session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SWEEP_LOCK}).scalar_one():
         return {"skipped": True, "supervised": 0, "escalated": 0, "as_of": as_of.isoformat()}
-    supervised = session.execute(text(_SUPERVISE), {"as_of": as_of, "actor": SYSTEM_ACTOR}).rowcount  # type: ignore[attr-defined]
+    # Each statement sends one live notice per case it fired for (NOTIFY_EACH_ROW) and answers how many.
+    supervised = session.execute(
+        text(_SUPERVISE), {"as_of": as_of, "actor": SYSTEM_ACTOR, **notify_params(as_of)}
+    ).scalar_one()
     return {
         "skipped": False,
         "supervised": supervised,
@@ -113,7 +129,7 @@ def _escalate(session: Session, as_of: dt.datetime, grace_days: int, batch: int)
         ),
         due,
     ).all()
-    parents = {code: parent_code(code) for code, _, _ in kinds}
+    parents = {code: parent_of(code) for code, _, _ in kinds}
     codes = [c for c, p in parents.items() if p is not None]  # nothing is above the city
     pairs = sorted({(cat, prio) for _, cat, prio in kinds})
     if not codes:
@@ -131,8 +147,9 @@ def _escalate(session: Session, as_of: dt.datetime, grace_days: int, batch: int)
         "as_of": as_of,
         "actor": SYSTEM_ACTOR,
         "note": note,
+        **notify_params(as_of),
     }
-    return int(session.execute(text(_ESCALATE), params).rowcount)  # type: ignore[attr-defined]
+    return int(session.execute(text(_ESCALATE), params).scalar_one())
 
 
 def run_once(make_session: sessionmaker, as_of: dt.datetime | None, grace_days: int) -> dict[str, Any]:

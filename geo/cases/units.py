@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from geo.scope import CITY_CODE, contains, level_of
+from geo.scope import CITY_CODE, contains, level_of, parent_of
 
 
 class Actor(Protocol):
@@ -41,23 +41,13 @@ class Unit:
         return level_of(self.code) or "city"
 
 
-def parent_code(code: str) -> str | None:
-    """The admin unit one level up (a grid's community … a county's city); None for the city."""
-    level = level_of(code)
-    if level is None or level == "city":
-        return None
-    if level == "county":
-        return CITY_CODE
-    return code[: {"grid": 12, "community": 9, "town": 6}[level]]
-
-
 def escalation_target(unit: Unit) -> Unit | None:
-    """The centre one level up from the unit (a department escalates to the centre above its level)."""
-    if unit.kind == "centre" or unit.kind == "grid":
-        up = parent_code(unit.code)
-        return Unit("centre", up) if up else None
-    # A department at level L answers to the centre at L: it escalates to that centre's own superior.
-    up = parent_code(unit.code)
+    """The centre one level up from the unit's code (None above the city).
+
+    A grid or a centre escalates to the centre above it; a department at level L answers to the centre at L,
+    so it escalates to that centre's own superior: the same code one level up.
+    """
+    up = parent_of(unit.code)
     return Unit("centre", up) if up else None
 
 
@@ -82,7 +72,7 @@ def home_centre(grid_code: str | None, community_code: str | None, county_code: 
     if community_code:
         return Unit("centre", community_code)
     if grid_code:
-        up = parent_code(grid_code)
+        up = parent_of(grid_code)
         if up:
             return Unit("centre", up)
     return Unit("centre", county_code or CITY_CODE)

@@ -7,7 +7,8 @@ import datetime as dt
 import numpy as np
 from numpy.typing import NDArray
 
-LOCAL_OFFSET = np.timedelta64(8, "h")  # Asia/Shanghai has had no daylight saving time since 1991
+from geo.localtime import CST_NP
+
 SPRING_FESTIVAL = {2019: dt.date(2019, 2, 5), 2020: dt.date(2020, 1, 25)}
 # 2020's lockdown in Shaanxi: from the Spring Festival to the end of February, easing through March 20.
 LOCKDOWN = (dt.date(2020, 1, 24), dt.date(2020, 3, 1), dt.date(2020, 3, 21))
@@ -95,7 +96,7 @@ def occurrence_times(
     local = (
         np.datetime64(f"{year}-01-01T00:00:00") + day.astype("timedelta64[D]") + seconds.astype("timedelta64[s]")
     )
-    return local - LOCAL_OFFSET
+    return local - CST_NP
 
 
 def lifecycle(

@@ -191,6 +191,7 @@ def write(conn: Connection, tables, record: dict[str, Any]) -> None:
     """Replace the demo tables' rows in the caller's transaction: TRUNCATE/DELETE, COPY, assign, audit."""
     from geo import audit
     from geo.assignment import sql_rule as assign
+    from geo.demo import staff
 
     conn.execute(text("SET LOCAL statement_timeout = 0"))  # COPY of ~200k rows may outlast the API's limit
     conn.execute(
@@ -199,6 +200,7 @@ def write(conn: Connection, tables, record: dict[str, Any]) -> None:
         )
     )
     conn.execute(text("DELETE FROM patrol_routes"))
+    staff.remove_staff(conn)
     # Users may be linked to officers: keep those rows (re-filled below under the same ids), drop the rest.
     conn.execute(
         text("DELETE FROM officers WHERE id NOT IN (SELECT officer_id FROM users WHERE officer_id IS NOT NULL)")
@@ -241,6 +243,7 @@ def write(conn: Connection, tables, record: dict[str, Any]) -> None:
                 f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), coalesce((SELECT max(id) FROM {name}), 1))"
             )
         )
+    record["staff"] = staff.add_staff(conn)
     session = Session(bind=conn)
     assign.assign_compounds(session)  # the same largest-share rule as every other compound write
     audit.record(

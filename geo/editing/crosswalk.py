@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import vocab
+from geo.area import Area
 from geo.crs import METRIC_EPSG
 from geo.editing.engine import DEFAULT_TOLERANCE_M
 from geo.editing.exchange import read_layer
@@ -33,7 +34,7 @@ _PAIRS = f"""
     pairs AS (
         SELECT g.code, d.code AS dcode, d.name AS dname,
                ST_Transform(g.geom, {METRIC_EPSG}) AS gm, ST_Transform(d.geom, {METRIC_EPSG}) AS dm
-        FROM d JOIN grids g ON g.status = 'active' AND g.geom && d.geom AND ST_Intersects(g.geom, d.geom)
+        FROM d JOIN grids g ON g.status = 'active' AND {{inside}} AND g.geom && d.geom AND ST_Intersects(g.geom, d.geom)
     ),
     cut AS (
         SELECT code, dcode, dname, ST_Area(gm) AS garea, ST_Area(dm) AS darea,
@@ -56,17 +57,20 @@ def check_department(department: str) -> None:
         )
 
 
-def crosswalk_table(session: Session, department: str, tolerance_m: float = DEFAULT_TOLERANCE_M) -> dict[str, Any]:
-    """The crosswalk of a department's grids stored in department_grids."""
+def crosswalk_table(
+    session: Session, department: str, area: Area, tolerance_m: float = DEFAULT_TOLERANCE_M
+) -> dict[str, Any]:
+    """The crosswalk of a department's grids stored in department_grids, for the grids inside the area."""
     check_department(department)
     params = {"department": department}
     total = session.execute(text("SELECT count(*) FROM department_grids WHERE department = :department"), params)
-    return _crosswalk(session, department, _FROM_TABLE, params, total.scalar_one(), tolerance_m)
+    return _crosswalk(session, department, area, _FROM_TABLE, params, total.scalar_one(), tolerance_m)
 
 
 def crosswalk_upload(
     session: Session,
     department: str,
+    area: Area,
     data: bytes,
     filename: str | None = None,
     crs: str | None = None,
@@ -94,20 +98,29 @@ def crosswalk_upload(
     if not codes:
         raise InvalidInput("the layer has no features", field="file")
     params = {"codes": codes, "names": names, "wkbs": wkbs}
-    return _crosswalk(session, department, _FROM_UPLOAD, params, len(codes), tolerance_m)
+    return _crosswalk(session, department, area, _FROM_UPLOAD, params, len(codes), tolerance_m)
 
 
 def _crosswalk(
-    session: Session, department: str, dept_sql: str, params: dict[str, Any], total: int, tolerance_m: float
+    session: Session,
+    department: str,
+    area: Area,
+    dept_sql: str,
+    params: dict[str, Any],
+    total: int,
+    tolerance_m: float,
 ) -> dict[str, Any]:
+    inside, bound = area.where("grids", "g")
     rows = session.execute(
-        text(_PAIRS.format(dept=dept_sql) + " ORDER BY code, 4 DESC, dcode"), {**params, "half": tolerance_m / 2}
+        text(_PAIRS.format(dept=dept_sql, inside=inside) + " ORDER BY code, 4 DESC, dcode"),
+        {**params, **bound, "half": tolerance_m / 2},
     ).all()
     grids = session.execute(
         text(
-            f"SELECT code, name, community_code, ST_Area(ST_Transform(geom, {METRIC_EPSG})) FROM grids "
-            "WHERE status = 'active' ORDER BY code"
-        )
+            f"SELECT code, name, community_code, ST_Area(ST_Transform(geom, {METRIC_EPSG})) FROM grids g "
+            f"WHERE status = 'active' AND {inside} ORDER BY code"
+        ),
+        bound,
     ).all()
     by_grid: dict[str, list[dict[str, Any]]] = {}
     matched = set()
@@ -123,14 +136,14 @@ def _crosswalk(
             }
         )
     out = []
-    for code, name, community, area in grids:
+    for code, name, community, area_m2 in grids:
         parts = by_grid.get(code, [])
         out.append(
             {
                 "code": code,
                 "name": name,
                 "community_code": community,
-                "area_m2": round(area, 1),
+                "area_m2": round(area_m2, 1),
                 "covered_share": round(sum(p["share_of_grid"] or 0 for p in parts), 6),
                 "department_grids": parts,
             }

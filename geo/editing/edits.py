@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
@@ -16,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.crs import METRIC_EPSG
-from geo.editing.engine import DEFAULT_TOLERANCE_M, EDITABLE, GridChange, apply_changes
+from geo.editing.engine import DEFAULT_TOLERANCE_M, EDITABLE, Editor, GridChange, apply_changes
 from geo.editing.validate import problem, reject
 from geo.errors import GridNotFound, InvalidInput, NotFound
 
@@ -29,7 +30,7 @@ def create_grid(
     geometry: Any,
     attrs: dict[str, Any],
     *,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     dry_run: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
@@ -49,7 +50,7 @@ def replace_grid(
     attrs: dict[str, Any],
     *,
     expected_version: int | None,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     dry_run: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
@@ -74,7 +75,7 @@ def update_grid(
     geometry: Any = None,
     attrs: dict[str, Any] | None = None,
     expected_version: int | None,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     dry_run: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
@@ -91,7 +92,7 @@ def retire_grid(
     code: str,
     *,
     expected_version: int | None,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     absorbed_by: str | None = None,
     absorbed_by_version: int | None = None,
@@ -124,7 +125,7 @@ def split_grid(
     line: Any,
     *,
     expected_version: int | None,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     new_codes: list[str] | None = None,
     names: list[str] | None = None,
@@ -171,7 +172,7 @@ def merge_grids(
     *,
     keep: str | None = None,
     expected_versions: dict[str, int | None] | None = None,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     dry_run: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
@@ -222,7 +223,7 @@ def move_boundary(
     line: Any = None,
     geometries: dict[str, Any] | None = None,
     expected_versions: dict[str, int | None] | None = None,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     dry_run: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
@@ -255,7 +256,7 @@ def revert_grid(
     version: int,
     *,
     expected_version: int | None,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     dry_run: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
@@ -277,7 +278,7 @@ def revert_grids(
     versions: dict[str, int],
     *,
     expected_versions: dict[str, int | None] | None = None,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     dry_run: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
@@ -352,6 +353,8 @@ def _line(value: Any, code: str) -> BaseGeometry:
         raise reject(
             [problem("geometry", f"a boundary must be a LineString, got {kind}", grid_code=code, field="line")]
         )
+    if not np.isfinite(shapely.get_coordinates(geom)).all():  # GEOS fails on NaN/Infinity deep in PostGIS
+        raise reject([problem("geometry", "NaN or Infinity is not a coordinate", grid_code=code, field="line")])
     return shapely.force_2d(geom)
 
 

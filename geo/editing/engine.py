@@ -12,6 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from geo import audit
+from geo.area import CITY, Area
+from geo.auth import Principal
 from geo.crs import METRIC_EPSG
 from geo.editing import diff
 from geo.editing.validate import (
@@ -23,10 +25,12 @@ from geo.editing.validate import (
     reject,
     to_multipolygon,
 )
-from geo.errors import GridNotFound, InvalidInput, VersionConflict
+from geo.errors import Forbidden, GridNotFound, InvalidInput, VersionConflict
 from geo.pg import events
 
 EDITABLE = ("name", "community_code", "grid_worker", "grid_worker_phone", "households", "population")
+# Who edits: a principal (the API: bounded by their area) or a name (trusted callers, the CLI: the city).
+Editor = str | Principal
 DEFAULT_TOLERANCE_M = 1.0  # Settings.edit_tolerance_m's default; callers pass the configured value
 
 
@@ -47,15 +51,20 @@ def apply_changes(
     session: Session,
     changes: list[GridChange],
     *,
-    editor: str,
+    editor: Editor,
     reason: str | None,
     action: str,
     dry_run: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
 ) -> dict[str, Any]:
-    """Apply changes to grids as one validated, versioned edit (or, with dry_run, only report its diff)."""
+    """Apply changes to grids as one validated, versioned edit (or, with dry_run, only report its diff).
+
+    editor: the principal editing (their area bounds the edit), or a name for trusted callers (CLI: the city).
+    """
     if not changes:
         raise InvalidInput("the edit changes no grid")
+    jurisdiction = editor.area if isinstance(editor, Principal) else CITY
+    editor = editor.username if isinstance(editor, Principal) else editor
     codes = sorted(c.code for c in changes)
     if len(set(codes)) != len(codes):
         raise InvalidInput("a grid appears twice in one edit", field="code")
@@ -76,6 +85,7 @@ def apply_changes(
             problems.append(problem("geometry", "a new grid needs a geometry", **where[c.code]))
 
     olds = _lock(session, codes, list(new_geoms.values()))
+    check_edit_in_area(jurisdiction, changes, olds)
     for code in codes:
         c, old = by_code[code], olds.get(code)
         if c.create and old is not None:
@@ -118,7 +128,7 @@ def apply_changes(
             "coverage": coverage(session, communities),
             "reassigned": diff.reassign(session, before),
             **diff.compare(session, before),
-            "changed_bbox": list(_bbox(olds, after)) if area is not None else None,
+            "changed_bbox": list(_bbox(olds, after)),
         }
     except IntegrityError as exc:
         savepoint.rollback()
@@ -142,10 +152,11 @@ def apply_changes(
             after=_audit_view(after[g["code"]], g["version_after"], g["area_after_m2"]),
             reason=reason,
         )
-    if area is not None:
-        box = tuple(result["changed_bbox"])
-        for layer in ("grids", "incidents", "compounds"):
-            events.on_commit(session, layer, box)  # type: ignore[arg-type]
+    # Grid tiles carry name, households, population and version: every applied edit changes them, an
+    # attribute-only one too. Incident and compound tiles change only where shapes moved (re-assignment).
+    box = tuple(result["changed_bbox"])
+    for layer in ("grids", "incidents", "compounds") if area is not None else ("grids",):
+        events.on_commit(session, layer, box)  # type: ignore[arg-type]
     return result
 
 
@@ -210,7 +221,8 @@ def _affected(
 
 
 def _bbox(olds: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> tuple[float, ...]:
-    shapes = [s["geom"] for s in list(olds.values()) + list(after.values()) if s.get("moved", True)]
+    """Every edited grid's extent before and after: where its tiles show it (moved or only renamed)."""
+    shapes = [s["geom"] for s in list(olds.values()) + list(after.values()) if s.get("geom") is not None]
     return tuple(round(v, 7) for v in shapely.GeometryCollection(shapes).bounds)
 
 
@@ -325,3 +337,28 @@ def _grid_summaries(
 
 def _audit_view(state: dict[str, Any], version: int | None, area_m2: float | None) -> dict[str, Any]:
     return {k: state.get(k) for k in (*EDITABLE, "status")} | {"version": version, "area_m2": area_m2}
+
+
+def check_edit_in_area(area: Area, changes: list[GridChange], olds: dict[str, dict[str, Any]]) -> None:
+    """Editors edit grids only inside their area; an edit spanning two counties needs the city level."""
+    # A grid's code holds its community's code (a prefix): the grid code and any community it moves to.
+    touched = {c.code: [c.code, c.attrs.get("community_code")] for c in changes}
+    for code, old in olds.items():
+        if touched[code][1] == old["community_code"]:
+            touched[code][1] = None
+    counties = {code[:6] for codes in touched.values() for code in codes if code}
+    if len(counties) > 1 and not area.is_city:
+        raise Forbidden(
+            f"跨县（区）调整网格须由市级进行 an edit across counties {', '.join(sorted(counties))} needs the city level",
+            field="code",
+        )
+    for code, codes in touched.items():
+        outside = [c for c in codes if c and not area.holds(c)]
+        if code in olds and not area.holds(code):
+            raise GridNotFound(f"no grid {code} in your area", grid_code=code)  # existence not revealed
+        if outside:
+            raise Forbidden(
+                f"网格 {code} 不在您的辖区 {area.code} 内 grid {code} would lie outside your area {area.code}",
+                field="code",
+                grid_code=code,
+            )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -15,12 +16,13 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo import formats
+from geo.area import Area
 from geo.crs import METRIC_EPSG, geometry_to_wgs84
-from geo.editing.engine import DEFAULT_TOLERANCE_M, EDITABLE, GridChange, apply_changes
+from geo.editing.engine import DEFAULT_TOLERANCE_M, EDITABLE, Editor, GridChange, apply_changes
 from geo.editing.validate import check_validity, problem, reject, to_multipolygon
 from geo.errors import AdminUnitNotFound, InvalidInput
 from geo.geojson import feature_collection
-from geo.scope import CITY_CODE
 
 FORMATS = {
     "geojson": ("application/geo+json", "geojson"),
@@ -35,50 +37,35 @@ SHP_NAMES = {
     "grid_worker": "worker",
     "grid_worker_phone": "worker_tel",
 }
-EXPORT_SELECT = f"""
+EXPORT_SELECT = """
     SELECT g.code, g.name, g.community_code, c.name AS community_name, t.code AS town_code,
            t.parent_code AS county_code, g.grid_worker, g.grid_worker_phone, g.households, g.population,
-           g.status, g.version, round(ST_Area(ST_Transform(g.geom, {METRIC_EPSG}))::numeric, 1)::float AS area_m2,
+           g.status, g.version, round(ST_Area(ST_Transform(g.geom, {epsg}))::numeric, 1)::float AS area_m2,
            g.geom
     FROM grids g JOIN admin_units c ON c.code = g.community_code JOIN admin_units t ON t.code = c.parent_code
-    WHERE (g.status = 'active' OR :retired)
-      AND (CAST(:admin AS text) IS NULL OR :admin IN (g.code, g.community_code, t.code, t.parent_code)
-           OR EXISTS (SELECT 1 FROM admin_units a WHERE a.code = :admin AND a.level = 'city'))
+    WHERE (g.status = 'active' OR :retired) AND {area}
     ORDER BY g.code
 """
 
 
-def detect_format(data: bytes, filename: str | None = None) -> str:
-    """'gpkg', 'shp' (a zip holding a .shp) or 'geojson', from the file's first bytes (then its name)."""
-    if data.startswith(b"SQLite format 3\x00"):
-        return "gpkg"
-    if data.startswith(b"PK\x03\x04"):
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            if any(n.lower().endswith(".shp") for n in z.namelist()):
-                return "shp"
-        raise InvalidInput("the zip file holds no .shp layer", field="file")
-    if data.lstrip()[:1] in (b"{", b"["):
-        return "geojson"
-    raise InvalidInput(
-        f"cannot tell the format of {filename or 'the upload'}: expected GeoJSON, GeoPackage or a zipped Shapefile",
-        field="file",
-    )
+_GDAL_PATH = re.compile(r"(/vsi[a-z]+)?/[^\s'\",:]+")
 
 
 def read_layer(data: bytes, filename: str | None = None, crs: str | None = None) -> tuple[str, gpd.GeoDataFrame]:
     """(format, the layer in WGS84); crs declares GCJ-02/BD-09 coordinates that are converted."""
-    fmt = detect_format(data, filename)
+    fmt = formats.sniff(data, filename)
     try:
         gdf = pyogrio.read_dataframe(io.BytesIO(data))
     except Exception as exc:  # GDAL reports unreadable data with several exception types
-        raise InvalidInput(f"the {fmt} file cannot be read: {exc}", field="file") from exc
+        # GDAL's message names the temporary path it read from: never shown to the client.
+        said = _GDAL_PATH.sub("<upload>", str(exc))
+        raise InvalidInput(f"the {fmt} file cannot be read: {said}", field="file") from exc
+    if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
+        raise InvalidInput(f"the {fmt} file holds no geometry layer", field="file")
     if gdf.crs is not None and gdf.crs.to_epsg() not in (4326, 4490):
         gdf = gdf.to_crs(4326)
     if crs:
-        try:
-            gdf["geometry"] = [None if g is None else geometry_to_wgs84(g, crs) for g in gdf.geometry]
-        except ValueError as exc:
-            raise InvalidInput(str(exc), field="crs") from exc
+        gdf["geometry"] = [None if g is None else geometry_to_wgs84(g, crs) for g in gdf.geometry]
     gdf = gdf.rename(columns={v: k for k, v in SHP_NAMES.items()})
     return fmt, gdf
 
@@ -88,7 +75,7 @@ def import_grids(
     data: bytes,
     filename: str | None = None,
     *,
-    editor: str,
+    editor: Editor,
     reason: str | None = None,
     crs: str | None = None,
     dry_run: bool = False,
@@ -164,11 +151,12 @@ def import_grids(
 
 
 def export_grids(
-    session: Session, fmt: str, admin_code: str | None = None, include_retired: bool = False
+    session: Session, fmt: str, area: Area, admin_code: str | None = None, include_retired: bool = False
 ) -> tuple[bytes, str, str]:
-    """(file bytes, media type, file name) of the grids under admin_code (any level; None: all)."""
+    """(file bytes, media type, file name) of the grids in the area, under admin_code if given (any level)."""
     if fmt not in FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}", field="format")
+    asked = area.narrowed(admin_code)  # 403 outside the area, before anything about the code is revealed
     if (
         admin_code
         and not session.execute(
@@ -177,12 +165,14 @@ def export_grids(
         ).first()
     ):
         raise AdminUnitNotFound(f"no admin unit or grid {admin_code}", field="admin_code")
-    params = {"admin": admin_code, "retired": include_retired}
+    inside, params = asked.where("grids", "g")
+    params["retired"] = include_retired
+    select = EXPORT_SELECT.format(epsg=METRIC_EPSG, area=inside)
     media, ext = FORMATS[fmt]
-    name = f"grids_{admin_code or CITY_CODE}.{ext}"
+    name = f"grids_{asked.code}.{ext}"
     if fmt == "geojson":
-        return feature_collection(session, EXPORT_SELECT, params, "code").encode(), media, name
-    gdf = gpd.read_postgis(text(EXPORT_SELECT), session.connection(), geom_col="geom", params=params)
+        return feature_collection(session, select, params, "code").encode(), media, name
+    gdf = gpd.read_postgis(text(select), session.connection(), geom_col="geom", params=params)
     with tempfile.TemporaryDirectory() as tmp:
         if fmt == "gpkg":
             path = Path(tmp) / name

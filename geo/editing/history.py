@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.area import Area
 from geo.crs import METRIC_EPSG
 from geo.errors import GridNotFound, InvalidInput, NotFound
 from geo.geojson import feature_collection
+from geo.localtime import CST
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 VERSION_COLUMNS = f"""
     v.grid_code AS code, v.version, v.name, v.community_code, v.grid_worker, v.households, v.population,
     v.status, v.valid_from, v.valid_to, v.editor, v.reason,
@@ -24,15 +25,26 @@ def parse_moment(raw: str) -> dt.datetime:
     """'2020-06-01' (that day's start, Beijing time) or an ISO datetime (Beijing time when it names no zone)."""
     try:
         if len(raw) == 10:
-            return dt.datetime.combine(dt.date.fromisoformat(raw), dt.time(), BEIJING)
+            return dt.datetime.combine(dt.date.fromisoformat(raw), dt.time(), CST)
         moment = dt.datetime.fromisoformat(raw)
     except ValueError as exc:
         raise InvalidInput(f"as_of {raw!r} is not an ISO date or datetime", field="as_of") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=BEIJING)
+    return moment if moment.tzinfo else moment.replace(tzinfo=CST)
 
 
-def current_grid(session: Session, code: str) -> tuple[str, int]:
+def check_grid_in_area(session: Session, code: str, area: Area) -> None:
+    """A grid outside the area is not found (404: its existence is not revealed)."""
+    inside, params = area.where("grids", "g")
+    hit = session.execute(
+        text(f"SELECT 1 FROM grids g WHERE g.code = :code AND {inside}"), {"code": code, **params}
+    )
+    if not area.is_city and hit.first() is None:
+        raise GridNotFound(f"no grid {code} in your area", grid_code=code)
+
+
+def current_grid(session: Session, code: str, area: Area) -> tuple[str, int]:
     """(the grid as a GeoJSON Feature with its attributes, its version) — the version is the ETag."""
+    check_grid_in_area(session, code, area)
     row = session.execute(
         text(
             f"""
@@ -63,8 +75,9 @@ def grid_version(session: Session, code: str) -> int:
     return int(version)
 
 
-def history(session: Session, code: str) -> str:
+def history(session: Session, code: str, area: Area) -> str:
     """Every version of a grid, oldest first, as a GeoJSON FeatureCollection (ids are code@version)."""
+    check_grid_in_area(session, code, area)
     current = grid_version(session, code)
     select = f"""
         SELECT v.grid_code || '@' || v.version AS id, {VERSION_COLUMNS}
@@ -73,8 +86,9 @@ def history(session: Session, code: str) -> str:
     return feature_collection(session, select, {"code": code}, "id", {"code": code, "current_version": current})
 
 
-def as_of(session: Session, code: str, moment: dt.datetime) -> tuple[str, int]:
+def as_of(session: Session, code: str, moment: dt.datetime, area: Area) -> tuple[str, int]:
     """(the version of a grid in force at moment as a GeoJSON Feature, that version number)."""
+    check_grid_in_area(session, code, area)
     row = session.execute(
         text(
             f"""

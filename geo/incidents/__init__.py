@@ -8,20 +8,30 @@ staging table, all ending in `upsert`'s statement) → events. `queries` lists, 
 from geo.incidents.checks import Checked, IncidentRows, check, city_region
 from geo.incidents.model import PROPERTIES, Problems, Progress, RawIncidents
 from geo.incidents.pipeline import create_incident, import_incidents
-from geo.incidents.queries import CHANGEABLE, get_incident, list_incidents, update_incident
-from geo.incidents.read import format_for, read_any
+from geo.incidents.queries import (
+    CHANGEABLE,
+    check_bulk_allowed,
+    check_reported_inside,
+    get_incident,
+    list_incidents,
+    update_incident,
+)
+from geo.incidents.read import READABLE, format_for, read_any
 from geo.incidents.read_files import read_csv, read_geopackage
 from geo.incidents.read_geojson import load_json, read_geojson
 
 __all__ = [
     "CHANGEABLE",
     "PROPERTIES",
+    "READABLE",
     "Checked",
     "IncidentRows",
     "Problems",
     "Progress",
     "RawIncidents",
     "check",
+    "check_bulk_allowed",
+    "check_reported_inside",
     "city_region",
     "create_incident",
     "format_for",

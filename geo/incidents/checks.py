@@ -21,10 +21,18 @@ from sqlalchemy.orm import Session
 from geo import crs as geocrs
 from geo import vocab
 from geo.incidents.model import Problems, RawIncidents
+from geo.incidents.times import (
+    AFTER_OCCURRED,
+    BEFORE_OCCURRED,
+    IN_THE_FUTURE,
+    TOO_EARLY,
+    before_occurred_rows,
+    early_rows,
+    future_rows,
+)
+from geo.localtime import CST_NP
 from geo.pg.textcols import has_offset, stripped_texts
 
-FUTURE_SLACK = np.timedelta64(5, "m")
-CST = np.timedelta64(8, "h")
 TIMES = ("occurred_at", "reported_at", "mediated_at", "resolved_at")
 TEXTS = ("external_id", "subcategory", "description")
 _region_cache: dict[tuple, shapely.Geometry | None] = {}
@@ -84,20 +92,14 @@ def city_region(session: Session, margin_km: float) -> shapely.Geometry | None:
     return _region_cache[key]
 
 
-def _vocab_lookup(values: dict[str, tuple[str, str]]) -> dict[str, int]:
-    """Key → index, accepting the key in any case and the Chinese or English label."""
-    out: dict[str, int] = {}
-    for i, (key, (zh, en)) in enumerate(values.items()):
-        out.update({key: i, key.upper(): i, zh: i, en: i, en.lower(): i})
-    return out
+def _vocab_lookup(words: vocab.Words) -> dict[str, int]:
+    """Every accepted spelling (geo.vocab.spellings) → the key's index, as stored."""
+    keys = list(words)
+    return {spelling: keys.index(key) for spelling, key in vocab.spellings(words).items()}
 
 
 CATEGORY_INDEX = _vocab_lookup(vocab.INCIDENT_CATEGORIES)
 STATUS_INDEX = _vocab_lookup(vocab.INCIDENT_STATUSES)
-
-
-def _allowed(values: dict[str, tuple[str, str]]) -> str:
-    return ", ".join(f"{k} ({zh})" for k, (zh, _) in values.items())
 
 
 def parse_times(values: pd.Series) -> tuple[NDArray[np.datetime64], NDArray[np.bool_], NDArray[np.bool_]]:
@@ -115,7 +117,7 @@ def parse_times(values: pd.Series) -> tuple[NDArray[np.datetime64], NDArray[np.b
     # utc=True read offset-less times as UTC; they are China Standard Time, 8 hours ahead.
     # Stripped always: pandas may parse " …+08:00 " whole, and the offset must still be seen.
     naive = ~has_offset(texts.str.strip().to_numpy(dtype=object))
-    utc[naive] = utc[naive] - CST
+    utc[naive] = utc[naive] - CST_NP
     out[~missing] = utc
     bad = np.zeros(len(values), dtype=bool)
     bad[~missing] = np.isnat(utc)
@@ -127,6 +129,7 @@ def check(
 ) -> Checked:
     """Check every row; return the valid rows (converted to WGS84), all problems and the warnings."""
     n = len(raw)
+    now = now or dt.datetime.now(dt.UTC)
     p, cols, prefix = raw.problems, raw.columns, raw.field_prefix
     lon, lat = raw.lon, raw.lat
     unparsed = cols["_unparsed"].to_numpy(dtype=bool)
@@ -172,10 +175,10 @@ def check(
         if name == "occurred_at":
             p.add(np.flatnonzero(missing), prefix + name, "missing: when did it happen? (ISO 8601)")
         p.add(np.flatnonzero(bad), prefix + name, "not an ISO 8601 date-time, e.g. 2024-05-01T08:30:00+08:00")
-        limit = np.datetime64((now or dt.datetime.now(dt.UTC)).replace(tzinfo=None), "us") + FUTURE_SLACK
-        p.add(np.flatnonzero(times[name] > limit), prefix + name, "in the future")
-    for name in ("mediated_at", "resolved_at"):
-        p.add(np.flatnonzero(times[name] < times["occurred_at"]), prefix + name, "earlier than occurred_at")
+        p.add(future_rows(times[name], now), prefix + name, IN_THE_FUTURE)
+        p.add(early_rows(times[name]), prefix + name, TOO_EARLY)
+    for name in AFTER_OCCURRED:
+        p.add(before_occurred_rows(times[name], times["occurred_at"]), prefix + name, BEFORE_OCCURRED)
     optional: dict[str, NDArray[Any]] = {}
     if "status" in raw.present and cols["status"].notna().any():
         status = _vocabulary(p, cols["status"], STATUS_INDEX, vocab.INCIDENT_STATUSES, prefix + "status", False)
@@ -221,9 +224,13 @@ def _vocabulary(
     unknown_mask = mapped.isna().to_numpy() & ~missing
     codes = np.asarray(mapped.fillna(0).to_numpy(), dtype=np.int16)
     unknown = np.flatnonzero(unknown_mask)
-    p.add(unknown, field_name, [f"unknown value {values.iloc[i]!r}; allowed: {_allowed(words)}" for i in unknown])
+    p.add(
+        unknown,
+        field_name,
+        [f"unknown value {values.iloc[i]!r}; allowed: {vocab.allowed(words)}" for i in unknown],
+    )
     if required:
-        p.add(np.flatnonzero(missing), field_name, f"missing; allowed: {_allowed(words)}")
+        p.add(np.flatnonzero(missing), field_name, f"missing; allowed: {vocab.allowed(words)}")
     return codes
 
 

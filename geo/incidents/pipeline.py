@@ -11,9 +11,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from geo import audit
+from geo.area import CITY, Area
 from geo.errors import InvalidInput, TooLarge
 from geo.incidents.checks import Checked, IncidentRows, check, city_region
 from geo.incidents.model import Progress, RawIncidents
+from geo.incidents.queries import check_reported_inside, get_incident
 from geo.incidents.read import read_any
 from geo.incidents.read_geojson import read_geojson
 from geo.incidents.store import store
@@ -21,6 +24,7 @@ from geo.pg import events
 from geo.settings import Settings
 
 ERROR_CAP = 1000
+AUDITED_COUNTS = ("inserted", "updated", "outside_jurisdiction")
 
 
 def _summary(checked: Checked, partial: bool) -> tuple[list[dict], int, int]:
@@ -54,10 +58,14 @@ def import_incidents(
     synthetic: bool = False,
     progress: Progress | None = None,
     dry_run: bool = False,
+    *,
+    actor: str,
+    source: str | None = None,
 ) -> dict[str, Any]:
-    """Bulk import (GeoJSON FeatureCollection, CSV or GeoPackage): all-or-nothing unless partial.
+    """Bulk import (GeoJSON FeatureCollection, CSV or GeoPackage): all-or-nothing unless partial; audited.
 
     dry_run checks and assigns everything but writes nothing (the counts say what would happen).
+    source names the file, where there is one (the CLI), in the audit row.
     """
     raw = data if isinstance(data, RawIncidents) else read_any(data, fmt, crs)
     if len(raw) > settings.max_bulk_features:
@@ -75,6 +83,9 @@ def import_incidents(
     counts = store(session, checked.rows, synthetic, progress, dry_run)
     if not dry_run:
         _announce(session, checked.rows)
+        audited = {k: v for k, v in counts.items() if k in AUDITED_COUNTS}
+        after = {"received": checked.received, "rejected": rejected, **audited, "format": fmt, "file": source}
+        audit.record(session, actor, "bulk_import", "incident", None, after={**after, "source_crs": raw.crs})
     _note_outside(checked.warnings, counts["outside_jurisdiction"])
     return {
         "dry_run": dry_run,
@@ -91,16 +102,29 @@ def import_incidents(
 
 
 def create_incident(
-    session: Session, settings: Settings, doc: Any, crs: str | None = None
+    session: Session,
+    settings: Settings,
+    doc: Any,
+    crs: str | None = None,
+    *,
+    actor: str,
+    within: Area = CITY,
 ) -> tuple[int, bool, list]:
-    """Store one GeoJSON Feature; (id, created, warnings). Any problem → InvalidInput naming field and reason."""
+    """Store one GeoJSON Feature reported inside `within`, audited; (id, created, warnings).
+
+    A problem → InvalidInput naming field and reason; a point outside the reporter's area → OutsideArea (422).
+    """
     raw = read_geojson(doc, crs, single=True)
     checked = check(raw, city_region(session, settings.city_margin_km), settings.city_margin_km)
     _summary(checked, partial=False)
     counts = store(session, checked.rows)
     _announce(session, checked.rows)
     _note_outside(checked.warnings, counts["outside_jurisdiction"])
-    return counts["ids"][0], counts["inserted"] == 1, checked.warnings
+    incident_id, created = counts["ids"][0], counts["inserted"] == 1
+    check_reported_inside(session, incident_id, within)
+    after = get_incident(session, incident_id, within)["properties"]
+    audit.record(session, actor, "create" if created else "update", "incident", str(incident_id), after=after)
+    return incident_id, created, checked.warnings
 
 
 def _note_outside(warnings: list[dict[str, Any]], count: int) -> None:

@@ -8,9 +8,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import scope, vocab
-from geo.errors import InvalidInput, NotFound
-from geo.geojson import feature_collection
+from geo import audit, vocab
+from geo.area import Area, area_name
+from geo.errors import Forbidden, InvalidInput, NotFound, OutsideArea
+from geo.geojson import Page, feature_page
+from geo.incidents import times
+from geo.incidents.times import AFTER_OCCURRED
+from geo.localtime import as_aware
 from geo.pg import events
 
 COLUMNS = """
@@ -18,33 +22,13 @@ COLUMNS = """
     i.resolved_at, i.description, i.source_crs, i.grid_code, i.community_code, i.town_code, i.county_code,
     i.compound_id, i.outside_jurisdiction, i.synthetic, i.created_at, i.updated_at
 """
-CST = dt.timezone(dt.timedelta(hours=8))
-INCIDENT_AREA_COLUMNS = {level: f"i.{column}" for level, column in scope.SCOPE_COLUMN.items()}
+
 CHANGEABLE = ("status", "subcategory", "description", "mediated_at", "resolved_at")
-
-
-def as_aware(t: dt.datetime | None) -> dt.datetime | None:
-    """A time without an offset is China Standard Time (UTC+8), as in the imports."""
-    return t.replace(tzinfo=CST) if t is not None and t.tzinfo is None else t
-
-
-def _words(raw: str | None, words: dict, field: str) -> list[str] | None:
-    """'dispute,hazard' → checked list of vocabulary keys (None when not given)."""
-    if not raw:
-        return None
-    items = [w.strip() for w in raw.split(",") if w.strip()]
-    unknown = [w for w in items if w not in words]
-    if unknown:
-        raise InvalidInput(
-            f"unknown {field} {', '.join(unknown)}; allowed: {', '.join(words)}",
-            field=field,
-            reason="unknown value",
-        )
-    return items
 
 
 def list_incidents(
     session: Session,
+    area: Area,
     bbox: tuple[float, float, float, float] | None = None,
     admin_code: str | None = None,
     category: str | None = None,
@@ -54,23 +38,23 @@ def list_incidents(
     outside: bool | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> str:
+) -> Page:
     """A page of incidents (newest first) as a GeoJSON FeatureCollection with numberMatched/numberReturned."""
-    where = ["TRUE"]
-    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    # The caller's area, narrowed to admin_code when given (403 outside it): one code of any level.
+    asked = area.narrowed(admin_code)
+    condition, params = asked.where("incidents", "i")
+    where = [condition]
+    if admin_code and asked.is_city:
+        where.append("NOT i.outside_jurisdiction")  # admin_code=610300: the incidents inside some grid
+    params.update(limit=limit, offset=offset)
     if bbox:
         where.append("i.geom && ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326)")
         params.update(x1=bbox[0], y1=bbox[1], x2=bbox[2], y2=bbox[3])
-    if admin_code:
-        # One code of any level: the city (every incident in a grid), a county, a town, a community or a grid.
-        condition, bound = scope.area_condition(admin_code, INCIDENT_AREA_COLUMNS, "NOT i.outside_jurisdiction")
-        where.append(condition)
-        params.update(bound)
     for name, raw, words in (
         ("category", category, vocab.INCIDENT_CATEGORIES),
         ("status", status, vocab.INCIDENT_STATUSES),
     ):
-        items = _words(raw, words, name)
+        items = vocab.parse_words(raw, words, name)
         if items:
             where.append(f"i.{name} = ANY(:{name})")
             params[name] = items
@@ -88,20 +72,20 @@ def list_incidents(
     cond = " AND ".join(where)
     matched = session.execute(text(f"SELECT count(*) FROM incidents i WHERE {cond}"), params).scalar_one()
     page = f"SELECT {COLUMNS}, i.geom FROM incidents i WHERE {cond} ORDER BY i.occurred_at DESC, i.id DESC LIMIT :limit OFFSET :offset"
-    body = feature_collection(session, page, params, "id", {"numberMatched": matched})
-    returned = min(limit, max(0, matched - offset))
-    return body[:-1] + f', "numberReturned": {returned}' + "}"
+    return feature_page(session, page, params, "id", matched, limit, offset)
 
 
-def get_incident(session: Session, incident_id: int, lock: bool = False) -> dict[str, Any]:
-    """One incident as a GeoJSON Feature (dict), or NotFound."""
+def get_incident(session: Session, incident_id: int, area: Area, lock: bool = False) -> dict[str, Any]:
+    """One incident inside the area as a GeoJSON Feature (dict), or NotFound (also when it lies outside)."""
+    inside, params = area.where("incidents", "i")
     row = session.execute(
         text(
             f"""SELECT json_build_object('type', 'Feature', 'id', t.id, 'geometry', ST_AsGeoJSON(t.geom, 7)::json,
                                          'properties', to_jsonb(t) - 'geom')
-                FROM (SELECT {COLUMNS}, i.geom FROM incidents i WHERE i.id = :id {"FOR UPDATE" if lock else ""}) t"""
+                FROM (SELECT {COLUMNS}, i.geom FROM incidents i
+                      WHERE i.id = :id AND {inside} {"FOR UPDATE" if lock else ""}) t"""
         ),
-        {"id": incident_id},
+        {"id": incident_id, **params},
     ).scalar_one_or_none()
     if row is None:
         raise NotFound(f"incident {incident_id} does not exist", field="id", reason="not found")
@@ -109,9 +93,16 @@ def get_incident(session: Session, incident_id: int, lock: bool = False) -> dict
 
 
 def update_incident(
-    session: Session, incident_id: int, changes: dict[str, Any], now: dt.datetime | None = None
+    session: Session,
+    incident_id: int,
+    changes: dict[str, Any],
+    area: Area,
+    now: dt.datetime | None = None,
+    *,
+    actor: str,
+    reason: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Change status (and notes); mediated/resolved stamp mediated_at/resolved_at. (before, after) properties."""
+    """Change status (and notes), audited; mediated/resolved stamp mediated_at/resolved_at. (before, after)."""
     now = now or dt.datetime.now(dt.UTC)
     unknown = set(changes) - set(CHANGEABLE)
     if unknown:
@@ -121,38 +112,60 @@ def update_incident(
             field=field,
             reason="not changeable",
         )
-    before = get_incident(session, incident_id, lock=True)["properties"]
+    before = get_incident(session, incident_id, area, lock=True)["properties"]
     new = {k: v for k, v in changes.items()}
     if "status" in new:
-        if new["status"] not in vocab.INCIDENT_STATUSES:
-            allowed = ", ".join(f"{k} ({zh})" for k, (zh, _) in vocab.INCIDENT_STATUSES.items())
-            raise InvalidInput(
-                f"unknown status {new['status']!r}; allowed: {allowed}", field="status", reason="unknown value"
-            )
+        new["status"] = vocab.word(new["status"], vocab.INCIDENT_STATUSES, "status")
         stamp = {"mediated": "mediated_at", "resolved": "resolved_at"}.get(new["status"])
         if stamp and new.get(stamp) is None and before[stamp] is None:
             new[stamp] = now
-    occurred = dt.datetime.fromisoformat(before["occurred_at"])
-    for name in ("mediated_at", "resolved_at"):
+    for name in AFTER_OCCURRED:
         if new.get(name) is not None:
             new[name] = as_aware(new[name])
-            if new[name] > now + dt.timedelta(minutes=5):
-                raise InvalidInput(f"{name} is in the future", field=name, reason="in the future")
-            if new[name] < occurred:
-                raise InvalidInput(
-                    f"{name} is earlier than occurred_at ({before['occurred_at']})",
-                    field=name,
-                    reason="earlier than occurred_at",
-                )
+    times.check_one(
+        {
+            "occurred_at": dt.datetime.fromisoformat(before["occurred_at"]),
+            **{k: new.get(k) for k in AFTER_OCCURRED},
+        },
+        now,
+    )
     if new:
         sets = ", ".join(f"{k} = :{k}" for k in new)
         session.execute(
             text(f"UPDATE incidents SET {sets}, updated_at = now() WHERE id = :id"), {**new, "id": incident_id}
         )
-    feature = get_incident(session, incident_id)
+    feature = get_incident(session, incident_id, area)
     after = feature["properties"]
     if new:
         lon, lat = feature["geometry"]["coordinates"]
         events.on_commit(session, "incidents", (lon, lat, lon, lat))
     changed = [k for k in after if k != "updated_at" and after[k] != before[k]]
-    return {k: before[k] for k in changed}, {k: after[k] for k in changed}
+    old, new_values = {k: before[k] for k in changed}, {k: after[k] for k in changed}
+    audit.record(session, actor, "update", "incident", str(incident_id), old, new_values, reason)
+    return old, new_values
+
+
+def check_reported_inside(session: Session, incident_id: int, area: Area) -> None:
+    """A report must lie inside the reporter's area (a grid worker's: their grid); else OutsideArea (422)."""
+    inside, params = area.where("incidents", "i")
+    hit = session.execute(
+        text(f"SELECT 1 FROM incidents i WHERE i.id = :id AND {inside}"), {"id": incident_id, **params}
+    )
+    if hit.first() is None:
+        name = area_name(session, area.code)
+        raise OutsideArea(
+            f"点位不在您的辖区 {name}（{area.code}）内 the point is outside your {area.level} {area.code} ({name})",
+            field="geometry",
+            area=area.code,
+            area_name=name,
+        )
+
+
+def check_bulk_allowed(area: Area) -> None:
+    """Bulk files come from other systems and may cover the whole city: imported at city level only."""
+    if not area.is_city:
+        raise Forbidden(
+            f"批量导入须由市级用户进行 bulk imports are made at city level; your area is {area.code}: "
+            "report incidents one by one",
+            field="area",
+        )

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from geo import formats
 from geo.errors import InvalidInput
 from geo.incidents.model import RawIncidents
 from geo.incidents.read_files import read_csv, read_geopackage
 from geo.incidents.read_geojson import load_json, read_geojson
+
+READABLE = ("geojson", "csv", "gpkg")
 
 
 def read_any(data: bytes | Path, fmt: str, crs: str | None = None) -> RawIncidents:
@@ -26,12 +29,4 @@ def read_any(data: bytes | Path, fmt: str, crs: str | None = None) -> RawInciden
 
 def format_for(name: str) -> str:
     """The reader for a file name, by its suffix."""
-    suffix = Path(name).suffix.lower()
-    for fmt, suffixes in {"geojson": (".geojson", ".json"), "csv": (".csv", ".txt"), "gpkg": (".gpkg",)}.items():
-        if suffix in suffixes:
-            return fmt
-    raise InvalidInput(
-        f"cannot tell the format of {name!r}: use .geojson/.json, .csv or .gpkg",
-        field="file",
-        reason="unknown suffix",
-    )
+    return formats.from_name(name, READABLE)

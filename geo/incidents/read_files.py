@@ -48,6 +48,14 @@ def read_csv(source: bytes | Path, crs: str | None = None) -> RawIncidents:
         df = pd.read_csv(handle(), dtype=dtype, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise InvalidInput(f"not a readable CSV: {exc}", field="body", reason=str(exc)) from exc
+    if not df.index.equals(pd.RangeIndex(len(df))):
+        # pandas reads surplus fields on the first rows as an index instead of refusing them (later rows are
+        # refused above): nothing may be silently shifted or dropped.
+        raise InvalidInput(
+            f"a row has more fields than the header's {len(header)} (first data rows); quote commas inside values",
+            field="body",
+            reason="extra fields",
+        )
     n = len(df)
     problems = Problems(n)
     coords = []

@@ -21,10 +21,9 @@ from geo.incidents.write_copy import copy_new
 from geo.incidents.write_probe import store_small
 from geo.incidents.write_staged import dry_run_counts, insert_staged, stage
 
-# Below STAGING_MIN rows an unnest() insert with one indexed probe per point is fastest. Above it the
-# in-memory assignment wins once its indexes are built (1,000 rows: 354 vs 663 ms; 5,000: 321 vs 1,222 ms),
-# but building them costs ~2 s, so a process that has not built them yet probes up to COLD_MIN rows
-# (20,000 rows: 3.3 s by probes).
+# Below STAGING_MIN rows an unnest() insert with one indexed probe per point is fastest; above it the
+# in-memory assignment wins once its indexes are built, but building them costs seconds, so a process that
+# has not built them yet probes up to COLD_MIN rows (the measured figures: README, "Incidents and compounds").
 STAGING_MIN = 200
 COLD_MIN = 20_000
 PROBE_IDS = 1000

@@ -13,8 +13,8 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from geo.area import Area
 from geo.live.notice import CaseNotice
-from geo.scope import contains
 
 QUEUE_LIMIT = 256
 RESYNC = "resync"
@@ -25,12 +25,16 @@ class Subscriber:
     """One open screen: whose it is, the area it may see, and its pending notices."""
 
     username: str
-    area_code: str
+    area: Area  # the one jurisdiction rule (geo.area): a notice is seen when the area holds one of its units
     id: int = 0
     queue: asyncio.Queue[CaseNotice | str] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
 
+    @property
+    def area_code(self) -> str:
+        return self.area.code
+
     def sees(self, notice: CaseNotice) -> bool:
-        return any(contains(self.area_code, unit) for unit in notice.units)
+        return any(self.area.holds(unit) for unit in notice.units)
 
     def offer(self, item: CaseNotice | str) -> None:
         try:
@@ -54,7 +58,7 @@ class Hub:
         ] = []  # e.g. caches; None: anything may have changed
 
     def subscribe(self, username: str, area_code: str) -> Subscriber:
-        subscriber = Subscriber(username, area_code, next(self._ids))
+        subscriber = Subscriber(username, Area.of(area_code), next(self._ids))
         self._subscribers.add(subscriber)
         return subscriber
 

@@ -48,6 +48,20 @@ def announce_case(
     )
 
 
+# The same notice for every row of a set-based statement (the overdue sweep), built in SQL in its transaction:
+# wrap a statement's rows (case_id, state, version, step, units text[]) as {rows}; it answers how many it sent.
+NOTIFY_EACH_ROW = """
+SELECT count(pg_notify(:live_channel, json_build_object(
+    'case_id', n.case_id, 'state', n.state, 'version', n.version, 'step', n.step,
+    'units', to_json(array_remove(n.units, NULL)), 'at', CAST(:live_at AS text))::text)::text)
+FROM ({rows}) n"""
+
+
+def notify_params(at: datetime) -> dict[str, str]:
+    """The parameters NOTIFY_EACH_ROW takes besides its rows."""
+    return {"live_channel": CHANNEL, "live_at": at.astimezone(UTC).isoformat()}
+
+
 def parse_notice(raw: str) -> CaseNotice | None:
     """The notice in a NOTIFY payload, or None when it is not one (never raises on foreign payloads)."""
     try:

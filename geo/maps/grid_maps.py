@@ -148,17 +148,17 @@ def hotspot_map(
     page.lines.append(
         (
             f"检验对象：{tested_zh}（网格面积 {areas_km2.min():.2f}–{areas_km2.max():.2f} km²；"
-            f"面积相差超过 {AREA_RATIO_FOR_RATES:.0f} 倍时默认按每平方公里）",
-            f"Tested on {tested_en} (grid areas {areas_km2.min():.2f}–{areas_km2.max():.2f} km²; per km² by "
-            f"default where sizes differ more than {AREA_RATIO_FOR_RATES:.0f}×)",
+            f"面积相差超过 {AREA_RATIO_FOR_RATES:.0f} 倍时默认按每千户）",
+            f"Tested on {tested_en} (grid areas {areas_km2.min():.2f}–{areas_km2.max():.2f} km²; per 1,000 "
+            f"households by default where sizes differ more than {AREA_RATIO_FOR_RATES:.0f}×)",
         )
     )
     page.lines.append(
         (
             f"Getis-Ord Gi*（Getis & Ord 1992）：邻接（含自身）权重，{permutations} 次条件置换（随机种子 {seed}，"
-            f"p 最小 {1 / (permutations + 1):.4f}），双侧（折叠）p，Benjamini–Hochberg 错误发现率校正",
+            f"p 最小 {1 / (permutations + 1):.4f}），双侧 p，Benjamini–Hochberg 错误发现率校正",
             f"Getis-Ord Gi* (Getis & Ord 1992): contiguity weights with self, {permutations} conditional "
-            f"permutations (seed {seed}; smallest p {1 / (permutations + 1):.4f}), two-sided (folded) p, "
+            f"permutations (seed {seed}; smallest p {1 / (permutations + 1):.4f}), two-sided p, "
             "Benjamini–Hochberg false-discovery-rate correction",
         )
     )

@@ -6,18 +6,17 @@ default to OpenStreetMap tiles; on the intranet that is a blank page. Here:
 * ``make_offline(m)`` points every link at the vendored copy (static/vendor/, see its README.md);
 * ``offline_map(...)`` builds a map with no base layer unless a tile URL template is configured;
 * ``find_external_urls(html)`` lists what a browser would still fetch from another host;
-* ``render_html(m)`` / ``save_html(m, path)`` render and refuse a page that still has such a URL.
+* ``render_html(m)`` renders and refuses a page that still has such a URL (geo.maps.standalone writes files).
 """
 
 from __future__ import annotations
 
 import base64
-import os
 import re
 from collections.abc import Iterable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import folium
 from branca.element import CssLink, Element, Figure, JavascriptLink
@@ -353,29 +352,3 @@ def render_html(m: folium.Map, static_prefix: str = DEFAULT_STATIC_PREFIX, allow
     if external:
         raise ExternalAssetError(external)
     return page
-
-
-def relative_static_prefix(
-    html_path: str | os.PathLike[str], vendor_dir: str | os.PathLike[str] = VENDOR_DIR
-) -> str:
-    """Return the URL path from a page written at ``html_path`` to the vendor folder, for file:// use."""
-    html_dir = Path(html_path).resolve().parent
-    rel = Path(os.path.relpath(Path(vendor_dir).resolve(), html_dir)).as_posix()
-    return quote(rel, safe="/")  # folder names may be Chinese or have spaces
-
-
-def save_html(
-    m: folium.Map,
-    path: str | os.PathLike[str],
-    vendor_dir: str | os.PathLike[str] = VENDOR_DIR,
-    allowed: Iterable[str] = (),
-) -> Path:
-    """Write the map to ``path`` linking the vendored assets by a relative path (works from file://).
-
-    The page keeps working only while it stays in the same place relative to ``vendor_dir``: to hand it
-    to someone, send the folder that holds both (or serve it and use render_html instead).
-    """
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(m, relative_static_prefix(out, vendor_dir), allowed), encoding="utf-8")
-    return out

@@ -14,8 +14,9 @@ from geo.maps.change_map import change_map
 from geo.maps.density_map import density_map
 from geo.maps.grid_maps import choropleth_map, hotspot_map
 from geo.maps.layers import tile_allowances
-from geo.maps.offline import DEFAULT_STATIC_PREFIX, render_html, save_html
+from geo.maps.offline import DEFAULT_STATIC_PREFIX, render_html
 from geo.maps.query import map_query
+from geo.maps.standalone import save_html
 from geo.settings import Settings
 
 MAP_KINDS = {
@@ -60,7 +61,14 @@ def render_map(
     return render_html(m, static_prefix, allowed=tile_allowances(settings))
 
 
-def save_map(kind: str, session: Session, settings: Settings, path: str | os.PathLike[str], **filters) -> Path:
-    """Write the map's page to path, linking the vendored assets by a relative path (opens from file://)."""
+def save_map(
+    kind: str,
+    session: Session,
+    settings: Settings,
+    path: str | os.PathLike[str],
+    assets: str = "inline",
+    **filters,
+) -> Path:
+    """Write the map's page to path, self-contained (assets inline) or with a folder of its assets."""
     m = build_map(kind, session, settings, **filters)
-    return save_html(m, path, allowed=tile_allowances(settings))
+    return save_html(m, path, allowed=tile_allowances(settings), assets=assets)

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from geo import vocab
 from geo.errors import InvalidInput
+from geo.localtime import LOCAL_TZ_NAME
 from geo.scope import CITY_CODE, Scope, resolve_scope
-from geo.stats.filters import LOCAL_TZ_NAME, Window, make_window, parse_categories
+from geo.stats.filters import Window, make_window, parse_categories
 from geo.stats.windows import following_window
 
 # Dates a map may ask about: later and earlier windows are derived from them, so keep them far from date.min/max.

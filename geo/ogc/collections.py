@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import vocab
+from geo.area import Area
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
@@ -173,8 +174,13 @@ def queryables(coll: Collection, self_url: str) -> dict[str, Any]:
     }
 
 
-def extents(session: Session) -> dict[str, dict[str, Any]]:
-    """Spatial (and temporal) extent of every collection, from planner statistics where they exist."""
+def extents(session: Session, area: Area) -> dict[str, dict[str, Any]]:
+    """Spatial (and temporal) extent of every collection, from planner statistics where they exist.
+
+    Below the city, extents describe only what lies in the caller's area (the area's grids for space).
+    """
+    if not area.is_city:
+        return _area_extents(session, area)
     out: dict[str, dict[str, Any]] = {}
     for coll in COLLECTIONS.values():
         exact = f"(SELECT ST_Extent(geom) FROM {coll.table})"
@@ -195,9 +201,37 @@ def extents(session: Session) -> dict[str, dict[str, Any]]:
             lo, hi = session.execute(
                 text(f"SELECT min({coll.temporal}), max({coll.temporal}) FROM {coll.table}")
             ).one()
-            extent["temporal"] = {
-                "interval": [[lo.isoformat() if lo else None, hi.isoformat() if hi else None]],
-                "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
-            }
+            extent["temporal"] = _temporal(lo, hi)
+        out[coll.id] = extent
+    return out
+
+
+def _temporal(lo: Any, hi: Any) -> dict[str, Any]:
+    return {
+        "interval": [[lo.isoformat() if lo else None, hi.isoformat() if hi else None]],
+        "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+    }
+
+
+def _area_extents(session: Session, area: Area) -> dict[str, dict[str, Any]]:
+    inside, params = area.where("grids", "g")
+    row = session.execute(
+        text(
+            f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(g.geom) AS e FROM grids g WHERE {inside}) s"
+        ),
+        params,
+    ).one()
+    out: dict[str, dict[str, Any]] = {}
+    for coll in COLLECTIONS.values():
+        extent: dict[str, Any] = {}
+        if row[0] is not None:
+            extent["spatial"] = {"bbox": [[round(float(v), 7) for v in row]], "crs": CRS84}
+        if coll.temporal:
+            cond, bound = area.where(coll.table, "t")
+            lo, hi = session.execute(
+                text(f"SELECT min(t.{coll.temporal}), max(t.{coll.temporal}) FROM {coll.table} t WHERE {cond}"),
+                bound,
+            ).one()
+            extent["temporal"] = _temporal(lo, hi)
         out[coll.id] = extent
     return out

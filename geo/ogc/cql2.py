@@ -244,7 +244,10 @@ def parse(text: str) -> Any:
     """Parse CQL2-text into a tree; Cql2Error names the position and token of the first problem."""
     if not text.strip():
         raise Cql2Error("filter is empty", field="filter", position=1, token="")
-    return Parser(text).parse()
+    try:
+        return Parser(text).parse()
+    except RecursionError:  # nesting inside WKT literals, which the parser's own depth limit does not count
+        raise Cql2Error("filter is nested too deeply", field="filter", position=1, token="") from None
 
 
 __all__ = ["Between", "BoolOp", "Compare", "Cql2Error", "GeometryLiteral", "In", "IsNull", "Like", "Lit", "Not",

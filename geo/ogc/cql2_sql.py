@@ -113,7 +113,12 @@ class Translator:
             a, fa, _ = self.operand(node.operand)
             if fa != "string" or not (isinstance(node.pattern, cql2.Lit) and node.pattern.kind == "string"):
                 raise self.error("LIKE needs a string property and a quoted pattern", node.pos)
-            return f"({a} {'NOT LIKE' if node.negated else 'LIKE'} {self.bind(node.pattern.value)})"
+            pattern = str(node.pattern.value)
+            if (len(pattern) - len(pattern.rstrip("\\"))) % 2:  # PostgreSQL refuses a pattern ending in escape
+                raise self.error(
+                    "a LIKE pattern may not end with a lone backslash (the escape character)", node.pos
+                )
+            return f"({a} {'NOT LIKE' if node.negated else 'LIKE'} {self.bind(pattern)})"
         if isinstance(node, cql2.Between):
             a, low, family = self.scalar_pair(node.operand, node.low, node.pos)
             _, high, _ = self.scalar_pair(node.operand, node.high, node.pos)
@@ -125,6 +130,8 @@ class Translator:
             listed = ", ".join(b for _, b, _ in parts)
             return f"({parts[0][0]} {'NOT IN' if node.negated else 'IN'} ({listed}))"
         if isinstance(node, cql2.IsNull):
+            if not isinstance(node.operand, cql2.Prop):  # a literal has no type PostgreSQL could infer
+                raise self.error("IS NULL applies to a property", node.pos)
             a, _, _ = self.operand(node.operand)
             return f"({a} IS {'NOT NULL' if node.negated else 'NULL'})"
         if isinstance(node, cql2.Spatial):

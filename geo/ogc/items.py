@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.area import Area
 from geo.errors import InvalidInput
 from geo.ogc import cql2_sql
 from geo.ogc.collections import Collection
@@ -60,10 +61,11 @@ def _feature_json(coll: Collection) -> str:
     ).format(id=coll.id_column, props=", ".join(f"'{p.name}', t.{p.name}" for p in coll.properties))
 
 
-def items(session: Session, coll: Collection, q: ItemsQuery) -> tuple[int, int, str]:
-    """(numberMatched, numberReturned, JSON array of Features) for one page, in one round trip."""
-    params: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
-    cond = where(coll, q, params)
+def items(session: Session, coll: Collection, q: ItemsQuery, area: Area) -> tuple[int, int, str]:
+    """(numberMatched, numberReturned, JSON array of Features) of the area's features, one page, one round trip."""
+    inside, params = area.where(coll.table, "t")
+    params.update(limit=q.limit, offset=q.offset)
+    cond = f"{inside} AND {where(coll, q, params)}"
     sql = f"""
         WITH page AS (
             SELECT {coll.column_list}, t.geom FROM {coll.table} t
@@ -80,19 +82,20 @@ def items(session: Session, coll: Collection, q: ItemsQuery) -> tuple[int, int, 
     return int(matched), int(returned), features
 
 
-def item(session: Session, coll: Collection, fid: str) -> tuple[str, dict[str, Any]] | None:
-    """(Feature JSON, its properties) for one id, or None when there is no such (current) feature."""
+def item(session: Session, coll: Collection, fid: str, area: Area) -> tuple[str, dict[str, Any]] | None:
+    """(Feature JSON, its properties) for one id, or None when there is no such (current) feature in the area."""
     key: Any = fid
     if coll.id_kind == "integer":
         if not fid.lstrip("-").isdigit() or len(fid) > 18:
             return None
         key = int(fid)
+    inside, params = area.where(coll.table, "t")
     row = session.execute(
         text(
             f"SELECT {_feature_json(coll)}::text, {coll.column_list} FROM {coll.table} t "
-            f"WHERE {coll.base_where} AND t.{coll.id_column} = :fid"
+            f"WHERE {coll.base_where} AND {inside} AND t.{coll.id_column} = :fid"
         ),
-        {"fid": key},
+        {"fid": key, **params},
     ).one_or_none()
     if row is None:
         return None

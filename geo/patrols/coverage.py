@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.area import Area
 from geo.crs import METRIC_EPSG
 from geo.errors import AdminUnitNotFound, InvalidInput
 from geo.patrols.hotspots import HOT_METHODS, hot_grids, resolve_as_of, window
 from geo.patrols.params import travel_minutes
-from geo.patrols.routes import OfficerNotFound, RouteNotFound
+from geo.patrols.routes import OfficerNotFound, RouteNotFound, check_patrol_area
 from geo.scope import in_grids_box
 
 # `lm` holds the lines in metres and a lon/lat box grown by the reach (5% spare, and the longitude
@@ -263,6 +264,7 @@ def line_coverage(
 
 def coverage(
     session: Session,
+    area: Area,
     route_id: int | None = None,
     officer_id: int | None = None,
     community_code: str | None = None,
@@ -280,6 +282,7 @@ def coverage(
         raise InvalidInput(
             "give exactly one of route_id, officer_id, community_code", field=given[1] if given else "route_id"
         )
+    check_patrol_area(session, area, route_id, officer_id, community_code)
     if route_id is not None:
         return route_coverage(session, route_id, **kw)
     if officer_id is not None:

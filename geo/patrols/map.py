@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import vocab
+from geo.area import CITY, Area
 from geo.crs import METRIC_EPSG, wgs84_to_gcj02
 from geo.maps.offline import DEFAULT_STATIC_PREFIX, offline_map, render_html
 from geo.patrols import routes
@@ -29,7 +30,7 @@ GRIDS_SQL = """
            (SELECT count(*) FROM incidents i
              WHERE i.grid_code = g.code AND i.geom && g.geom AND i.occurred_at > :since AND i.occurred_at <= :as_of) AS n
     FROM grids g, patrol_routes r
-    WHERE r.id = :id AND g.status = 'active'
+    WHERE r.id = :id AND g.status = 'active' AND {inside}
       AND (g.community_code = r.community_code OR g.geom && ST_Expand(r.geom, 0.01))
     ORDER BY g.code
 """
@@ -126,15 +127,23 @@ def _stop_icon(number: int, kind: str) -> folium.DivIcon:
 
 
 def route_map(
-    session: Session, settings: Settings, route_id: int, days: int = 28, as_of: dt.datetime | None = None
+    session: Session,
+    settings: Settings,
+    route_id: int,
+    days: int = 28,
+    as_of: dt.datetime | None = None,
+    area: Area = CITY,
 ) -> folium.Map:
     """The folium map of one route: grids coloured by incidents in the last `days`, reach band, stops."""
-    feature = routes.get_route(session, route_id)
+    feature = routes.get_route(session, route_id, area)
     props = feature["properties"]
     since, end = window(days, resolve_as_of(session, as_of))
     gcj = _gcj02(settings)
     line = shapely.geometry.shape(feature["geometry"])
-    rows = session.execute(text(GRIDS_SQL), {"id": route_id, "since": since, "as_of": end}).all()
+    inside, bound = area.where("grids", "g")  # the neighbouring grids drawn: only the caller's
+    rows = session.execute(
+        text(GRIDS_SQL.replace("{inside}", inside)), {"id": route_id, "since": since, "as_of": end, **bound}
+    ).all()
     grids = shapely.from_wkb([bytes(r.wkb) for r in rows]) if rows else np.array([], dtype=object)
     counts = np.array([int(r.n) for r in rows])
     west, south, east, north = shapely.total_bounds([*grids, line])
@@ -234,7 +243,8 @@ def route_map_html(
     days: int = 28,
     as_of: dt.datetime | None = None,
     static_prefix: str = DEFAULT_STATIC_PREFIX,
+    area: Area = CITY,
 ) -> str:
     """The route's map page on vendored assets (refused if anything would load from another host)."""
-    m = route_map(session, settings, route_id, days, as_of)
+    m = route_map(session, settings, route_id, days, as_of, area)
     return render_html(m, static_prefix, allowed=(settings.tile_url,) if settings.tile_url else ())

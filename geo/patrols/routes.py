@@ -11,11 +11,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import audit, vocab
+from geo.area import CITY, Area
 from geo.auth import Principal
 from geo.crs import METRIC_EPSG
 from geo.errors import AdminUnitNotFound, Forbidden, InvalidGeometry, NotFound, VersionConflict
-from geo.geojson import feature_collection, features_sql
+from geo.geojson import Page, feature_page, features_sql
 from geo.patrols.validate import parse_route
+from geo.pg import events
 
 WRITER_ROLES = ("police", "gis_editor")
 
@@ -35,8 +37,38 @@ class OfficerNotFound(NotFound):
     code = "officer_not_found"
 
 
-def get_route(session: Session, route_id: int) -> dict[str, Any]:
+def check_patrol_area(
+    session: Session,
+    area: Area,
+    route_id: int | None = None,
+    officer_id: int | None = None,
+    community_code: str | None = None,
+    grid_codes: list[str] | None = None,
+) -> None:
+    """What a patrol request names must lie in the caller's area: a route or officer outside is not found
+    (404, existence not revealed); a community or grid outside is forbidden (403)."""
+    if area.is_city:
+        return
+    if route_id is not None:
+        inside, params = area.where("patrol_routes", "r")
+        hit = session.execute(
+            text(f"SELECT 1 FROM patrol_routes r WHERE r.id = :id AND {inside}"), {"id": route_id, **params}
+        )
+        if hit.first() is None:
+            raise RouteNotFound(f"patrol route {route_id} does not exist in your area", route_id=route_id)
+    if officer_id is not None:
+        community = session.execute(text("SELECT community_code FROM officers WHERE id = :id"), {"id": officer_id})
+        if not area.holds(community.scalar_one_or_none()):
+            raise OfficerNotFound(f"officer {officer_id} does not exist in your area", field="officer_id")
+    if community_code is not None:
+        area.narrowed(community_code, field="community_code")
+    for code in grid_codes or []:
+        area.narrowed(code, field="grid_codes")
+
+
+def get_route(session: Session, route_id: int, area: Area = CITY) -> dict[str, Any]:
     """One route as a GeoJSON Feature (properties include length_m and the officer's name)."""
+    check_patrol_area(session, area, route_id=route_id)
     sql = features_sql(ROUTE_SELECT + " WHERE r.id = :id", "id")
     features = json.loads(session.execute(text(sql), {"id": route_id}).scalar_one())
     if not features:
@@ -46,16 +78,18 @@ def get_route(session: Session, route_id: int) -> dict[str, Any]:
 
 def list_routes(
     session: Session,
+    area: Area,
     officer_id: int | None = None,
     community_code: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> str:
-    """A page of routes as a FeatureCollection string, filtered by officer and/or community."""
-    where, params = (
-        ["TRUE"],
-        {"limit": limit, "offset": offset, "officer": officer_id, "community": community_code},
-    )
+) -> Page:
+    """A page of the routes in the area as a FeatureCollection, filtered by officer and/or community."""
+    if community_code is not None:
+        area.narrowed(community_code, field="community_code")
+    inside, params = area.where("patrol_routes", "r")
+    where = [inside]
+    params.update(limit=limit, offset=offset, officer=officer_id, community=community_code)
     if officer_id is not None:
         where.append("r.officer_id = :officer")
     if community_code is not None:
@@ -63,8 +97,7 @@ def list_routes(
     cond = " AND ".join(where)
     matched = session.execute(text(f"SELECT count(*) FROM patrol_routes r WHERE {cond}"), params).scalar_one()
     page = ROUTE_SELECT + f" WHERE {cond} ORDER BY r.id LIMIT :limit OFFSET :offset"
-    body = feature_collection(session, page, params, "id", {"numberMatched": matched})
-    return body[:-1] + f', "numberReturned": {min(limit, max(0, matched - offset))}' + "}"
+    return feature_page(session, page, params, "id", matched, limit, offset)
 
 
 def _officer(session: Session, officer_id: int) -> Mapping[str, Any]:
@@ -184,6 +217,7 @@ def create_route(
     data = parse_route(payload)
     officer = _officer(session, data["officer_id"])
     check_may_write(principal, officer["id"])
+    check_officer_in_area(principal, officer)
     _check_near_city(session, data["geometry"], city_margin_km)
     community = data.get("community_code") or officer["community_code"]
     if community is not None:
@@ -206,11 +240,36 @@ def create_route(
         },
     ).scalar_one()
     feature = get_route(session, route_id)
+    _announce(session, route_id)
     audit.record(session, principal.username, "create", "patrol_route", str(route_id), after=_snapshot(feature))
     return {"route": feature, "warnings": _warnings(session, route_id, officer, reach_m)}
 
 
-def _locked(session: Session, route_id: int) -> Mapping[str, Any]:
+def check_officer_in_area(principal: Principal, officer: Mapping[str, Any]) -> None:
+    """A route goes to an officer of a community inside the writer's area."""
+    if not principal.area.holds(officer["community_code"]) and not principal.area.is_city:
+        raise Forbidden(
+            f"民警 {officer['id']} 的社区不在您的辖区内 officer {officer['id']}'s community "
+            f"{officer['community_code']} is outside your area {principal.area_code}",
+            field="officer_id",
+        )
+
+
+def _announce(session: Session, route_id: int) -> None:
+    """Refresh the patrol-route tiles over the route's current extent once the transaction commits."""
+    row = session.execute(
+        text(
+            "SELECT ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) FROM patrol_routes WHERE id = :id"
+        ),
+        {"id": route_id},
+    ).first()
+    box = events.bbox_from_row(row)
+    if box is not None:
+        events.on_commit(session, "patrol_routes", box)
+
+
+def _locked(session: Session, route_id: int, area: Area) -> Mapping[str, Any]:
+    check_patrol_area(session, area, route_id=route_id)
     row = (
         session.execute(
             text("SELECT id, officer_id, version FROM patrol_routes WHERE id = :id FOR UPDATE"), {"id": route_id}
@@ -241,17 +300,19 @@ def update_route(
     city_margin_km: float = 50.0,
 ) -> dict[str, Any]:
     """Replace the given fields of a route (absent ones are kept); optional If-Match version check."""
-    row = _locked(session, route_id)
+    row = _locked(session, route_id, principal.area)
     check_may_write(principal, row["officer_id"])
     _check_version(row, if_match)
     data = parse_route(payload, partial=True)
     officer = _officer(session, data.get("officer_id", row["officer_id"]))
     check_may_write(principal, officer["id"])
+    check_officer_in_area(principal, officer)
     if "community_code" in data:
         _check_community(session, data["community_code"])
     if "geometry" in data:
         _check_near_city(session, data["geometry"], city_margin_km)
     before = _snapshot(get_route(session, route_id))
+    _announce(session, route_id)  # where it was
     sets = ["version = version + 1", "updated_at = now()"]
     params: dict[str, Any] = {"id": route_id}
     for field in ("name", "officer_id", "community_code", "shift", "mode"):
@@ -266,6 +327,7 @@ def update_route(
         params["geom"] = json.dumps(data["geometry"])
     session.execute(text(f"UPDATE patrol_routes SET {', '.join(sets)} WHERE id = :id"), params)
     feature = get_route(session, route_id)
+    _announce(session, route_id)  # where it is now
     audit.record(
         session,
         principal.username,
@@ -280,17 +342,18 @@ def update_route(
 
 def delete_route(session: Session, principal: Principal, route_id: int, if_match: int | None = None) -> None:
     """Delete a route (ownership and optional version checked); the audit log keeps its last state."""
-    row = _locked(session, route_id)
+    row = _locked(session, route_id, principal.area)
     check_may_write(principal, row["officer_id"])
     _check_version(row, if_match)
     before = _snapshot(get_route(session, route_id))
+    _announce(session, route_id)
     session.execute(text("DELETE FROM patrol_routes WHERE id = :id"), {"id": route_id})
     audit.record(session, principal.username, "delete", "patrol_route", str(route_id), before=before)
 
 
-def route_gpx(session: Session, route_id: int) -> str:
+def route_gpx(session: Session, route_id: int, area: Area) -> str:
     """The route as GPX 1.1: a track along the line and a waypoint per planned stop, in visiting order."""
-    feature = get_route(session, route_id)
+    feature = get_route(session, route_id, area)
     props = feature["properties"]
     gpx = gpxpy.gpx.GPX()
     gpx.creator = "citygrid"

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import vocab
+from geo.area import CITY, Area
 from geo.crs import METRIC_EPSG
 from geo.errors import GridNotFound, InvalidInput
 from geo.patrols import candidates as cands
@@ -21,7 +22,7 @@ from geo.patrols.coverage import area_grid_codes, line_coverage
 from geo.patrols.hotspots import HOT_METHODS, resolve_as_of
 from geo.patrols.legs import LegRouter, make_router
 from geo.patrols.params import DEFAULT_WEIGHTS, STOP_KINDS, metres_per_second
-from geo.patrols.routes import OfficerNotFound
+from geo.patrols.routes import OfficerNotFound, check_patrol_area
 from geo.patrols.solver import EXACT_MAX_STOPS, Plan, Problem, solve_exact, solve_greedy, solve_ortools
 from geo.patrols.validate import check_choice, check_shift_minutes, parse_point
 
@@ -201,9 +202,16 @@ def _line(legs: Any, path_nodes: list[int]) -> dict[str, Any] | None:
 
 
 def suggest_patrol(
-    session: Session, req: SuggestRequest, reach_m: float = 100.0, router: LegRouter | None = None
+    session: Session,
+    req: SuggestRequest,
+    reach_m: float = 100.0,
+    router: LegRouter | None = None,
+    within: Area = CITY,
 ) -> dict[str, Any]:
     """A suggested patrol as a GeoJSON Feature: ordered stops with ETAs, risk vs greedy, and coverage."""
+    check_patrol_area(
+        session, within, officer_id=req.officer_id, community_code=req.community_code, grid_codes=req.grid_codes
+    )
     started = time.perf_counter()
     area, community = _area(session, req)
     as_of = resolve_as_of(session, req.as_of)

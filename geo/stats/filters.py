@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from geo import vocab
 from geo.errors import InvalidInput
+from geo.localtime import LOCAL_TZ
 
-LOCAL_TZ_NAME = "Asia/Shanghai"
-LOCAL_TZ = ZoneInfo(LOCAL_TZ_NAME)
 PREVIOUS_MODES = ("prior", "yoy")
 # Dates outside this span are typing errors, and would let a previous window fall off the calendar.
 EARLIEST, LATEST = dt.date(1950, 1, 1), dt.date(2150, 1, 1)
@@ -53,26 +51,8 @@ def make_window(start: dt.date, end: dt.date) -> Window:
 
 def parse_categories(raw: list[str] | str | None, default: tuple[str, ...] | None = None) -> list[str] | None:
     """Category keys from 'a,b' or ['a', 'b'] (validated against vocab); None means every category."""
-    if raw is None:
-        return list(default) if default else None
-    items = [raw] if isinstance(raw, str) else list(raw)
-    keys: list[str] = []
-    for item in items:
-        for part in item.split(","):
-            key = part.strip()
-            if not key:
-                continue
-            if key not in vocab.INCIDENT_CATEGORIES:
-                raise InvalidInput(
-                    f"unknown category '{key}'; one of {', '.join(vocab.INCIDENT_CATEGORIES)}",
-                    field="categories",
-                    value=key,
-                )
-            if key not in keys:
-                keys.append(key)
-    if not keys:
-        return list(default) if default else None
-    return keys
+    keys = vocab.parse_words(raw, vocab.INCIDENT_CATEGORIES, "categories", what="category")
+    return keys or (list(default) if default else None)
 
 
 def category_filter(categories: list[str] | None, alias: str = "i") -> str:

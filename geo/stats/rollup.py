@@ -7,8 +7,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.localtime import LOCAL_TZ_NAME
 from geo.scope import Scope
-from geo.stats.filters import LOCAL_TZ_NAME, Window
+from geo.stats.filters import Window
 
 # What the roll-up can answer: whole local days (every Window is), city or county scope, these groupings.
 LEVELS = ("city", "county")

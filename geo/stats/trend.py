@@ -10,10 +10,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.errors import InvalidInput
+from geo.localtime import LOCAL_TZ_NAME
 from geo.scope import Scope, resolve_scope
 from geo.stats import rollup
 from geo.stats.coverage import Span, WindowStatus, data_coverage, scope_county
-from geo.stats.filters import LOCAL_TZ_NAME, Window, category_filter, category_keys, make_window, parse_categories
+from geo.stats.filters import Window, category_filter, category_keys, make_window, parse_categories
 from geo.stats.periods import WindowOut
 
 BUCKETS = ("day", "week", "month")

@@ -15,7 +15,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo import vocab
+from geo.area import CITY, Area
 from geo.errors import InvalidInput, NotFound
+from geo.localtime import LOCAL_TZ_NAME
+from geo.ogc.params import parse_datetime
 from geo.tiles.cache import tile_bounds
 
 EXTENT = 4096
@@ -58,7 +62,7 @@ LAYERS: dict[str, TileLayer] = {
                   {"name": "小区名称 name", "category": "three_no/other",
                    "renovation_status": "整治状态 renovation status", "households": "户数 households"}, fid="id"),
         TileLayer("incidents", "事件 Incidents", "incidents",
-                  "g.category, g.status, to_char(g.occurred_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') "
+                  f"g.category, g.status, to_char(g.occurred_at AT TIME ZONE '{LOCAL_TZ_NAME}', 'YYYY-MM-DD') "
                   "AS occurred_on",
                   {"category": "类别 category", "status": "状态 status", "occurred_on": "发生日期（北京时间） local date",
                    "count": f"z<{INCIDENT_POINTS_FROM_ZOOM}: 该格事件数 incidents in the bin"},
@@ -78,6 +82,17 @@ class TileFilter:
     category: str | None = None
     start: dt.datetime | None = None
     end: dt.datetime | None = None
+
+    @classmethod
+    def parse(cls, layer: str, category: str | None, datetime: str | None) -> TileFilter:
+        """The filter a tile request asks for: only incidents filter, by one category and an OGC datetime."""
+        if category is None and datetime is None:
+            return cls()
+        if layer != "incidents":
+            raise InvalidInput("category and datetime filter only the incidents layer", field="layer")
+        key = vocab.word(category, vocab.INCIDENT_CATEGORIES, "category") if category is not None else None
+        start, end = parse_datetime(datetime) or (None, None)
+        return cls(key, start, end)
 
     def variant(self) -> str:
         parts = [f"category={self.category}" if self.category else "",
@@ -179,8 +194,15 @@ def _bins_sql(extra_where: str) -> str:
     """
 
 
-def render_tile(session: Session, layer: str, z: int, x: int, y: int, flt: TileFilter | None = None) -> bytes:
-    """One MVT tile of layer at z/x/y (empty bytes when nothing is there)."""
+def scoped_variant(variant: str, area: Area) -> str:
+    """The cache key's variant for a caller: tiles below the city are cached per area (never shared)."""
+    return variant if area.is_city else f"{variant}@{area.code}"
+
+
+def render_tile(
+    session: Session, layer: str, z: int, x: int, y: int, flt: TileFilter | None = None, area: Area = CITY
+) -> bytes:
+    """One MVT tile of layer at z/x/y with only the area's features (empty bytes when nothing is there)."""
     spec = check_tile(layer, z, x, y)
     w, s, e, n = tile_bounds(z, x, y)
     params: dict[str, Any] = {"z": z, "x": x, "y": y, "w": w, "s": s, "e": e, "n": n, "layer": spec.name}
@@ -190,6 +212,10 @@ def render_tile(session: Session, layer: str, z: int, x: int, y: int, flt: TileF
     if layer == "admin_units":
         params["levels"] = admin_levels(z)
     extra = _filters(layer, flt or TileFilter(), params)
+    inside, bound = area.where(spec.table, "g")
+    if not area.is_city:
+        extra += f" AND {inside}"
+        params.update(bound)
     if layer == "incidents" and z < INCIDENT_POINTS_FROM_ZOOM:
         params.update(dx=(e - w) / BINS_PER_SIDE, dy=(n - s) / BINS_PER_SIDE)
         sql = _bins_sql(extra)

@@ -6,7 +6,7 @@ SELECT case_events: a step is never edited or deleted. Photos are kept in the da
 backup holds them. case_time_limits is seeded from Feng county's quick-handling rule (2018).
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0005
 """
 
 from collections.abc import Sequence
@@ -19,7 +19,7 @@ from geo.cases import vocab as cv
 from geo.vocab import INCIDENT_CATEGORIES, check_sql
 
 revision: str = "0007"
-down_revision: str | None = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -28,12 +28,15 @@ _APP_ROLES = """
     SELECT DISTINCT grantee FROM information_schema.role_table_grants
     WHERE table_schema = 'public' AND table_name = 'case_events' AND grantee NOT IN (current_user, 'PUBLIC')
 """
+# Least privilege (as migration 0005): the app never deletes a case, a limit or a photo (the demo load and
+# tests do, as the owner), never edits a step or a photo; it updates a case's state and upserts limits.
 _APPEND_ONLY = f"""
 DO $$
 DECLARE r text;
 BEGIN
   FOR r IN {_APP_ROLES} LOOP
-    EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON case_events FROM %I', r);
+    EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON case_events, case_photos FROM %I', r);
+    EXECUTE format('REVOKE DELETE, TRUNCATE ON cases, case_time_limits FROM %I', r);
   END LOOP;
 END $$
 """

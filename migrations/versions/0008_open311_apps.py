@@ -15,6 +15,20 @@ down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Least privilege (as migrations 0005 and 0007; declared in tests/db/test_grants.py): the app registers apps and
+# records who filed a public case, but never edits or deletes either (the demo load and tests do, as the owner).
+_INSERT_ONLY = """
+DO $$
+DECLARE r text;
+BEGIN
+  FOR r IN SELECT DISTINCT grantee FROM information_schema.role_table_grants
+           WHERE table_schema = 'public' AND table_name = 'open311_requests'
+             AND grantee NOT IN (current_user, 'PUBLIC') LOOP
+    EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON open311_apps, open311_requests FROM %I', r);
+  END LOOP;
+END $$
+"""
+
 
 def upgrade() -> None:
     op.create_table(
@@ -35,6 +49,7 @@ def upgrade() -> None:
         sa.Column("name", sa.Text(), nullable=True),
     )
     op.create_index("ix_open311_requests_app_id", "open311_requests", ["app_id"])
+    op.execute(_INSERT_ONLY)
 
 
 def downgrade() -> None:

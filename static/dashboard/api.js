@@ -1,4 +1,6 @@
 // Requests to our own server only, with the token from the token box (kept in localStorage).
+import { currentLang } from "./i18n.js";
+
 const TOKEN_KEY = "citygrid.token";
 
 export class ApiError extends Error {
@@ -27,15 +29,16 @@ export function query(params) {
   return text ? "?" + text : "";
 }
 
-async function request(path, params, accept) {
-  const headers = { Accept: accept };
+async function request(path, params, accept, init = {}) {
+  const headers = { Accept: accept, ...(init.headers || {}) };
   const token = getToken();
   if (token) headers.Authorization = "Bearer " + token;
-  const response = await fetch(path + query(params || {}), { headers });
+  const response = await fetch(path + query(params || {}), { ...init, headers });
   if (!response.ok) {
     let detail = response.statusText;
     try {
-      detail = (await response.json()).detail || detail;
+      const body = await response.json(); // {code, detail (English), detail_zh (Chinese)}
+      detail = (currentLang() === "zh" && body.detail_zh ? `${body.detail_zh} · ${body.detail}` : body.detail) || detail;
     } catch (_) { /* not JSON */ }
     throw new ApiError(response.status, detail);
   }
@@ -44,6 +47,15 @@ async function request(path, params, accept) {
 
 export async function getJSON(path, params) {
   return (await request(path, params, "application/json")).json();
+}
+
+export async function postJSON(path, body) {
+  const init = { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } };
+  return (await request(path, {}, "application/json, application/geo+json", init)).json();
+}
+
+export async function getBlob(path, params) {
+  return (await request(path, params, "application/pdf")).blob();
 }
 
 export async function getHTML(path, params) {

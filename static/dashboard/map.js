@@ -1,4 +1,5 @@
 // The live command map: grids coloured by incident count, the scope's child units on top to click into.
+import { getJSON } from "./api.js";
 import { pick, t } from "./i18n.js";
 
 const COLOURS = ["#f7f7f7", "#fee391", "#fec44f", "#fe9929", "#ec7014", "#cc4c02", "#8c2d04"];
@@ -8,6 +9,10 @@ let childLayer = null;
 let legend = null;
 let layerControl = null;
 let incidentLayer = null;
+let labelLayer = null;
+let suggestionLayer = null;
+let lastBounds = null;
+const LABELLED = new Set(["county", "town"]); // names of these children are drawn on the map where they fit
 
 export function createMap(meta) {
   map = L.map("map", { zoomControl: true, minZoom: 5, maxZoom: 19, zoomSnap: 0.25 });
@@ -16,6 +21,7 @@ export function createMap(meta) {
     L.tileLayer(meta.tile_url, { attribution: meta.tile_attribution || "底图 Base map", maxZoom: 19 }).addTo(map);
   }
   map.setView([34.36, 107.24], 9);
+  map.on("zoomend moveend", fitLabels);
   legend = L.control({ position: "bottomleft" });
   legend.onAdd = () => L.DomUtil.create("div", "legend");
   legend.addTo(map);
@@ -43,10 +49,25 @@ function escapeHTML(text) {
   return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
-function gridPopup(p) {
-  return `<b>${escapeHTML(p.name)}</b><br>${t("grid")} ${escapeHTML(p.code)}<br>` +
-    `${t("community")} ${escapeHTML(p.community)}<br>${t("worker")} ${escapeHTML(p.worker)}<br>` +
-    `${t("incidents")} <b>${p.count}</b>`;
+function phone(value) {
+  return value ? ` ${escapeHTML(value)}` : "";
+}
+
+function gridPopup(p, who = null) {
+  const people = who
+    ? `${t("community")} ${escapeHTML(who.community.name)}<br>${t("worker")} ${escapeHTML(who.grid_worker.name || "–")}${phone(who.grid_worker.phone)}<br>` +
+      who.police.map((o) => `${t("police")} ${escapeHTML(o.name)}${phone(o.phone)}`).join("<br>")
+    : `${t("community")} …<br>${t("worker")} …`;
+  return `<div class="grid-popup"><b>${escapeHTML(p.name)}</b><br>${t("grid")} ${escapeHTML(p.code)}<br>${people}<br>` +
+    `${t("incidents")} <b>${p.count}</b></div>`;
+}
+
+// The popup opens at once with what the tile knows; who to call comes from the API (phones masked by role).
+function openGridPopup(latlng, p) {
+  const popup = L.popup().setLatLng(latlng).setContent(gridPopup(p)).openOn(map);
+  getJSON(`/api/v1/dashboard/contacts/${p.code}`)
+    .then((who) => { if (map.hasLayer(popup)) popup.setContent(gridPopup(p, who)); })
+    .catch((err) => { if (map.hasLayer(popup)) popup.setContent(gridPopup(p) + `<div class="up">${escapeHTML(err.message)}</div>`); });
 }
 
 function drawLegend(bounds) {
@@ -84,7 +105,7 @@ function tiledGrids(data, bounds, hasChildren, tiles, token) {
   if (!hasChildren) {
     layer.on("click", (e) => {
       const p = e.layer.properties;
-      L.popup().setLatLng(e.latlng).setContent(gridPopup({ ...p, count: data.grid_counts[p.code] ?? "–" })).openOn(map);
+      openGridPopup(e.latlng, { ...p, count: data.grid_counts[p.code] ?? "–" });
     });
   }
   return layer;
@@ -107,7 +128,44 @@ function tiledIncidents(data, tiles, token) {
   });
 }
 
+// Labels for county and town children, each shown only when its unit is wide and tall enough on screen.
+function drawLabels(children) {
+  labelLayer = L.layerGroup().addTo(map);
+  const level = children.features[0]?.properties.level;
+  if (!LABELLED.has(level)) return;
+  childLayer.eachLayer((shape) => {
+    const name = shape.feature.properties.name;
+    const icon = L.divIcon({ className: "area-label", html: `<span>${escapeHTML(name)}</span>`, iconSize: null });
+    const marker = L.marker(shape.getCenter(), { icon, interactive: false, keyboard: false });
+    marker.fits = () => {
+      const b = shape.getBounds();
+      const nw = map.latLngToContainerPoint(b.getNorthWest()), se = map.latLngToContainerPoint(b.getSouthEast());
+      return se.x - nw.x > name.length * 13 + 12 && se.y - nw.y > 22;
+    };
+    labelLayer.addLayer(marker);
+  });
+  fitLabels();
+}
+
+function fitLabels() {
+  if (!labelLayer) return;
+  labelLayer.eachLayer((m) => { const el = m.getElement(); if (el) el.style.display = m.fits() ? "" : "none"; });
+}
+
+export function drawSuggestion(feature) {
+  if (suggestionLayer) map.removeLayer(suggestionLayer);
+  suggestionLayer = L.geoJSON(feature, { style: () => ({ color: "#1f6feb", weight: 4, dashArray: "6 4" }) }).addTo(map);
+  for (const s of feature.properties.stops) {
+    L.circleMarker([s.lat, s.lon], { radius: 6, color: "#1f6feb", fillColor: "#fff", fillOpacity: 1 })
+      .bindTooltip(`${s.seq}. ${escapeHTML(s.name)}`).addTo(suggestionLayer);
+  }
+  window.citygridDashboard.suggestion = suggestionLayer;
+}
+
 export function drawScope(data, onChild, tiles = null, token = "") {
+  map.closePopup(); // a popup belongs to the area it was opened in
+  for (const layer of [labelLayer, suggestionLayer]) if (layer) map.removeLayer(layer);
+  labelLayer = suggestionLayer = null;
   if (gridLayer) map.removeLayer(gridLayer);
   if (childLayer) map.removeLayer(childLayer);
   if (incidentLayer) {
@@ -126,7 +184,7 @@ export function drawScope(data, onChild, tiles = null, token = "") {
     gridLayer = L.geoJSON(data.grids, {
       style: (f) => gridStyle(f.properties.count, bounds),
       interactive: !hasChildren,
-      onEachFeature: (f, layer) => { if (!hasChildren) layer.bindPopup(gridPopup(f.properties)); },
+      onEachFeature: (f, layer) => { if (!hasChildren) layer.on("click", (e) => openGridPopup(e.latlng, f.properties)); },
     }).addTo(map);
     tagPaths(gridLayer, "data-grid");
   }
@@ -144,13 +202,22 @@ export function drawScope(data, onChild, tiles = null, token = "") {
   drawLegend(bounds);
   if (data.bounds) {
     const [w, s, e, n] = data.bounds;
-    map.fitBounds([[s, w], [n, e]], { padding: [16, 16] });
+    lastBounds = [[s, w], [n, e]];
+    map.fitBounds(lastBounds, { padding: [16, 16] });
   }
-  window.citygridDashboard = Object.assign(window.citygridDashboard || {}, { map, gridLayer, childLayer, tiled: Boolean(tiles && L.vectorGrid) });
+  drawLabels(data.children);
+  window.citygridDashboard = Object.assign(window.citygridDashboard || {}, { map, gridLayer, childLayer, labelLayer, tiled: Boolean(tiles && L.vectorGrid) });
 }
 
 export function invalidate() {
   if (map) map.invalidateSize();
+}
+
+// Before printing: the map takes the page's size, so redraw it and fit the whole area (nothing cropped).
+export function fitForPrint() {
+  if (!map) return;
+  map.invalidateSize({ animate: false });
+  if (lastBounds) map.fitBounds(lastBounds, { padding: [8, 8], animate: false });
 }
 
 export function childLabel(level) {

@@ -18,8 +18,8 @@ MOVE = "LINESTRING(107.099 34.362, 107.111 34.362)"
 
 
 @pytest.fixture
-def cli(settings, engine):
-    commit_tree(engine)
+def cli(settings, engine, owner_engine):
+    commit_tree(owner_engine)
     runner = CliRunner()
     env = {"CITYGRID_DATABASE_URL": settings.database_url, "COLUMNS": "200"}
 
@@ -29,7 +29,7 @@ def cli(settings, engine):
         return result.output
 
     yield run
-    remove_tree(engine)
+    remove_tree(owner_engine)
 
 
 def version(engine, code: str) -> int:

@@ -31,13 +31,13 @@ AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture(scope="module")
-def committed(engine):
+def committed(engine, owner_engine):
     """The tiny tree plus a grid over half the spare community, committed for real."""
-    commit_tree(engine)
+    commit_tree(owner_engine)
     with Session(engine) as session, session.begin():
         edits.create_grid(session, NEW_GRID, _south(0.004), {"name": "竞争网格"}, editor="fixture")
     yield engine
-    remove_tree(engine)
+    remove_tree(owner_engine)
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,8 @@ CSV = (
 
 
 @pytest.fixture
-def cli(settings, engine):
-    commit_tree(engine)
+def cli(settings, engine, owner_engine):
+    commit_tree(owner_engine)
     runner = CliRunner()
     env = {"CITYGRID_DATABASE_URL": settings.database_url, "COLUMNS": "200"}
 
@@ -29,12 +29,12 @@ def cli(settings, engine):
         return result.output
 
     yield run
-    with engine.begin() as conn:
+    with owner_engine.begin() as conn:  # the app role may not delete audit rows
         conn.execute(text("DELETE FROM incidents WHERE external_id LIKE 'cli-%'"))
         conn.execute(
             text("DELETE FROM audit_log WHERE actor LIKE 'cli:%' AND entity_type IN ('incident', 'compound')")
         )
-    remove_tree(engine)
+    remove_tree(owner_engine)
 
 
 def stored(engine) -> list:

@@ -98,10 +98,10 @@ def test_dashboard_page_is_served_at_root(client):
 
 
 @pytest.fixture
-def committed(settings, engine):
-    commit_tree(engine)
+def committed(settings, engine, owner_engine):
+    commit_tree(owner_engine)
     yield settings
-    remove_tree(engine)
+    remove_tree(owner_engine)
 
 
 def test_cli_writes_each_map(committed, tmp_path):
@@ -111,8 +111,14 @@ def test_cli_writes_each_map(committed, tmp_path):
         out = tmp_path / f"{kind}.html"
         result = runner.invoke(cli_app, ["map", kind, "-o", str(out), "--admin-code", "610302001"], env=env)
         assert result.exit_code == 0, result.output
-        page = out.read_text(encoding="utf-8")
-        assert find_external_urls(page) == [] and "leaflet.js" in page
+        page = out.read_text(encoding="utf-8")  # self-contained by default: nothing linked at all
+        assert "<script src=" not in page and "static/vendor" not in page and "L.map(" in page
+    out = tmp_path / "folder" / "hotspots.html"
+    result = runner.invoke(cli_app, ["map", "hotspots", "-o", str(out), "--assets", "folder"], env=env)
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert find_external_urls(page) == [] and 'src="hotspots_files/leaflet/leaflet.js"' in page
+    assert (out.parent / "hotspots_files" / "leaflet" / "leaflet.js").is_file()
     result = runner.invoke(
         cli_app, ["map", "hotspots", "-o", str(tmp_path / "x.html"), "--admin-code", "610399"], env=env
     )

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 import mapbox_vector_tile
 import pytest
 import uvicorn
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import auth as geo_auth
-from geo import models
 from geo.tiles.cache import tile_range
 from tests.api.ogc_data import delete_ogc_data, load_ogc_data
 from tests.conftest import IN_CI
@@ -30,13 +30,12 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def live(settings, engine) -> Iterator[dict]:
+def live(settings, engine, owner_engine) -> Iterator[dict]:
     """A uvicorn on a free loopback port serving the test database, with data committed (and removed after)."""
     from api.app import create_app
 
     with Session(engine) as s:
         delete_ogc_data(s)
-        s.execute(models.User.__table__.delete().where(models.User.username == "ogc-viewer"))
         load_ogc_data(s)
         token = geo_auth.create_user(s, "ogc-viewer", "viewer")
         s.commit()
@@ -67,8 +66,10 @@ def live(settings, engine) -> Iterator[dict]:
         app.state.engine.dispose()
         with Session(engine) as s:
             delete_ogc_data(s)
-            s.execute(models.User.__table__.delete().where(models.User.username == "ogc-viewer"))
             s.commit()
+        with owner_engine.begin() as conn:  # the app role may not delete users or audit rows
+            conn.execute(text("DELETE FROM audit_log WHERE entity_type = 'user' AND entity_id = 'ogc-viewer'"))
+            conn.execute(text("DELETE FROM users WHERE username = 'ogc-viewer'"))
 
 
 def ogrinfo(live: dict, *args: str, token: str | None = None) -> str:

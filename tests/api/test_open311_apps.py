@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from api.app import create_app
 from api.public_reads import TokenBuckets
 from geo import models
 from geo.errors import TooManyRequests
@@ -47,7 +49,7 @@ def test_only_an_admin_registers_apps(client):
 def test_open311_errors_are_lists_of_code_and_description(client):
     answer = client.get("/open311/v2/services.xml")
     assert answer.status_code == 404
-    assert answer.json() == [{"code": 404, "description": "Not Found"}]
+    assert answer.json() == [{"code": 404, "description": "不存在 Not Found"}]
 
 
 def test_a_client_past_its_bucket_waits_and_others_do_not():
@@ -75,3 +77,14 @@ def test_the_api_answers_429_with_retry_after(settings, db):
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "2"
     assert refused.json()[0]["code"] == 429
+
+
+def test_refusals_before_routing_keep_the_open311_shape(settings):
+    # The input-hygiene and body-size middlewares answer before any route: still GeoReport v2's list shape.
+    with TestClient(create_app(settings.model_copy(update={"max_body_bytes": 1000}))) as client:
+        answer = client.get("/open311/v2/requests.json", params={"service_code": "a\x00b"})
+        too_big = client.post("/open311/v2/requests.json", content=b"x" * 5000)
+    [error] = answer.json()
+    assert answer.status_code == 400 and error["code"] == 400 and "NUL" in error["description"]
+    assert error["description"].startswith("输入有误")  # Chinese first
+    assert too_big.status_code == 413 and too_big.json()[0]["code"] == 413

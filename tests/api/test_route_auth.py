@@ -8,6 +8,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from geo.auth import create_user
+from tests.conftest import ADMIN_TOKEN
 
 PUBLIC = {
     "/health",
@@ -108,3 +109,15 @@ def test_viewer_gets_403_on_every_write(app, client, viewer_headers):
 
 def test_viewer_may_read(client, viewer_headers):
     assert client.get("/api/v1/grids", headers=viewer_headers).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "value",
+    [b"Bearer \xc3\xa9t\xc3\xa9", b"Bearer " + ADMIN_TOKEN.encode() + b"\xff", b"Bearer two words", b"Basic abc"],
+    ids=["utf8-token", "admin-token-plus-latin1", "space", "basic"],
+)
+def test_a_malformed_authorization_header_is_a_401_not_a_500(client, value):
+    """Every reader (database-checked, cached, and the tile fast path) answers 401 to a token it cannot read."""
+    for path in ("/api/v1/grids", "/tiles/grids/10/830/410.mvt"):
+        r = client.get(path, headers=[(b"Authorization", value)])
+        assert r.status_code == 401, (path, r.status_code, r.text)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from api.principal_cache import PrincipalCache
-from geo.auth import create_user
+from geo.auth import create_user, write_user
 from tests.fixtures import load_tiny_tree
 
 TOWN, WEST, EAST, GRID = "610302001", "610302001001", "610302001002", "610302001002001"
@@ -123,7 +123,7 @@ def test_deactivation_stops_cached_reads_within_the_ttl(app, client, db, tree):
     tile = "/tiles/grids/14/13261/6505.mvt"
     assert client.get(tile, headers=bearer(token)).status_code == 200
     # Deactivated behind the API's back (another process, the CLI): the cached principal lives on ≤ ttl.
-    db.execute(text("UPDATE users SET active = false WHERE username = 'reader'"))
+    write_user(db, "cli", "reader", {"active": False})
     db.commit()
     started = time.monotonic()
     assert client.get(tile, headers=bearer(token)).status_code == 200

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
+from geo.area import CITY
 from geo.assignment import sql_rule as assign
 from geo.crs import wgs84_to_gcj02
 from geo.incidents import pipeline as incident_import
@@ -38,7 +39,7 @@ def collection(*features: dict, crs: str | None = None) -> dict:
 
 
 def load(db, settings, doc: dict, crs: str | None = None, partial: bool = False) -> dict:
-    return incident_import.import_incidents(db, settings, read_geojson(doc, crs), partial=partial)
+    return incident_import.import_incidents(db, settings, read_geojson(doc, crs), partial=partial, actor="test")
 
 
 def rows(db, where: str = "TRUE", **params) -> list:
@@ -149,9 +150,9 @@ def test_compound_straddling_two_grids_goes_to_the_larger_share(db, settings):
         },
         "properties": {"name": "跨网格小区", "category": "three_no"},
     }
-    cid, created, _, _ = compounds.save_compound(db, settings, poly)
+    cid, created, _, _ = compounds.save_compound(db, settings, CITY, poly, actor="test")
     assert created
-    props = compounds.get_compound(db, cid, settings)["properties"]
+    props = compounds.get_compound(db, cid, settings, CITY)["properties"]
     assert props["grid_code"] == WN and props["community_code"] == "610302001001"
     shares = props["grid_shares"]
     assert [s["grid_code"] for s in shares] == [WN, EN]
@@ -165,8 +166,8 @@ def test_compound_straddling_two_grids_goes_to_the_larger_share(db, settings):
     poly["geometry"]["coordinates"] = [
         [[X0 + 0.001, Y0 + 0.001], [X0 + 0.003, Y0 + 0.001], [X0 + 0.003, Y0 + 0.003], [X0 + 0.001, Y0 + 0.001]]
     ]
-    cid2, *_ = compounds.save_compound(db, settings, poly)
-    props2 = compounds.get_compound(db, cid2, settings)["properties"]
+    cid2, *_ = compounds.save_compound(db, settings, CITY, poly, actor="test")
+    props2 = compounds.get_compound(db, cid2, settings, CITY)["properties"]
     assert props2["grid_shares"] == [{"grid_code": WS, "share": 1.0}] and props2["straddling"] is False
 
 
@@ -217,8 +218,8 @@ def test_reassign_area_accepts_wkb_and_moves_compounds(db, settings):
         },
         "properties": {"name": "东侧小区"},
     }
-    cid, *_ = compounds.save_compound(db, settings, poly)
-    assert compounds.get_compound(db, cid, settings)["properties"]["grid_code"] == EN
+    cid, *_ = compounds.save_compound(db, settings, CITY, poly, actor="test")
+    assert compounds.get_compound(db, cid, settings, CITY)["properties"]["grid_code"] == EN
     db.execute(
         text("UPDATE grids SET geom = ST_GeomFromEWKT(:g) WHERE code = :c"),
         {"g": box(X0, Y1, X1 + 0.005, Y2), "c": WN},
@@ -232,7 +233,7 @@ def test_reassign_area_accepts_wkb_and_moves_compounds(db, settings):
         "incidents_changed": 0,
         "compounds_changed": 1,
     }
-    assert compounds.get_compound(db, cid, settings)["properties"]["grid_code"] == WN
+    assert compounds.get_compound(db, cid, settings, CITY)["properties"]["grid_code"] == WN
 
 
 @pytest.mark.parametrize("copies", [1, incident_store.STAGING_MIN], ids=["single-path", "staged-path"])
@@ -316,7 +317,10 @@ def test_a_fresh_bulk_import_is_copied_and_stores_what_single_writes_store(db, s
     assert load(db, settings, collection(*bulk))["inserted"] == len(docs)
     for i, d in enumerate(docs):
         incident_import.create_incident(
-            db, settings, point(*d["geometry"]["coordinates"], **d["properties"], external_id=f"one-{i}")
+            db,
+            settings,
+            point(*d["geometry"]["coordinates"], **d["properties"], external_id=f"one-{i}"),
+            actor="test",
         )
     columns = (
         "category, status, description, occurred_at, source_crs, synthetic, grid_code, community_code, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 
@@ -63,6 +64,7 @@ def test_backup_restore_round_trip(settings, source_db, tmp_path):
     cli = [sys.executable, "-m", "api.cli"]
     subprocess.run([*cli, "db", "backup", str(dump)], check=True, env=env, capture_output=True)
     assert dump.stat().st_size > 0
+    assert stat.S_IMODE(dump.stat().st_mode) == 0o600  # its owner's only, whatever the umask
     subprocess.run([*cli, "db", "restore", str(dump), "--dbname", dst], check=True, env=env, capture_output=True)
     before, after = _fingerprint(_db_url(settings, src)), _fingerprint(_db_url(settings, dst))
     assert before["grids"][0] == 4

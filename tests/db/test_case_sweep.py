@@ -7,16 +7,23 @@ September and Saturday 12 October worked), not from the clock module.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
+import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.cases.report import CaseFields, report_case
 from geo.cases.sweep import sweep
+from geo.live import CHANNEL
+from geo.pg.db import libpq_url
 from tests.case_helpers import (
     CITY,
     COUNTY,
     GRID_NW,
+    TOWN,
     WEST,
     assert_rows_fold_from_events,
     caller,
@@ -108,3 +115,29 @@ def test_a_restart_or_a_second_process_neither_loses_nor_doubles(committed, sett
         assert again == {"skipped": False, "supervised": 0, "escalated": 0, "as_of": as_of.isoformat()}
         assert counts(s) == {"report": 3, "supervise": 3, "escalate": 3}
         assert assert_rows_fold_from_events(s) == 3
+
+
+def test_the_sweep_sends_each_fired_case_to_the_live_screens_on_commit(committed, settings):
+    with Session(committed) as s:
+        case_id, _ = report_case(s, settings, GW, feature(GRID_NW), CaseFields(), None, local(2024, 11, 1, 10))
+        s.commit()
+    as_of = local(2024, 11, 20, 12)
+    with psycopg.connect(libpq_url(settings.database_url), autocommit=True) as listener:
+        listener.execute(f"LISTEN {CHANNEL}")
+        with Session(committed) as s:  # rolled back: PostgreSQL delivers nothing
+            sweep(s, as_of, 1)
+            s.rollback()
+        assert list(listener.notifies(timeout=0.5)) == []
+        with Session(committed) as s:
+            sweep(s, as_of, 1)
+            s.commit()
+        received = [json.loads(n.payload) for n in listener.notifies(timeout=5, stop_after=2)]
+    # A grid worker's report is held by its community's centre (WEST); overdue since 4 November, it is
+    # supervised as it stands, then escalated to the town's centre, and filed there (one version up).
+    supervise, escalate = sorted(received, key=lambda n: n["step"] != "supervise")
+    assert (supervise["case_id"], supervise["step"], escalate["case_id"], escalate["step"]) == (
+        case_id, "supervise", case_id, "escalate"
+    )  # fmt: skip
+    assert {WEST, GRID_NW} <= set(supervise["units"]) and {TOWN, WEST, GRID_NW} <= set(escalate["units"])
+    assert escalate["state"] == "filed" and escalate["version"] == supervise["version"] + 1
+    assert escalate["at"] == supervise["at"] == as_of.astimezone(dt.UTC).isoformat()

@@ -13,6 +13,7 @@ import pytest
 import shapely
 from sqlalchemy import text
 
+from geo.area import CITY
 from geo.editing import edits, history
 from geo.errors import GridNotFound, InvalidGeometry, VersionConflict
 from tests.fixtures import X0, X1, X2, Y0, Y1, Y2, load_tiny_tree
@@ -274,18 +275,18 @@ def test_retire_opens_a_gap_unless_absorbed(tree):
 def test_history_as_of_and_revert(tree):
     db = tree
     edits.move_boundary(db, W1, W2, line=move_line(), expected_versions={W1: 1, W2: 1}, **ED)
-    fc = history.history(db, W1)
+    fc = history.history(db, W1, CITY)
     versions = json.loads(fc)
     assert versions["current_version"] == 2 and [f["properties"]["version"] for f in versions["features"]] == [
         1,
         2,
     ]
-    old, _ = history.as_of(db, W1, history.parse_moment("2020-06-01"))
+    old, _ = history.as_of(db, W1, history.parse_moment("2020-06-01"), CITY)
     assert json.loads(old)["properties"]["version"] == 1
-    now, v = history.as_of(db, W1, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
+    now, v = history.as_of(db, W1, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1), CITY)
     assert v == 2 and json.loads(now)["properties"]["version"] == 2
     with pytest.raises(Exception, match="did not exist"):
-        history.as_of(db, W1, history.parse_moment("2018-01-01"))
+        history.as_of(db, W1, history.parse_moment("2018-01-01"), CITY)
     # Reverting W1 alone would overlap the grown W2; reverting both restores the original line.
     with pytest.raises(InvalidGeometry) as err:
         edits.revert_grid(db, W1, 1, expected_version=2, **ED)
@@ -303,11 +304,12 @@ def test_unknown_grid(tree):
 
 
 def test_edit_outside_everything_leaves_other_grids_alone(tree):
-    # An attribute-only edit moves nothing: no area, no re-assignment, no bbox for the tile cache.
+    # An attribute-only edit moves nothing (no area, no re-assignment), but its grid tiles change: its extent.
     result = edits.update_grid(
         tree, E2, attrs={"grid_worker": "李网格", "households": 15}, expected_version=1, **ED
     )
-    assert result["reassigned"] is None and result["changed_bbox"] is None and result["incidents"]["changed"] == 0
+    assert result["reassigned"] is None and result["incidents"]["changed"] == 0
+    assert result["changed_bbox"] == [X1, Y0, X2, Y1]  # the grid tile still shows a new name or worker
     assert count(tree, "SELECT households FROM grids WHERE code = :c", c=E2) == 15
     assert X2 > X1 and Y0 < Y1  # the fixture's layout this file relies on
 
@@ -315,7 +317,7 @@ def test_edit_outside_everything_leaves_other_grids_alone(tree):
 def test_a_grid_loaded_without_versions_gets_its_history_on_first_edit(tree):
     tree.execute(text("DELETE FROM grid_versions WHERE grid_code = :c"), {"c": E2})
     edits.update_grid(tree, E2, attrs={"name": "东二（改）"}, expected_version=1, **ED)
-    versions = json.loads(history.history(tree, E2))["features"]
+    versions = json.loads(history.history(tree, E2, CITY))["features"]
     assert [(f["properties"]["version"], f["properties"]["name"]) for f in versions] == [
         (1, "东二网格"),
         (2, "东二（改）"),

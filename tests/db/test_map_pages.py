@@ -205,10 +205,12 @@ def test_dashboard_layers_drill_down(stats_db):
     assert grid["children"]["features"] == [] and grid["breadcrumb"][-1]["code"] == E1
 
 
-def test_saved_map_links_vendor_assets_relatively(stats_db, settings, tmp_path):
-    out = save_map("change", stats_db, settings, tmp_path / "maps" / "change.html", admin_code="610302001")
+def test_saved_map_with_a_folder_links_its_assets_relatively(stats_db, settings, tmp_path):
+    out = save_map(
+        "change", stats_db, settings, tmp_path / "maps" / "change.html", assets="folder", admin_code="610302001"
+    )
     page = out.read_text(encoding="utf-8")
-    assert 'src="/static/' not in page and 'static/vendor/leaflet/leaflet.js"' in page
+    assert 'src="/static/' not in page and 'src="change_files/leaflet/leaflet.js"' in page
     assert find_external_urls(page) == []
 
 
@@ -247,7 +249,7 @@ def test_hot_spot_hit_rate_is_of_the_hot_spots_drawn(db, settings):
     assert "of the 40 incidents in the next period 2021-01-01 – 2021-12-31" in page
     assert "30.0% fell in the 5 hot-spot grids drawn" in page and "PAI = 2.16" in page
     assert "(Fixed area share, grids ranked by z)" in page  # the top-5% figure, labelled apart
-    assert "999 conditional permutations (seed 20201220" in page and "two-sided (folded) p" in page
+    assert "999 conditional permutations (seed 20201220" in page and "two-sided p" in page
     assert "Tested on incident counts" in page and "Hot spot (two-sided, FDR q" in page
 
 

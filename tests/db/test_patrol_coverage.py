@@ -13,6 +13,7 @@ import datetime as dt
 import pytest
 from pyproj import Geod
 
+from geo.area import CITY
 from geo.auth import Principal
 from geo.errors import InvalidInput
 from geo.patrols import coverage, routes
@@ -133,7 +134,7 @@ def test_nothing_to_cover(case):
     assert empty["routes"] == [] and empty["grids"] == [] and empty["length_m"] == 0
     assert empty["incidents"]["area_total"] == 1 and empty["incidents"]["share_within_reach"] == 0.0
     with pytest.raises(InvalidInput) as caught:
-        coverage.coverage(db, route_id=1, officer_id=1)
+        coverage.coverage(db, CITY, route_id=1, officer_id=1)
     assert "exactly one" in str(caught.value)
 
 

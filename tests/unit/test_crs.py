@@ -8,6 +8,7 @@ import shapely
 from pyproj import Geod
 
 from geo import crs
+from geo.errors import InvalidInput
 
 GEOD = Geod(ellps="WGS84")
 # A grid over Baoji and a margin around it (the city spans ~106.3–108.0°E, 33.6–35.1°N).
@@ -94,10 +95,31 @@ def test_to_wgs84_by_name(name, forward):
 
 
 def test_unknown_crs_is_named_in_the_error():
-    with pytest.raises(ValueError, match="EPSG:3857"):
+    with pytest.raises(InvalidInput, match="EPSG:3857") as exc:
         crs.to_wgs84(107.0, 34.0, "EPSG:3857")
-    with pytest.raises(ValueError, match="mars"):
+    assert exc.value.context["field"] == "crs"
+    with pytest.raises(InvalidInput, match="mars"):
         crs.geometry_to_wgs84(shapely.Point(107, 34), "mars")
+
+
+@pytest.mark.parametrize(
+    "name, canonical",
+    [
+        # The OGC's URN and http spellings (OGC 07-092r3; CRS84 is lon/lat WGS84) and the short names.
+        ("urn:ogc:def:crs:OGC:1.3:CRS84", "EPSG:4326"),
+        ("urn:ogc:def:crs:EPSG::4326", "EPSG:4326"),
+        ("urn:ogc:def:crs:EPSG::4490", "EPSG:4490"),
+        ("CGCS2000", "EPSG:4490"),
+        ("gcj_02", "GCJ-02"),
+        ("BD09", "BD-09"),
+    ],
+)
+def test_one_alias_table_for_every_reader(name, canonical):
+    """Incident import (canonical_crs) and grid/compound import (geometry_to_wgs84) accept the same names."""
+    assert crs.canonical_crs(name) == canonical
+    point = shapely.Point(107.1, 34.3)
+    same = crs.geometry_to_wgs84(point, canonical)
+    assert crs.geometry_to_wgs84(point, name).equals_exact(same, 1e-12)
 
 
 def test_geometry_to_wgs84_keeps_structure():

@@ -20,8 +20,8 @@ from geo.maps.offline import (
     make_offline,
     offline_map,
     render_html,
-    save_html,
 )
+from geo.maps.standalone import save_html
 
 GRIDS = {
     "type": "FeatureCollection",
@@ -115,16 +115,29 @@ def test_map_without_tiles_keeps_a_zoom_range_for_markercluster():
     assert '"maxZoom": 17' in html
 
 
-def test_saved_file_links_vendor_folder_by_relative_path(tmp_path: Path):
+def test_saved_file_with_a_folder_links_its_own_copy_of_the_assets(tmp_path: Path):
     m = full_map()
     render_html(m)  # served first, then written to disk: the prefix must follow
-    out = save_html(m, tmp_path / "导出 maps" / "map.html")
+    out = save_html(m, tmp_path / "导出 maps" / "map.html", assets="folder")
 
     html = out.read_text(encoding="utf-8")
     assert find_external_urls(html) == []
     links = linked_assets(html)
-    assert links and not any(link.startswith("/") for link in links)
+    assert links and all(unquote(link).startswith("map_files/") for link in links), links
     assert all((out.parent / unquote(link)).resolve().is_file() for link in links), links
+    fonts = list((out.parent / "map_files" / "fontawesome-free" / "webfonts").glob("*.woff2"))
+    assert fonts  # what the stylesheets point at travels with them
+
+
+def test_saved_file_is_self_contained_by_default(tmp_path: Path):
+    out = save_html(full_map(), tmp_path / "map.html")
+    html = out.read_text(encoding="utf-8")
+    assert linked_assets(html) == [] and "static/vendor" not in html
+    # What the URL scanner still sees are strings inside the libraries' own code (XML namespaces, comments):
+    # the same as in the vendored files, none of the page's (the browser test opens it with no request).
+    library = "".join(p.read_text(encoding="utf-8", errors="replace") for p in VENDOR_DIR.rglob("*.js"))
+    assert all(url.rstrip(")") in library for url in find_external_urls(html))
+    assert "L.map(" in html and "data:font/woff2;base64," in html
 
 
 def test_every_cdn_mapping_points_at_a_vendored_file():
