@@ -14,7 +14,7 @@ import time
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.browser.test_dashboard import ARTIFACTS, Outside, browser, server  # noqa: F401  (fixtures)
+from tests.browser.harness import ARTIFACTS, Outside
 from tests.conftest import ADMIN_TOKEN
 from tests.live_server import demo_grid_point
 
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.db]
 WALL_WITHIN_S = 2.0
 
 
-def _open(browser, server: str, width: int, height: int, path: str):  # noqa: F811
+def _open(browser, server: str, width: int, height: int, path: str):
     context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
     guard = Outside()
     context.route("**/*", guard.handle)
@@ -87,7 +87,7 @@ def take(page, wall, case_id: int, step: str, state: str, timings: list[float]) 
 
 
 @pytest.mark.parametrize("width,height", [(1440, 900), (390, 844)], ids=["desktop", "phone390"])
-def test_a_case_from_report_to_close_through_the_buttons(browser, server, staff, width, height):  # noqa: F811
+def test_a_case_from_report_to_close_through_the_buttons(browser, server, staff, width, height):
     wall_ctx, wall, wall_guard, wall_errors = _open(browser, server, 1920, 1080, "/workbench#wall")
     desk_ctx, desk, guard, errors = _open(browser, server, width, height, "/workbench")
     timings: list[float] = []
