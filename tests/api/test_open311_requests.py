@@ -19,20 +19,22 @@ from sqlalchemy.orm import Session
 
 from geo.auth import create_user
 from tests.conftest import ADMIN_TOKEN
-from tests.live_server import demo_grid_point, serving
+from tests.live_server import demo_as_found, demo_grid_point, serving
 
 pytestmark = pytest.mark.db
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture(scope="module")
-def place(engine, demo_db):
-    """A demo grid, a point inside it (8 decimals, as a phone sends) and its community operator's token."""
-    with Session(engine) as session:
-        grid, lon, lat = demo_grid_point(session, "610303")
-        token = create_user(session, "o311-community", ["centre_operator"], area_code=grid[:12])
-        session.commit()
-    return {"grid": grid, "lon": round(lon, 8), "lat": round(lat, 8), "token": token}
+def place(engine, owner_engine, demo_db):
+    """A demo grid, a point inside it (8 decimals, as a phone sends) and its community operator's token; what
+    the module commits on the demo is removed after it."""
+    with demo_as_found(owner_engine):
+        with Session(engine) as session:
+            grid, lon, lat = demo_grid_point(session, "610303")
+            token = create_user(session, "o311-community", ["centre_operator"], area_code=grid[:12])
+            session.commit()
+        yield {"grid": grid, "lon": round(lon, 8), "lat": round(lat, 8), "token": token}
 
 
 def test_a_311_app_files_and_follows_a_request(settings, place):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from tests.browser.harness import ARTIFACTS, Outside
 from tests.conftest import ADMIN_TOKEN
-from tests.live_server import demo_grid_point
+from tests.live_server import demo_as_found, demo_grid_point
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 WALL_WITHIN_S = 2.0
@@ -43,19 +43,21 @@ def sign_in(page, token: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def staff(engine, demo_db):
-    """A grid worker, their community's operator and their town's operator, on a demo grid (tokens)."""
+def staff(engine, owner_engine, demo_db):
+    """A grid worker, their community's operator and their town's operator, on a demo grid (tokens); the
+    users and cases the module commits on the demo are removed after it."""
     from geo.auth import create_user
 
-    with Session(engine) as session:
-        grid, lon, lat = demo_grid_point(session, "610302")
-        tokens = {
-            "worker": create_user(session, "wb-worker", ["grid_worker"], area_code=grid),
-            "community": create_user(session, "wb-community", ["centre_operator"], area_code=grid[:12]),
-            "town": create_user(session, "wb-town", ["centre_operator"], area_code=grid[:9]),
-        }
-        session.commit()
-    return {"grid": grid, "point": (lon, lat), **tokens}
+    with demo_as_found(owner_engine):
+        with Session(engine) as session:
+            grid, lon, lat = demo_grid_point(session, "610302")
+            tokens = {
+                "worker": create_user(session, "wb-worker", ["grid_worker"], area_code=grid),
+                "community": create_user(session, "wb-community", ["centre_operator"], area_code=grid[:12]),
+                "town": create_user(session, "wb-town", ["centre_operator"], area_code=grid[:9]),
+            }
+            session.commit()
+        yield {"grid": grid, "point": (lon, lat), **tokens}
 
 
 def click_place(page, lon: float, lat: float) -> None:
