@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from bench.maps_synthetic import load as load_synthetic
 from bench.maps_synthetic import settings_for
 from geo.maps import data
-from geo.maps.offline import find_external_urls
+from geo.maps.external_urls import find_external_urls
 from geo.maps.pages import render_map
 from geo.maps.query import map_query
 from geo.pg import make_engine, make_sessionmaker

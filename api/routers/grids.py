@@ -14,7 +14,7 @@ from api.routers import grid_edits, grid_exchange
 from api.schemas.grid_edits import READ_ONLY, GridFeature, GridPatch, RevertBody
 from geo import grids
 from geo.editing import edits, history
-from geo.editing.engine import EDITABLE
+from geo.editing.change import EDITABLE
 from geo.errors import InvalidInput
 from geo.geojson import parse_bbox
 

@@ -17,7 +17,7 @@ from api.etag import etag, parse_if_match
 from api.schemas.grid_edits import READ_ONLY, GridFeature, GridPatch
 from geo.area import CITY
 from geo.editing import edits
-from geo.editing.engine import EDITABLE
+from geo.editing.change import EDITABLE
 from geo.errors import InvalidInput
 from geo.ogc.collections import COLLECTIONS
 from geo.ogc.items import item

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from geo import vocab
 from geo.area import Area
 from geo.crs import METRIC_EPSG
-from geo.editing.engine import DEFAULT_TOLERANCE_M
+from geo.editing.change import DEFAULT_TOLERANCE_M
 from geo.editing.exchange import read_layer
 from geo.editing.validate import problem, reject, to_multipolygon
 from geo.errors import InvalidInput, NotFound

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
@@ -12,10 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from geo import audit
-from geo.area import CITY, Area
+from geo.area import CITY
 from geo.auth import Principal
-from geo.crs import METRIC_EPSG
 from geo.editing import diff
+from geo.editing.change import DEFAULT_TOLERANCE_M, EDITABLE, Editor, GridChange
+from geo.editing.edit_area import check_edit_in_area
+from geo.editing.grid_rows import grid_summaries, lock_grids, write_grids
 from geo.editing.validate import (
     check_attributes,
     check_post_state,
@@ -25,26 +26,8 @@ from geo.editing.validate import (
     reject,
     to_multipolygon,
 )
-from geo.errors import Forbidden, GridNotFound, InvalidInput, VersionConflict
+from geo.errors import GridNotFound, InvalidInput, VersionConflict
 from geo.pg import events
-
-EDITABLE = ("name", "community_code", "grid_worker", "grid_worker_phone", "households", "population")
-# Who edits: a principal (the API: bounded by their area) or a name (trusted callers, the CLI: the city).
-Editor = str | Principal
-DEFAULT_TOLERANCE_M = 1.0  # Settings.edit_tolerance_m's default; callers pass the configured value
-
-
-@dataclass
-class GridChange:
-    """One grid's part of an edit: a new geometry and/or attributes and/or status, or a new grid."""
-
-    code: str
-    geom: Any = None  # GeoJSON / WKT / shapely; None keeps the current geometry
-    attrs: dict[str, Any] = field(default_factory=dict)
-    status: str | None = None  # "retired" retires, "active" re-activates; None keeps
-    expected_version: int | None = None  # the If-Match version; None: not checked (the lock still holds)
-    create: bool = False
-    feature: int | None = None  # index in an imported layer, for the report
 
 
 def apply_changes(
@@ -84,7 +67,7 @@ def apply_changes(
         elif c.create:
             problems.append(problem("geometry", "a new grid needs a geometry", **where[c.code]))
 
-    olds = _lock(session, codes, list(new_geoms.values()))
+    olds = lock_grids(session, codes, list(new_geoms.values()))
     check_edit_in_area(jurisdiction, changes, olds)
     for code in codes:
         c, old = by_code[code], olds.get(code)
@@ -113,7 +96,7 @@ def apply_changes(
     savepoint = session.begin_nested()
     try:
         before = diff.snapshot(session, area)
-        _write(session, codes, olds, after, ts, editor, reason)
+        write_grids(session, codes, olds, after, ts, editor, reason)
         active = [code for code in codes if after[code]["status"] == "active"]
         found = check_post_state(session, active, lost, communities, tolerance_m)
         if found:
@@ -124,7 +107,7 @@ def apply_changes(
         result = {
             "action": action,
             "dry_run": dry_run,
-            "grids": _grid_summaries(session, codes, olds, after),
+            "grids": grid_summaries(session, codes, olds, after),
             "coverage": coverage(session, communities),
             "reassigned": diff.reassign(session, before),
             **diff.compare(session, before),
@@ -158,26 +141,6 @@ def apply_changes(
     for layer in ("grids", "incidents", "compounds") if area is not None else ("grids",):
         events.on_commit(session, layer, box)  # type: ignore[arg-type]
     return result
-
-
-def _lock(session: Session, codes: list[str], new_geoms: list[MultiPolygon]) -> dict[str, dict[str, Any]]:
-    """Lock the edited grids and every active grid their new shapes reach, in code order (no deadlocks)."""
-    reach = shapely.box(*shapely.GeometryCollection(new_geoms).bounds).wkb if new_geoms else None
-    rows = session.execute(
-        text(
-            """
-            SELECT code, version, status, name, community_code, grid_worker, grid_worker_phone, households,
-                   population, ST_AsBinary(geom) AS wkb
-            FROM grids
-            WHERE code = ANY(:codes)
-               OR (CAST(:reach AS bytea) IS NOT NULL AND status = 'active'
-                   AND geom && ST_GeomFromWKB(CAST(:reach AS bytea), 4326))
-            ORDER BY code FOR UPDATE
-            """
-        ),
-        {"codes": codes, "reach": reach},
-    ).mappings()
-    return {r["code"]: {**r, "geom": shapely.from_wkb(r["wkb"])} for r in rows if r["code"] in codes}
 
 
 def _merged(change: GridChange, old: dict[str, Any] | None, geom: MultiPolygon | None) -> dict[str, Any]:
@@ -226,139 +189,5 @@ def _bbox(olds: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> 
     return tuple(round(v, 7) for v in shapely.GeometryCollection(shapes).bounds)
 
 
-def _write(
-    session: Session,
-    codes: list[str],
-    olds: dict[str, dict[str, Any]],
-    after: dict[str, dict[str, Any]],
-    ts: Any,
-    editor: str,
-    reason: str | None,
-) -> None:
-    """Update or insert the grid rows, close their current versions and insert the new ones."""
-    # A grid loaded without its version row (e.g. by a bulk load) gets it now, so its history starts complete.
-    session.execute(
-        text(
-            """
-            INSERT INTO grid_versions (grid_code, version, name, community_code, grid_worker, households,
-                                       population, status, geom, valid_from, editor, reason)
-            SELECT g.code, g.version, g.name, g.community_code, g.grid_worker, g.households, g.population, g.status,
-                   g.geom, g.updated_at, NULL, 'state before the first recorded edit'
-            FROM grids g WHERE g.code = ANY(:codes)
-              AND NOT EXISTS (SELECT 1 FROM grid_versions v WHERE v.grid_code = g.code AND v.version = g.version)
-            """
-        ),
-        {"codes": codes},
-    )
-    for code in codes:
-        new = after[code]
-        params = {k: new[k] for k in EDITABLE} | {
-            "code": code,
-            "status": new["status"],
-            "wkb": new["geom"].wkb,
-            "ts": ts,
-        }
-        if olds.get(code) is None:
-            session.execute(
-                text(
-                    """
-                    INSERT INTO grids (code, name, community_code, grid_worker, grid_worker_phone, households,
-                                       population, status, version, geom, created_at, updated_at)
-                    VALUES (:code, :name, :community_code, :grid_worker, :grid_worker_phone, :households,
-                            :population, :status, 1, ST_GeomFromWKB(:wkb, 4326), :ts, :ts)
-                    """
-                ),
-                params,
-            )
-        else:
-            session.execute(
-                text(
-                    """
-                    UPDATE grids SET name = :name, community_code = :community_code, grid_worker = :grid_worker,
-                        grid_worker_phone = :grid_worker_phone, households = :households,
-                        population = :population, status = :status, geom = ST_GeomFromWKB(:wkb, 4326),
-                        version = version + 1, updated_at = :ts
-                    WHERE code = :code
-                    """
-                ),
-                params,
-            )
-    session.execute(
-        text("UPDATE grid_versions SET valid_to = :ts WHERE grid_code = ANY(:codes) AND valid_to IS NULL"),
-        {"codes": codes, "ts": ts},
-    )
-    session.execute(
-        text(
-            """
-            INSERT INTO grid_versions (grid_code, version, name, community_code, grid_worker, households,
-                                       population, status, geom, valid_from, editor, reason)
-            SELECT code, version, name, community_code, grid_worker, households, population, status, geom,
-                   :ts, :editor, :reason
-            FROM grids WHERE code = ANY(:codes)
-            """
-        ),
-        {"codes": codes, "ts": ts, "editor": editor, "reason": reason},
-    )
-
-
-def _grid_summaries(
-    session: Session, codes: list[str], olds: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Per grid: versions and areas before and after (m², in the metric CRS)."""
-    old_wkbs = [olds[c]["geom"].wkb if olds.get(c) else None for c in codes]
-    rows = session.execute(
-        text(
-            f"""
-            SELECT g.code, g.version, g.status, ST_Area(ST_Transform(g.geom, {METRIC_EPSG})),
-                   ST_Area(ST_Transform(ST_GeomFromWKB(t.w, 4326), {METRIC_EPSG}))
-            FROM unnest(CAST(:codes AS text[]), CAST(:olds AS bytea[])) AS t(code, w)
-            JOIN grids g ON g.code = t.code ORDER BY g.code
-            """
-        ),
-        {"codes": codes, "olds": old_wkbs},
-    ).all()
-    out = []
-    for code, version, status, area_after, area_before in rows:
-        old = olds.get(code)
-        out.append(
-            {
-                "code": code,
-                "name": after[code]["name"],
-                "status": status,
-                "version_before": old["version"] if old else None,
-                "version_after": version,
-                "area_before_m2": round(area_before, 1) if area_before is not None else None,
-                "area_after_m2": round(area_after, 1),
-                "area_change_m2": round(area_after - (area_before or 0.0), 1),
-            }
-        )
-    return out
-
-
 def _audit_view(state: dict[str, Any], version: int | None, area_m2: float | None) -> dict[str, Any]:
     return {k: state.get(k) for k in (*EDITABLE, "status")} | {"version": version, "area_m2": area_m2}
-
-
-def check_edit_in_area(area: Area, changes: list[GridChange], olds: dict[str, dict[str, Any]]) -> None:
-    """Editors edit grids only inside their area; an edit spanning two counties needs the city level."""
-    # A grid's code holds its community's code (a prefix): the grid code and any community it moves to.
-    touched = {c.code: [c.code, c.attrs.get("community_code")] for c in changes}
-    for code, old in olds.items():
-        if touched[code][1] == old["community_code"]:
-            touched[code][1] = None
-    counties = {code[:6] for codes in touched.values() for code in codes if code}
-    if len(counties) > 1 and not area.is_city:
-        raise Forbidden(
-            f"跨县（区）调整网格须由市级进行 an edit across counties {', '.join(sorted(counties))} needs the city level",
-            field="code",
-        )
-    for code, codes in touched.items():
-        outside = [c for c in codes if c and not area.holds(c)]
-        if code in olds and not area.holds(code):
-            raise GridNotFound(f"no grid {code} in your area", grid_code=code)  # existence not revealed
-        if outside:
-            raise Forbidden(
-                f"网格 {code} 不在您的辖区 {area.code} 内 grid {code} would lie outside your area {area.code}",
-                field="code",
-                grid_code=code,
-            )

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from geo import formats
 from geo.area import Area
 from geo.crs import METRIC_EPSG, geometry_to_wgs84
-from geo.editing.engine import DEFAULT_TOLERANCE_M, EDITABLE, Editor, GridChange, apply_changes
+from geo.editing.change import DEFAULT_TOLERANCE_M, EDITABLE, Editor, GridChange
+from geo.editing.engine import apply_changes
 from geo.editing.validate import check_validity, problem, reject, to_multipolygon
 from geo.errors import AdminUnitNotFound, InvalidInput
 from geo.geojson import feature_collection

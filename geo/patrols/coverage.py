@@ -15,7 +15,7 @@ from geo.crs import METRIC_EPSG
 from geo.errors import AdminUnitNotFound, InvalidInput
 from geo.patrols.hotspots import HOT_METHODS, hot_grids, resolve_as_of, window
 from geo.patrols.params import travel_minutes
-from geo.patrols.routes import OfficerNotFound, RouteNotFound, check_patrol_area
+from geo.patrols.route_access import OfficerNotFound, RouteNotFound, check_patrol_area
 from geo.scope import in_grids_box
 
 # `lm` holds the lines in metres and a lon/lat box grown by the reach (5% spare, and the longitude

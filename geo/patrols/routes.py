@@ -14,12 +14,12 @@ from geo import audit, vocab
 from geo.area import CITY, Area
 from geo.auth import Principal
 from geo.crs import METRIC_EPSG
-from geo.errors import AdminUnitNotFound, Forbidden, InvalidGeometry, NotFound, VersionConflict
+from geo.errors import VersionConflict
 from geo.geojson import Page, feature_page, features_sql
+from geo.patrols.route_access import RouteNotFound, check_may_write, check_officer_in_area, check_patrol_area
+from geo.patrols.route_checks import check_community, check_near_city, officer_row, route_warnings
 from geo.patrols.validate import parse_route
 from geo.pg import events
-
-WRITER_ROLES = ("police", "gis_editor")
 
 ROUTE_SELECT = f"""
     SELECT r.id, r.name, r.officer_id, o.name AS officer_name, o.badge AS officer_badge, r.community_code,
@@ -27,43 +27,6 @@ ROUTE_SELECT = f"""
            round(ST_Length(ST_Transform(r.geom, {METRIC_EPSG}))::numeric, 1)::float8 AS length_m, r.geom
     FROM patrol_routes r JOIN officers o ON o.id = r.officer_id
 """
-
-
-class RouteNotFound(NotFound):
-    code = "patrol_route_not_found"
-
-
-class OfficerNotFound(NotFound):
-    code = "officer_not_found"
-
-
-def check_patrol_area(
-    session: Session,
-    area: Area,
-    route_id: int | None = None,
-    officer_id: int | None = None,
-    community_code: str | None = None,
-    grid_codes: list[str] | None = None,
-) -> None:
-    """What a patrol request names must lie in the caller's area: a route or officer outside is not found
-    (404, existence not revealed); a community or grid outside is forbidden (403)."""
-    if area.is_city:
-        return
-    if route_id is not None:
-        inside, params = area.where("patrol_routes", "r")
-        hit = session.execute(
-            text(f"SELECT 1 FROM patrol_routes r WHERE r.id = :id AND {inside}"), {"id": route_id, **params}
-        )
-        if hit.first() is None:
-            raise RouteNotFound(f"patrol route {route_id} does not exist in your area", route_id=route_id)
-    if officer_id is not None:
-        community = session.execute(text("SELECT community_code FROM officers WHERE id = :id"), {"id": officer_id})
-        if not area.holds(community.scalar_one_or_none()):
-            raise OfficerNotFound(f"officer {officer_id} does not exist in your area", field="officer_id")
-    if community_code is not None:
-        area.narrowed(community_code, field="community_code")
-    for code in grid_codes or []:
-        area.narrowed(code, field="grid_codes")
 
 
 def get_route(session: Session, route_id: int, area: Area = CITY) -> dict[str, Any]:
@@ -100,109 +63,6 @@ def list_routes(
     return feature_page(session, page, params, "id", matched, limit, offset)
 
 
-def _officer(session: Session, officer_id: int) -> Mapping[str, Any]:
-    row = (
-        session.execute(text("SELECT id, name, community_code FROM officers WHERE id = :id"), {"id": officer_id})
-        .mappings()
-        .first()
-    )
-    if row is None:
-        raise OfficerNotFound(f"officer {officer_id} does not exist", field="officer_id", officer_id=officer_id)
-    return dict(row)
-
-
-def check_may_write(principal: Principal, officer_id: int) -> None:
-    """Police write only their own officer's routes; gis_editor and admin write any."""
-    if not principal.has(*WRITER_ROLES):
-        held = ", ".join(sorted(principal.roles))
-        raise Forbidden(f"角色 {held} 不能编辑巡逻路线 roles {held} may not write patrol routes")
-    if not principal.has("gis_editor") and principal.officer_id != officer_id:
-        mine = "no officer" if principal.officer_id is None else f"officer {principal.officer_id}"
-        raise Forbidden(
-            f"a police token writes only its own officer's routes: this token is {mine}, "
-            f"the route belongs to officer {officer_id}",
-            officer_id=officer_id,
-        )
-
-
-def _check_near_city(session: Session, geometry: dict[str, Any], margin_km: float) -> None:
-    """Refuse a line far from the city (swapped lon/lat, a wrong CRS); no city polygon, no check."""
-    km = session.execute(
-        text(
-            """SELECT min(ST_Distance(a.geom::geography, ST_SetSRID(ST_GeomFromGeoJSON(:g), 4326)::geography)) / 1000
-               FROM admin_units a WHERE a.level = 'city'"""
-        ),
-        {"g": json.dumps(geometry)},
-    ).scalar_one()
-    if km is not None and km > margin_km:
-        raise InvalidGeometry(
-            f"the route lies {km:.0f} km from the city (more than {margin_km:g} km): swapped lon/lat or a wrong CRS?",
-            field="geometry",
-            reason="far outside the city",
-        )
-
-
-def _check_community(session: Session, code: str) -> None:
-    found = session.execute(text("SELECT 1 FROM admin_units WHERE code = :c"), {"c": code}).first()
-    if found is None:
-        raise AdminUnitNotFound(f"community {code} does not exist", field="community_code")
-
-
-def _warnings(session: Session, route_id: int, officer: Mapping[str, Any], reach_m: float) -> list[dict]:
-    """Warnings (not errors): the route leaves the officer's community; a stop lies far from the line."""
-    warnings: list[dict[str, Any]] = []
-    if officer["community_code"] is None:
-        warnings.append(
-            {"code": "officer_without_community", "detail": "该民警未关联社区 the officer has no community"}
-        )
-    else:
-        row = (
-            session.execute(
-                text(
-                    f"""SELECT a.name, ST_CoveredBy(r.geom, a.geom) AS inside,
-                       ST_Length(ST_Transform(ST_Difference(r.geom, a.geom), {METRIC_EPSG}))
-                         / NULLIF(ST_Length(ST_Transform(r.geom, {METRIC_EPSG})), 0) AS share_out
-                    FROM patrol_routes r, admin_units a WHERE r.id = :id AND a.code = :c"""
-                ),
-                {"id": route_id, "c": officer["community_code"]},
-            )
-            .mappings()
-            .first()
-        )
-        if row is not None and not row["inside"]:
-            share = float(row["share_out"] or 0.0)
-            warnings.append(
-                {
-                    "code": "outside_community",
-                    "detail": f"路线约 {share:.0%} 在民警社区 {row['name']} 之外 "
-                    f"{share:.0%} of the route lies outside the officer's community {officer['community_code']}",
-                    "community_code": officer["community_code"],
-                    "share_outside": round(share, 4),
-                }
-            )
-    far = session.execute(
-        text(
-            f"""SELECT s.ord - 1 AS idx, ST_Distance(ST_Transform(r.geom, {METRIC_EPSG}),
-                       ST_Transform(ST_SetSRID(ST_MakePoint((s.v->>'lon')::float8, (s.v->>'lat')::float8), 4326),
-                                    {METRIC_EPSG})) AS d
-                FROM patrol_routes r, jsonb_array_elements(coalesce(r.planned_stops, '[]')) WITH ORDINALITY s(v, ord)
-                WHERE r.id = :id"""
-        ),
-        {"id": route_id},
-    ).all()
-    for idx, dist in far:
-        if dist > reach_m:
-            warnings.append(
-                {
-                    "code": "stop_off_route",
-                    "detail": f"第 {idx + 1} 个停留点距路线 {dist:.0f} 米 stop {idx} is {dist:.0f} m from the line",
-                    "field": f"planned_stops[{idx}]",
-                    "distance_m": round(dist, 1),
-                }
-            )
-    return warnings
-
-
 def _snapshot(feature: Mapping[str, Any]) -> dict[str, Any]:
     props = dict(feature["properties"])
     for volatile in ("created_at", "updated_at"):
@@ -215,13 +75,13 @@ def create_route(
 ) -> dict[str, Any]:
     """Insert a route; returns {"route": Feature, "warnings": [...]}. Nothing is written on any error."""
     data = parse_route(payload)
-    officer = _officer(session, data["officer_id"])
+    officer = officer_row(session, data["officer_id"])
     check_may_write(principal, officer["id"])
     check_officer_in_area(principal, officer)
-    _check_near_city(session, data["geometry"], city_margin_km)
+    check_near_city(session, data["geometry"], city_margin_km)
     community = data.get("community_code") or officer["community_code"]
     if community is not None:
-        _check_community(session, community)
+        check_community(session, community)
     route_id = session.execute(
         text(
             """INSERT INTO patrol_routes (name, officer_id, community_code, shift, mode, planned_stops, geom)
@@ -242,17 +102,7 @@ def create_route(
     feature = get_route(session, route_id)
     _announce(session, route_id)
     audit.record(session, principal.username, "create", "patrol_route", str(route_id), after=_snapshot(feature))
-    return {"route": feature, "warnings": _warnings(session, route_id, officer, reach_m)}
-
-
-def check_officer_in_area(principal: Principal, officer: Mapping[str, Any]) -> None:
-    """A route goes to an officer of a community inside the writer's area."""
-    if not principal.area.holds(officer["community_code"]) and not principal.area.is_city:
-        raise Forbidden(
-            f"民警 {officer['id']} 的社区不在您的辖区内 officer {officer['id']}'s community "
-            f"{officer['community_code']} is outside your area {principal.area_code}",
-            field="officer_id",
-        )
+    return {"route": feature, "warnings": route_warnings(session, route_id, officer, reach_m)}
 
 
 def _announce(session: Session, route_id: int) -> None:
@@ -304,13 +154,13 @@ def update_route(
     check_may_write(principal, row["officer_id"])
     _check_version(row, if_match)
     data = parse_route(payload, partial=True)
-    officer = _officer(session, data.get("officer_id", row["officer_id"]))
+    officer = officer_row(session, data.get("officer_id", row["officer_id"]))
     check_may_write(principal, officer["id"])
     check_officer_in_area(principal, officer)
     if "community_code" in data:
-        _check_community(session, data["community_code"])
+        check_community(session, data["community_code"])
     if "geometry" in data:
-        _check_near_city(session, data["geometry"], city_margin_km)
+        check_near_city(session, data["geometry"], city_margin_km)
     before = _snapshot(get_route(session, route_id))
     _announce(session, route_id)  # where it was
     sets = ["version = version + 1", "updated_at = now()"]
@@ -337,7 +187,7 @@ def update_route(
         before=before,
         after=_snapshot(feature),
     )
-    return {"route": feature, "warnings": _warnings(session, route_id, officer, reach_m)}
+    return {"route": feature, "warnings": route_warnings(session, route_id, officer, reach_m)}
 
 
 def delete_route(session: Session, principal: Principal, route_id: int, if_match: int | None = None) -> None:

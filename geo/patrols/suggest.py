@@ -22,7 +22,7 @@ from geo.patrols.coverage import area_grid_codes, line_coverage
 from geo.patrols.hotspots import HOT_METHODS, resolve_as_of
 from geo.patrols.legs import LegRouter, make_router
 from geo.patrols.params import DEFAULT_WEIGHTS, STOP_KINDS, metres_per_second
-from geo.patrols.routes import OfficerNotFound, check_patrol_area
+from geo.patrols.route_access import OfficerNotFound, check_patrol_area
 from geo.patrols.solver import EXACT_MAX_STOPS, Plan, Problem, solve_exact, solve_greedy, solve_ortools
 from geo.patrols.validate import check_choice, check_shift_minutes, parse_point
 

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from api.cli import app as cli_app
 from geo.auth import create_user
-from geo.maps.offline import find_external_urls
+from geo.maps.external_urls import find_external_urls
 from tests.committed_tree import commit_tree, remove_tree
 from tests.stats_fixtures import E1, E2, load_stats_data
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from geo.auth import create_user
-from geo.maps.offline import find_external_urls
+from geo.maps.external_urls import find_external_urls
 from tests.fixtures import load_tiny_tree
 from tests.patrol_data import EAST, NOW, WEST, add_incident, add_officer, line, police_headers
 

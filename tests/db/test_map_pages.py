@@ -17,7 +17,7 @@ from geo.crs import wgs84_to_gcj02
 from geo.errors import InvalidInput, NotFound
 from geo.maps.compact import DECODER_JS
 from geo.maps.dashboard import scope_layers
-from geo.maps.offline import find_external_urls
+from geo.maps.external_urls import find_external_urls
 from geo.maps.pages import MAP_KINDS, render_map, save_map
 from tests.fixtures import load_tiny_tree
 from tests.stats_fixtures import E1, E2, W1, W2, load_stats_data

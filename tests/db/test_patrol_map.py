@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from geo.auth import Principal
-from geo.maps.offline import find_external_urls
+from geo.maps.external_urls import find_external_urls
 from geo.patrols import map as patrol_map
 from geo.patrols import routes
 from tests.fixtures import load_tiny_tree

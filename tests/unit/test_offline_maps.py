@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from folium import plugins
 
+from geo.maps.external_urls import find_external_urls
 from geo.maps.offline import (
     CDN_TO_VENDOR,
     VENDOR_DIR,
     ExternalAssetError,
-    find_external_urls,
     make_offline,
     offline_map,
     render_html,

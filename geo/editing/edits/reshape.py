@@ -1,9 +1,4 @@
-"""Grid edits for GIS staff (create, replace, update, retire, split, merge, move a boundary, revert).
-
-Each function validates, versions, re-assigns and audits in the caller's transaction (see engine.py) and
-returns the edit's diff; with dry_run=True it writes nothing. expected_version(s) are the If-Match
-versions: a stale one raises VersionConflict.
-"""
+"""Edits that reshape grids: split one by a line, merge neighbours, move the boundary between two."""
 
 from __future__ import annotations
 
@@ -17,106 +12,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.crs import METRIC_EPSG
-from geo.editing.engine import DEFAULT_TOLERANCE_M, EDITABLE, Editor, GridChange, apply_changes
+from geo.editing.change import DEFAULT_TOLERANCE_M, Editor, GridChange, Result
+from geo.editing.engine import apply_changes
+from geo.editing.grid_rows import current_grid
 from geo.editing.validate import problem, reject
-from geo.errors import GridNotFound, InvalidInput, NotFound
-
-Result = dict[str, Any]
-
-
-def create_grid(
-    session: Session,
-    code: str,
-    geometry: Any,
-    attrs: dict[str, Any],
-    *,
-    editor: Editor,
-    reason: str | None = None,
-    dry_run: bool = False,
-    tolerance_m: float = DEFAULT_TOLERANCE_M,
-) -> Result:
-    """A new grid (version 1); attrs needs name and community_code."""
-    attrs = {"community_code": code[:12], **attrs}
-    change = GridChange(code, geom=geometry, attrs=attrs, create=True)
-    return apply_changes(
-        session, [change], editor=editor, reason=reason, action="create", dry_run=dry_run, tolerance_m=tolerance_m
-    )
-
-
-def replace_grid(
-    session: Session,
-    code: str,
-    geometry: Any,
-    attrs: dict[str, Any],
-    *,
-    expected_version: int | None,
-    editor: Editor,
-    reason: str | None = None,
-    dry_run: bool = False,
-    tolerance_m: float = DEFAULT_TOLERANCE_M,
-) -> Result:
-    """Replace geometry and every attribute (PUT): attributes left out become empty, name is required."""
-    if not (attrs.get("name") or "").strip():
-        raise reject(
-            [problem("attribute", "name is required when replacing a grid", field="name", grid_code=code)]
-        )
-    full = {k: attrs.get(k) for k in EDITABLE}
-    full["community_code"] = attrs.get("community_code") or _current(session, code)["community_code"]
-    change = GridChange(code, geom=geometry, attrs=full, expected_version=expected_version)
-    return apply_changes(
-        session, [change], editor=editor, reason=reason, action="replace", dry_run=dry_run, tolerance_m=tolerance_m
-    )
-
-
-def update_grid(
-    session: Session,
-    code: str,
-    *,
-    geometry: Any = None,
-    attrs: dict[str, Any] | None = None,
-    expected_version: int | None,
-    editor: Editor,
-    reason: str | None = None,
-    dry_run: bool = False,
-    tolerance_m: float = DEFAULT_TOLERANCE_M,
-) -> Result:
-    """Change some attributes and/or the geometry (PATCH); the rest stays."""
-    change = GridChange(code, geom=geometry, attrs=dict(attrs or {}), expected_version=expected_version)
-    return apply_changes(
-        session, [change], editor=editor, reason=reason, action="update", dry_run=dry_run, tolerance_m=tolerance_m
-    )
-
-
-def retire_grid(
-    session: Session,
-    code: str,
-    *,
-    expected_version: int | None,
-    editor: Editor,
-    reason: str | None = None,
-    absorbed_by: str | None = None,
-    absorbed_by_version: int | None = None,
-    dry_run: bool = False,
-    tolerance_m: float = DEFAULT_TOLERANCE_M,
-) -> Result:
-    """Retire a grid; its area must go to a neighbour (absorbed_by) or lie outside its community by now."""
-    if absorbed_by:
-        versions = {code: expected_version, absorbed_by: absorbed_by_version}
-        return merge_grids(
-            session,
-            [absorbed_by, code],
-            keep=absorbed_by,
-            expected_versions=versions,
-            editor=editor,
-            reason=reason,
-            dry_run=dry_run,
-            tolerance_m=tolerance_m,
-            action="retire",
-        )
-    change = GridChange(code, status="retired", expected_version=expected_version)
-    return apply_changes(
-        session, [change], editor=editor, reason=reason, action="retire", dry_run=dry_run, tolerance_m=tolerance_m
-    )
+from geo.errors import GridNotFound, InvalidInput
 
 
 def split_grid(
@@ -133,7 +33,7 @@ def split_grid(
     tolerance_m: float = DEFAULT_TOLERANCE_M,
 ) -> Result:
     """Split a grid by a line: the largest piece keeps the code, the others become new grids."""
-    current = _current(session, code)
+    current = current_grid(session, code)
     blade = _line(line, code)
     rows = session.execute(
         text(
@@ -248,89 +148,6 @@ def move_boundary(
         dry_run=dry_run,
         tolerance_m=tolerance_m,
     )
-
-
-def revert_grid(
-    session: Session,
-    code: str,
-    version: int,
-    *,
-    expected_version: int | None,
-    editor: Editor,
-    reason: str | None = None,
-    dry_run: bool = False,
-    tolerance_m: float = DEFAULT_TOLERANCE_M,
-) -> Result:
-    """Make an earlier version current again, as a new version (validated like any edit)."""
-    return revert_grids(
-        session,
-        {code: version},
-        expected_versions={code: expected_version},
-        editor=editor,
-        reason=reason,
-        dry_run=dry_run,
-        tolerance_m=tolerance_m,
-    )
-
-
-def revert_grids(
-    session: Session,
-    versions: dict[str, int],
-    *,
-    expected_versions: dict[str, int | None] | None = None,
-    editor: Editor,
-    reason: str | None = None,
-    dry_run: bool = False,
-    tolerance_m: float = DEFAULT_TOLERANCE_M,
-) -> Result:
-    """Revert several grids together (e.g. both sides of a moved boundary), as new versions of each."""
-    expected = expected_versions or {}
-    changes = []
-    for code, version in versions.items():
-        row = (
-            session.execute(
-                text(
-                    """
-                SELECT name, community_code, grid_worker, households, population, status, ST_AsBinary(geom) AS wkb
-                FROM grid_versions WHERE grid_code = :code AND version = :version
-                """
-                ),
-                {"code": code, "version": version},
-            )
-            .mappings()
-            .one_or_none()
-        )
-        if row is None:
-            _current(session, code)  # GridNotFound when the grid itself is unknown
-            raise NotFound(f"grid {code} has no version {version}", grid_code=code, version=version)
-        attrs = {k: row[k] for k in ("name", "community_code", "grid_worker", "households", "population")}
-        changes.append(
-            GridChange(
-                code,
-                geom=shapely.from_wkb(row["wkb"]),
-                attrs=attrs,
-                status=row["status"],
-                expected_version=expected.get(code),
-            )
-        )
-    reason = reason or "revert to " + ", ".join(f"{c} version {v}" for c, v in versions.items())
-    return apply_changes(
-        session, changes, editor=editor, reason=reason, action="revert", dry_run=dry_run, tolerance_m=tolerance_m
-    )
-
-
-def _current(session: Session, code: str) -> dict[str, Any]:
-    row = (
-        session.execute(
-            text("SELECT name, community_code, grid_worker, grid_worker_phone, status FROM grids WHERE code = :c"),
-            {"c": code},
-        )
-        .mappings()
-        .one_or_none()
-    )
-    if row is None:
-        raise GridNotFound(f"no grid {code}", grid_code=code)
-    return dict(row)
 
 
 def _line(value: Any, code: str) -> BaseGeometry:
