@@ -8,18 +8,14 @@ sent). The watch also records page errors, console.error messages and every resp
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 
-from api.app import create_app
 from tests.conftest import ADMIN_TOKEN
+from tests.live_server import serving
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -31,28 +27,11 @@ KINDS = ("density", "choropleth", "hotspots", "change")
 WEIBIN = "610302"  # 渭滨区
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(settings, demo_db) -> Iterator[str]:
     """uvicorn serving the app on 127.0.0.1:<free port> against the test database holding the demo."""
-    port = _free_port()
-    app = create_app(settings)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
-    app.state.engine.dispose()
+    with serving(settings) as (base, _app):
+        yield base
 
 
 @pytest.fixture(scope="module")
