@@ -125,7 +125,7 @@ def build_spec(ids: dict, area: str) -> dict[str, tuple]:
         "POST /api/v1/compounds": (("/api/v1/compounds", square(107.1152, 34.3652)), ("/api/v1/compounds", square(107.1252, 34.3602)), 422),
         "PUT /api/v1/compounds/{compound_id}": ((f"/api/v1/compounds/{i['compound_in']}", square(107.1152, 34.3652)), (f"/api/v1/compounds/{o['compound_out']}", square(107.1252, 34.3602)), 404),
         "GET /api/v1/crosswalk/{department}": (("/api/v1/crosswalk/housing", None), None, None),
-        "POST /api/v1/crosswalk": None,  # multipart upload: the stored crosswalk above shares its scoped code path
+        "POST /api/v1/crosswalk": None,  # multipart upload: test_department_crosswalk_upload_stays_inside
         "GET /api/v1/dashboard/scope": ((f"/api/v1/dashboard/scope?admin_code={ref}", None), (f"/api/v1/dashboard/scope?admin_code={OUT_COUNTY}", None), 403),
         "GET /api/v1/grids": ((f"/api/v1/grids?admin_code={ref}", None), (f"/api/v1/grids?admin_code={OUT_COUNTY}", None), 403),
         "GET /api/v1/grids/export": ((f"/api/v1/grids/export?admin_code={ref}", None), (f"/api/v1/grids/export?admin_code={OUT_COUNTY}", None), 403),
@@ -139,7 +139,7 @@ def build_spec(ids: dict, area: str) -> dict[str, tuple]:
         "POST /api/v1/grids/{code}/split": ((f"/api/v1/grids/{GRID}/split?dry_run=true", {"line": {"type": "LineString", "coordinates": [[107.115, 34.355], [107.115, 34.375]]}}) if community else None, (f"/api/v1/grids/{OUT_GRID}/split?dry_run=true", {"line": {"type": "LineString", "coordinates": [[107.125, 34.345], [107.125, 34.375]]}}), 404),
         "POST /api/v1/grids/merge": (("/api/v1/grids/merge?dry_run=true", {"codes": [GRID, GRID[:-1] + "2"], "versions": {GRID: 1, GRID[:-1] + "2": 1}}) if community else None, ("/api/v1/grids/merge?dry_run=true", {"codes": [OUT_GRID, OUT_GRID[:-1] + "2"], "versions": {OUT_GRID: 1, OUT_GRID[:-1] + "2": 1}}), 404),
         "POST /api/v1/grids/boundary": (("/api/v1/grids/boundary?dry_run=true", {"a": GRID, "b": GRID[:-1] + "2", "line": {"type": "LineString", "coordinates": [[107.11, 34.36], [107.12, 34.36]]}, "versions": {GRID: 1, GRID[:-1] + "2": 1}}) if community else None, ("/api/v1/grids/boundary?dry_run=true", {"a": GRID, "b": OUT_GRID, "line": {"type": "LineString", "coordinates": [[107.12, 34.35], [107.12, 34.37]]}, "versions": {GRID: 1, OUT_GRID: 1}}), 403),
-        "POST /api/v1/grids/import": None,  # file upload: the same engine check as every edit (checked via merge/boundary)
+        "POST /api/v1/grids/import": None,  # file upload: test_grid_import_outside_the_area_is_refused
         "GET /api/v1/me": (("/api/v1/me", None), None, None),
         # The ticket names the caller's own area (no area is asked for); the feed it opens is filtered by
         # that area (tests/unit/test_live_hub.py, tests/api/test_live_feed.py).
@@ -287,3 +287,34 @@ def test_grid_worker_report_outside_names_the_grid(client, users):
     body = point(OUT_PT, category="dispute", occurred_at="2024-01-01T10:00:00")
     r = client.post("/api/v1/incidents", headers=users["grid"], json=body)
     assert r.status_code == 422 and r.json()["area"] == GRID and "东一网格" in r.json()["detail"]
+
+
+def _layer(code: str, ring: list) -> bytes:
+    feature = {"type": "Feature", "properties": {"code": code, "name": "导入"},
+               "geometry": {"type": "Polygon", "coordinates": [ring]}}  # fmt: skip
+    return json.dumps({"type": "FeatureCollection", "features": [feature]}).encode()
+
+
+OUT_RING = [[107.12, 34.35], [107.13, 34.35], [107.13, 34.37], [107.12, 34.37], [107.12, 34.35]]
+
+
+@pytest.mark.parametrize("level", ["county", "town", "community"])
+def test_grid_import_outside_the_area_is_refused(client, db, users, world, level):
+    # A file naming the other county's grid, by an editor below the city: 404 as for any single object
+    # outside (the code is the caller's own), and nothing written.
+    files = {"file": ("grids.geojson", _layer(OUT_GRID, OUT_RING), "application/geo+json")}
+    r = client.post("/api/v1/grids/import", headers=users[level], files=files)
+    assert r.status_code == 404 and r.json()["grid_code"] == OUT_GRID, r.text[:300]
+    name = db.execute(text("SELECT name FROM grids WHERE code = :c"), {"c": OUT_GRID}).scalar_one()
+    assert name == "外网格"
+
+
+def test_department_crosswalk_upload_stays_inside(client, users, world):
+    # A department layer covering both counties: a county editor's crosswalk lists only its own grids.
+    ring = [[107.09, 34.34], [107.14, 34.34], [107.14, 34.38], [107.09, 34.38], [107.09, 34.34]]
+    files = {"file": ("dept.geojson", _layer("D1", ring), "application/geo+json")}
+    r = client.post("/api/v1/crosswalk", headers=users["county"], files=files, data={"department": "housing"})
+    assert r.status_code == 200, r.text[:300]
+    assert "610303" not in r.text and GRID in r.text
+    r = client.post("/api/v1/crosswalk", headers=users["city"], files=files, data={"department": "housing"})
+    assert r.status_code == 200 and OUT_GRID in r.text  # the city's holds both: the check above can fail
