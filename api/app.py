@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
+from starlette.concurrency import run_in_threadpool
 
 from api import db_metrics, docs, errors
 from api.hygiene import InputHygiene
@@ -42,9 +43,11 @@ from api.tile_fastpath import TileFastPath
 from geo.cases.sweep import BackgroundSweep
 from geo.live import Hub
 from geo.live.listener import listen
-from geo.pg import routing
+from geo.pg import events, routing
+from geo.pg import listener as geometry_listener
 from geo.pg.db import make_engine, make_sessionmaker
 from geo.settings import REPO_ROOT, Settings
+from geo.tiles import TileCache
 
 ROUTERS = [
     health.router,
@@ -80,6 +83,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         sweeper.start()
     listener = asyncio.create_task(listen(settings.database_url, app.state.live_hub))
+    # The tile cache hears other processes' edits (and the primary's WAL position) through one LISTEN thread per
+    # process and database, shared by every app in it: it starts before the first tile is served and, being
+    # shared, outlives this app (a daemon thread).
+    await run_in_threadpool(geometry_listener.ensure_listener, settings.database_url)
     try:
         yield
     finally:
@@ -88,6 +95,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await listener
         if sweeper:
             sweeper.stop()
+
+
+def tile_cache(settings: Settings) -> TileCache:
+    """The app's tile cache, subscribed to geometry changes (weakly: it lives as long as the app)."""
+    cache = TileCache(settings.tile_cache_bytes, settings.database_url)
+    events.subscribe(cache.on_geometry_changed)
+    events.subscribe_positions(cache.on_position)
+    return cache
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -109,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db_router = routing.from_settings(settings, app.state.sessionmaker)  # replicas for lagging reads
     db_metrics.COLLECTOR.track(app.state.db_router)
     app.state.principal_cache = PrincipalCache()  # made once with the app; the fast path and routers read it
+    app.state.tile_cache = tile_cache(settings)
     configure_logging(settings.log_level)
     app.state.metrics = Metrics(app.state, extra=[db_metrics.COLLECTOR])
     errors.install(app)

@@ -55,7 +55,7 @@ class _StateCollector(Collector):
         in_use = GaugeMetricFamily("citygrid_db_pool_in_use", "database connections checked out of the pool")
         in_use.add_metric([], pool.checkedout())
         yield in_use
-        cache: TileCache | None = getattr(self.state, "tile_cache", None)  # made by the first tile request
+        cache: TileCache | None = getattr(self.state, "tile_cache", None)  # made by create_app
         hits = CounterMetricFamily("citygrid_tile_cache_hits", "tiles served from this worker's cache")
         hits.add_metric([], cache.stats.hits if cache else 0)
         yield hits

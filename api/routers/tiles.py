@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -15,32 +14,16 @@ from api.principal_cache import CachedReader
 from geo.area import Area
 from geo.errors import NotFound
 from geo.ogc.collections import extents
-from geo.pg import events
-from geo.pg import listener as events_listener
 from geo.tiles import LAYERS, TileCache, TileFilter, TileKey, check_tile, render_tile, scoped_variant, tilejson
 
 router = APIRouter(prefix="/tiles", tags=["tiles 矢量瓦片"])
 
 MVT = "application/vnd.mapbox-vector-tile"
-_cache_lock = threading.Lock()
 
 
 def tile_cache(request: Request) -> TileCache:
-    """This app's tile cache, made on first use and subscribed to geometry-change events."""
-    cache = getattr(request.app.state, "tile_cache", None)
-    if cache is None:
-        with _cache_lock:
-            cache = getattr(request.app.state, "tile_cache", None)
-            if cache is None:
-                settings = request.app.state.settings
-                cache = TileCache(settings.tile_cache_bytes, settings.database_url)
-                events.subscribe(cache.on_geometry_changed)
-                events.subscribe_positions(cache.on_position)
-                events_listener.ensure_listener(
-                    settings.database_url
-                )  # other processes' edits, primary's positions
-                request.app.state.tile_cache = cache
-    return cache
+    """This app's tile cache (made by create_app; its listener started by the app's lifespan)."""
+    return request.app.state.tile_cache
 
 
 def tile_url(request: Request, layer: str) -> str:

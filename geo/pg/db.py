@@ -11,10 +11,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from geo.pg.urls import normalise
+from geo.pg.urls import conninfo, normalise
 from geo.settings import REPO_ROOT, Settings
 
 
@@ -72,8 +71,5 @@ def postgis_version(engine: Engine) -> str:
 
 
 def libpq_url(sqlalchemy_url: str, dbname: str | None = None) -> str:
-    """A psycopg conninfo URL from a SQLAlchemy URL (drops the +psycopg driver part)."""
-    url = make_url(sqlalchemy_url).set(drivername="postgresql")
-    if dbname:
-        url = url.set(database=dbname)
-    return url.render_as_string(hide_password=False)
+    """A psycopg/libpq conninfo from a SQLAlchemy URL of one host or several (libpq's multi-host form kept)."""
+    return conninfo(sqlalchemy_url, dbname)

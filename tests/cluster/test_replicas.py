@@ -7,6 +7,7 @@ primary read.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -50,13 +51,15 @@ def tree(pair: Pair) -> None:
 def make_client(pair: Pair, tree) -> Iterator:
     """Clients of one app (each its own cookie jar, as two users' browsers); replay resumed afterwards."""
     apps = []
+    stack = contextlib.ExitStack()
 
     def make(**settings) -> TestClient:
         if not apps:
             apps.append(create_app(pair.app_settings(**settings)))
-        return TestClient(apps[0])
+        return stack.enter_context(TestClient(apps[0]))  # entered: the app's lifespan starts its listeners
 
-    yield make
+    with stack:
+        yield make
     pair.set_replay(paused=False)
     for app in apps:
         app.state.engine.dispose()
