@@ -1,4 +1,4 @@
-"""The five feature collections served over OGC API – Features: tables, ids and the property allowlists.
+"""The published layers (geo/layers.py) as OGC API – Features collections: their property allowlists.
 
 Every column name that reaches SQL comes from these definitions, never from a request. Properties not
 listed here (phone numbers, free-text descriptions, JSON blobs) are not served.
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from geo import vocab
 from geo.area import Area
+from geo.layers import LAYERS, Layer
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
@@ -123,26 +124,24 @@ _PATROLS = (
     _p("updated_at", "datetime", "更新时间", "Updated at"),
 )
 
-COLLECTIONS: dict[str, Collection] = {
-    c.id: c
-    for c in (
-        Collection("admin_units", "行政区划 Administrative units",
-                   "市、县/区、镇/街道、村/社区 City, county/district, town/street and village/community polygons",
-                   "admin_units", "code", "string", "MultiPolygon", _ADMIN),
-        Collection("grids", "全要素网格 Integrated grids",
-                   "现行网格（已撤销的不在此列） The current integrated grids (retired grids are not listed)",
-                   "grids", "code", "string", "MultiPolygon", _GRIDS, "updated_at", "t.status = 'active'"),
-        Collection("compounds", "老旧小区 Old residential compounds",
-                   "老旧小区及其整治与微治理状态 Old compounds with renovation and micro-governance state",
-                   "compounds", "id", "integer", "Polygon", _COMPOUNDS, "updated_at"),
-        Collection("incidents", "事件 Incidents",
-                   "上报的事件（按发生时间） Reported incidents; datetime filters on occurred_at",
-                   "incidents", "id", "integer", "Point", _INCIDENTS, "occurred_at"),
-        Collection("patrol_routes", "巡逻路线 Patrol routes",
-                   "社区民警的巡逻路线 Planned patrol routes of community police",
-                   "patrol_routes", "id", "integer", "LineString", _PATROLS, "updated_at"),
-    )
-}  # fmt: skip
+_PROPERTIES = {
+    "admin_units": _ADMIN,
+    "grids": _GRIDS,
+    "compounds": _COMPOUNDS,
+    "incidents": _INCIDENTS,
+    "patrol_routes": _PATROLS,
+}
+
+
+def _collection(layer: Layer) -> Collection:
+    """A published layer (geo/layers.py) with its property allowlist, as OGC API serves it."""
+    return Collection(
+        layer.name, layer.title, layer.description, layer.table, layer.id_column, layer.id_kind,
+        layer.geometry_type, _PROPERTIES[layer.name], layer.temporal, layer.live_on("t"),
+    )  # fmt: skip
+
+
+COLLECTIONS: dict[str, Collection] = {name: _collection(layer) for name, layer in LAYERS.items()}
 
 
 def queryables(coll: Collection, self_url: str) -> dict[str, Any]:

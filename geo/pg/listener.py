@@ -15,11 +15,11 @@ import time
 
 import psycopg
 
+from geo.layers import LAYERS
 from geo.pg import events
 from geo.pg.routing import parse_lsn
 from geo.pg.urls import conninfo
 
-LAYERS = ("admin_units", "grids", "compounds", "incidents", "patrol_routes")
 RETRY_S = 2.0
 HEARTBEAT_S = 1.0
 _started: dict[str, tuple[threading.Thread, threading.Event]] = {}
@@ -66,7 +66,7 @@ def _run(database_url: str, ready: threading.Event) -> None:
             with psycopg.connect(conninfo(database_url), autocommit=True, connect_timeout=5) as conn:
                 conn.execute(f"LISTEN {events.CHANNEL}")
                 if ready.is_set():  # a reconnection: what changed meanwhile is unknown, so drop everything
-                    for layer in LAYERS:
+                    for layer in LAYERS:  # every published layer (geo/layers.py)
                         events.geometry_changed(layer, None)
                 ready.set()
                 while True:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from geo import vocab
 from geo.area import CITY, Area
 from geo.errors import InvalidInput, NotFound
+from geo.layers import LAYERS as PUBLISHED
 from geo.localtime import LOCAL_TZ_NAME
 from geo.ogc.params import parse_datetime
 from geo.tiles.cache import tile_bounds
@@ -43,34 +44,41 @@ class TileLayer:
     simplify: bool = True
     order: str = "g.id"
 
+    @classmethod
+    def of(cls, name: str, columns: str, fields: dict[str, str], where: str = "TRUE", **kw: Any) -> TileLayer:
+        """The tile layer of a published layer (geo/layers.py): its title, table and live rows from there."""
+        layer = PUBLISHED[name]
+        live = layer.live_on("g")
+        return cls(name, layer.title, layer.table, columns, fields, where=f"({live}) AND ({where})", **kw)
+
 
 LAYERS: dict[str, TileLayer] = {
     layer.name: layer
     for layer in (
-        TileLayer("admin_units", "行政区划 Administrative units", "admin_units",
-                  "g.code, g.name, g.level, g.parent_code",
-                  {"code": "区划代码 code", "name": "名称 name", "level": "city/county/town/community",
-                   "parent_code": "上级代码 parent code"},
-                  where="g.level = ANY(:levels)", order="g.code"),
-        TileLayer("grids", "全要素网格 Integrated grids", "grids",
-                  "g.code, g.name, g.community_code, g.households, g.population, g.version",
-                  {"code": "网格编码 grid code", "name": "网格名称 name", "community_code": "村/社区 community",
-                   "households": "户数 households", "population": "人口 population", "version": "版本 version"},
-                  where="g.status = 'active'", order="g.code"),
-        TileLayer("compounds", "老旧小区 Old compounds", "compounds",
-                  "g.name, g.category, g.renovation_status, g.households",
-                  {"name": "小区名称 name", "category": "three_no/other",
-                   "renovation_status": "整治状态 renovation status", "households": "户数 households"}, fid="id"),
-        TileLayer("incidents", "事件 Incidents", "incidents",
-                  f"g.category, g.status, to_char(g.occurred_at AT TIME ZONE '{LOCAL_TZ_NAME}', 'YYYY-MM-DD') "
-                  "AS occurred_on",
-                  {"category": "类别 category", "status": "状态 status", "occurred_on": "发生日期（北京时间） local date",
-                   "count": f"z<{INCIDENT_POINTS_FROM_ZOOM}: 该格事件数 incidents in the bin"},
-                  fid="id", simplify=False),
-        TileLayer("patrol_routes", "巡逻路线 Patrol routes", "patrol_routes",
-                  "g.name, g.officer_id, g.community_code, g.shift, g.mode",
-                  {"name": "路线名称 name", "officer_id": "民警 officer id", "community_code": "村/社区 community",
-                   "shift": "班次 shift", "mode": "walk/drive"}, fid="id"),
+        TileLayer.of("admin_units",
+                     "g.code, g.name, g.level, g.parent_code",
+                     {"code": "区划代码 code", "name": "名称 name", "level": "city/county/town/community",
+                      "parent_code": "上级代码 parent code"},
+                     where="g.level = ANY(:levels)", order="g.code"),
+        TileLayer.of("grids",
+                     "g.code, g.name, g.community_code, g.households, g.population, g.version",
+                     {"code": "网格编码 grid code", "name": "网格名称 name", "community_code": "村/社区 community",
+                      "households": "户数 households", "population": "人口 population", "version": "版本 version"},
+                     order="g.code"),
+        TileLayer.of("compounds",
+                     "g.name, g.category, g.renovation_status, g.households",
+                     {"name": "小区名称 name", "category": "three_no/other",
+                      "renovation_status": "整治状态 renovation status", "households": "户数 households"}, fid="id"),
+        TileLayer.of("incidents",
+                     f"g.category, g.status, to_char(g.occurred_at AT TIME ZONE '{LOCAL_TZ_NAME}', 'YYYY-MM-DD') "
+                     "AS occurred_on",
+                     {"category": "类别 category", "status": "状态 status", "occurred_on": "发生日期（北京时间） local date",
+                      "count": f"z<{INCIDENT_POINTS_FROM_ZOOM}: 该格事件数 incidents in the bin"},
+                     fid="id", simplify=False),
+        TileLayer.of("patrol_routes",
+                     "g.name, g.officer_id, g.community_code, g.shift, g.mode",
+                     {"name": "路线名称 name", "officer_id": "民警 officer id", "community_code": "村/社区 community",
+                      "shift": "班次 shift", "mode": "walk/drive"}, fid="id"),
     )
 }  # fmt: skip
 
