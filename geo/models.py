@@ -305,28 +305,7 @@ class AuditChainTip(Base):
     hash: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class Open311App(Base):
-    """A registered Open311 client app (公众举报渠道); only the SHA-256 of its api_key is stored."""
-
-    __tablename__ = "open311_apps"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(Text, unique=True)
-    contact: Mapped[str | None] = mapped_column(Text)
-    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    active: Mapped[bool] = mapped_column(Boolean, server_default="true")
-    created_by: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = _now()
-
-
-class Open311Request(Base):
-    """Who filed a public-channel case through Open311: the app, and the reporter's contact (never shown)."""
-
-    __tablename__ = "open311_requests"
-    case_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cases.id"), primary_key=True)
-    app_id: Mapped[int] = mapped_column(ForeignKey("open311_apps.id"), index=True)
-    email: Mapped[str | None] = mapped_column(Text)
-    name: Mapped[str | None] = mapped_column(Text)
-
-
-# The case tables live in their package; imported here so Base.metadata (Alembic, tests) holds them.
+# The case and Open311 tables live in their packages; imported here so Base.metadata (Alembic, tests) holds
+# them, and the Open311 models are re-exported for the code that reads them as geo.models.
 from geo.cases import models as _case_models  # noqa: E402, F401
+from geo.open311.models import Open311App, Open311Request  # noqa: E402, F401
