@@ -109,6 +109,58 @@ def _line(legs: Any, path_nodes: list[int]) -> dict[str, Any] | None:
     return {"type": "LineString", "coordinates": [[round(x, 7), round(y, 7)] for x, y in coords]}
 
 
+def _solve(problem: Problem, req: SuggestRequest) -> tuple[Plan, Plan]:
+    """(the plan of the solver asked for, the greedy plan it is compared with)."""
+    greedy = solve_greedy(problem)
+    if req.solver == "greedy":
+        return greedy, greedy
+    if req.solver == "exact":
+        return solve_exact(problem), greedy
+    return solve_ortools(problem, req.time_limit_ms, initial=greedy), greedy
+
+
+def _stops(found: list, plan: Plan, times: list[dict]) -> list[dict[str, Any]]:
+    """The planned stops in visiting order, with arrival, departure and waiting in minutes."""
+    stops = []
+    for n, (node, t) in enumerate(zip(plan.order, times, strict=True)):
+        c = found[node - 1]
+        stops.append(
+            {
+                "seq": n + 1,
+                "kind": c.kind,
+                "kind_label": STOP_KINDS[c.kind][0],
+                "ref": c.ref,
+                "name": c.name,
+                "lon": c.lon,
+                "lat": c.lat,
+                "weight": round(c.weight, 4),
+                "dwell_minutes": c.dwell_minutes,
+                "eta_minutes": round(t["arrive"] / 60, 1),
+                "depart_minutes": round(t["depart"] / 60, 1),
+                "wait_minutes": round(t["wait"] / 60, 1),
+            }
+        )
+    return stops
+
+
+def _route_draft(
+    req: SuggestRequest, label: str, community: str | None, geometry: dict | None, stops: list[dict]
+) -> dict[str, Any]:
+    """The suggestion as a patrol route body the caller can save unchanged (POST /api/v1/patrols/routes)."""
+    return {
+        "name": f"建议巡逻 Suggested patrol {label}",
+        "officer_id": req.officer_id,
+        "community_code": community,
+        "shift": req.shift,
+        "mode": req.mode,
+        "geometry": geometry,
+        "planned_stops": [
+            {k: s[k] for k in ("name", "lon", "lat", "dwell_minutes", "kind", "eta_minutes", "weight", "ref")}
+            for s in stops
+        ],
+    }
+
+
 def suggest_patrol(
     session: Session,
     req: SuggestRequest,
@@ -144,35 +196,11 @@ def suggest_patrol(
         closed=req.return_to_start,
     )
     solved_at = time.perf_counter()
-    greedy = solve_greedy(problem)
-    if req.solver == "greedy":
-        plan = greedy
-    elif req.solver == "exact":
-        plan = solve_exact(problem)
-    else:
-        plan = solve_ortools(problem, req.time_limit_ms, initial=greedy)
+    plan, greedy = _solve(problem, req)
     solve_ms = (time.perf_counter() - solved_at) * 1000
     seed = req.seed if req.seed is not None else secrets.randbelow(2**31)
     times, end_s = _schedule(problem, plan, np.random.default_rng(seed) if req.randomize_times else None)
-    stops = []
-    for n, (node, t) in enumerate(zip(plan.order, times, strict=True)):
-        c = found[node - 1]
-        stops.append(
-            {
-                "seq": n + 1,
-                "kind": c.kind,
-                "kind_label": STOP_KINDS[c.kind][0],
-                "ref": c.ref,
-                "name": c.name,
-                "lon": c.lon,
-                "lat": c.lat,
-                "weight": round(c.weight, 4),
-                "dwell_minutes": c.dwell_minutes,
-                "eta_minutes": round(t["arrive"] / 60, 1),
-                "depart_minutes": round(t["depart"] / 60, 1),
-                "wait_minutes": round(t["wait"] / 60, 1),
-            }
-        )
+    stops = _stops(found, plan, times)
     nodes = [0, *plan.order, 0] if req.return_to_start else [0, *plan.order]
     geometry = _line(legs, nodes) if plan.order else None
     if geometry is None:
@@ -221,16 +249,5 @@ def suggest_patrol(
         "coverage": cover,
         "warnings": warnings,
     }
-    props["route"] = {
-        "name": f"建议巡逻 Suggested patrol {community or area[0]}",
-        "officer_id": req.officer_id,
-        "community_code": community,
-        "shift": req.shift,
-        "mode": req.mode,
-        "geometry": geometry,
-        "planned_stops": [
-            {k: s[k] for k in ("name", "lon", "lat", "dwell_minutes", "kind", "eta_minutes", "weight", "ref")}
-            for s in stops
-        ],
-    }
+    props["route"] = _route_draft(req, community or area[0], community, geometry, stops)
     return {"type": "Feature", "geometry": geometry, "properties": props}
