@@ -58,6 +58,46 @@ def breadcrumb(session: Session, code: str) -> list[dict[str, str]]:
     return [{"code": r.code, "name": r.name, "level": r.level} for r in rows] + chain[::-1]
 
 
+def _children(session: Session, q: Any, grids: Any, gcj02: bool) -> tuple[str, dict[str, Any]]:
+    """The scope's child units (or its grids, one level above them) with their counts, change and rates."""
+    scope = q.scope
+    result = breakdown(session, scope.code, q.window.start, q.window.end, None, q.categories)
+    level = result.level
+    figures = {u.code: u for u in result.units}
+    if level == "grid":
+        geoms, codes, names = grids.display, grids.codes, grids.names
+    else:
+        rows = session.execute(
+            text(
+                "SELECT code, name, ST_AsBinary(geom) AS wkb FROM admin_units WHERE parent_code = :c "
+                "AND level = :level ORDER BY code"
+            ),
+            {"c": scope.code, "level": level},  # not the 高新区 zone: it overlaps counties and has no code
+        ).all()
+        codes, names = [r.code for r in rows], [r.name for r in rows]
+        metric = np.asarray(to_metric(shapely.from_wkb([bytes(r.wkb) for r in rows])), dtype=object)
+        geoms = to_wgs84(simplify_coverage(metric, CHILD_TOLERANCE_M.get(level, 5.0))) if rows else []
+    props = []
+    for code, name in zip(codes, names, strict=True):
+        u = figures.get(code)
+        props.append(
+            {
+                "code": code,
+                "name": name,
+                "level": level,
+                "count": u.current if u else 0,
+                "previous": u.previous if u else 0,
+                "z": u.z_score if u else 0.0,  # descriptive; None when the period has no data
+                "p_value": u.p_value if u else None,  # exact two-Poisson test, BH below in p_adjusted
+                "p_adjusted": u.p_adjusted if u else None,
+                "significant": u.significant if u else False,
+                "change_status": u.status if u else "no_data",
+                "rate": u.rate_per_1000_households if u else None,
+            }
+        )
+    return level, _fc(geoms, props, gcj02)
+
+
 def scope_layers(
     session: Session,
     admin_code: str | None,
@@ -85,41 +125,7 @@ def scope_layers(
     children: dict[str, Any] = {"type": "FeatureCollection", "features": []}
     level = None
     if scope.level != "grid":
-        result = breakdown(session, scope.code, q.window.start, q.window.end, None, q.categories)
-        level = result.level
-        figures = {u.code: u for u in result.units}
-        if level == "grid":
-            geoms, codes, names = grids.display, grids.codes, grids.names
-        else:
-            rows = session.execute(
-                text(
-                    "SELECT code, name, ST_AsBinary(geom) AS wkb FROM admin_units WHERE parent_code = :c "
-                    "AND level = :level ORDER BY code"
-                ),
-                {"c": scope.code, "level": level},  # not the 高新区 zone: it overlaps counties and has no code
-            ).all()
-            codes, names = [r.code for r in rows], [r.name for r in rows]
-            metric = np.asarray(to_metric(shapely.from_wkb([bytes(r.wkb) for r in rows])), dtype=object)
-            geoms = to_wgs84(simplify_coverage(metric, CHILD_TOLERANCE_M.get(level, 5.0))) if rows else []
-        props = []
-        for code, name in zip(codes, names, strict=True):
-            u = figures.get(code)
-            props.append(
-                {
-                    "code": code,
-                    "name": name,
-                    "level": level,
-                    "count": u.current if u else 0,
-                    "previous": u.previous if u else 0,
-                    "z": u.z_score if u else 0.0,  # descriptive; None when the period has no data
-                    "p_value": u.p_value if u else None,  # exact two-Poisson test, BH below in p_adjusted
-                    "p_adjusted": u.p_adjusted if u else None,
-                    "significant": u.significant if u else False,
-                    "change_status": u.status if u else "no_data",
-                    "rate": u.rate_per_1000_households if u else None,
-                }
-            )
-        children = _fc(geoms, props, gcj02)
+        level, children = _children(session, q, grids, gcj02)
     bounds = shapely.total_bounds(for_display(grids.display, gcj02)) if len(grids) else None
     return {
         "scope": {

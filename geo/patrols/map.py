@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import folium
@@ -149,30 +150,7 @@ def route_map(
     west, south, east, north = shapely.total_bounds([*grids, line])
     m = _base(settings, (float(west), float(south), float(east), float(north)), gcj)
     if rows:
-        fill, entries = _classes(counts)
-        data = _collection(
-            _display(grids, gcj),
-            [{"code": r.code, "name": html.escape(r.name or ""), "n": int(r.n)} for r in rows],
-        )
-        folium.GeoJson(
-            data,
-            name=f"近{days}天事件 Incidents, last {days} days",
-            style_function=lambda f: {
-                "fillColor": fill[f["id"]],
-                "color": "#666",
-                "weight": 0.7,
-                "fillOpacity": 0.7,
-            },
-            popup=folium.GeoJsonPopup(
-                fields=["code", "name", "n"], aliases=["网格 Grid", "名称 Name", "事件 Incidents"]
-            ),
-        ).add_to(m)
-        swatches = [
-            f"<div><span style='display:inline-block;width:14px;height:12px;background:{c};border:1px solid #777;"
-            f"margin-right:6px;vertical-align:middle'></span>{zh} <span style='color:#555'>{en}</span></div>"
-            for c, zh, en in entries
-        ]
-        _panel(m, "bottom:34px;left:10px;", (f"近{days}天事件数", f"Incidents, last {days} days"), swatches)
+        _grid_layer(m, rows, grids, counts, gcj, days)
     reach = session.execute(text(REACH_SQL), {"id": route_id, "reach": settings.patrol_reach_m}).scalar_one()
     folium.GeoJson(
         _collection(_display(np.array([shapely.from_wkb(bytes(reach))]), gcj), [{}]),
@@ -187,7 +165,42 @@ def route_map(
         opacity=0.9,
         tooltip=html.escape(props["name"]),
     ).add_to(m)
-    stops = props.get("planned_stops") or []
+    _stop_markers(m, props.get("planned_stops") or [], gcj)
+    _facts(session, settings, m, feature, days, end)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m
+
+
+def _grid_layer(m: folium.Map, rows: Sequence[Any], grids: Any, counts: Any, gcj: bool, days: int) -> None:
+    """The grids around the route, coloured by their incidents in the window, with a legend."""
+    fill, entries = _classes(counts)
+    data = _collection(
+        _display(grids, gcj),
+        [{"code": r.code, "name": html.escape(r.name or ""), "n": int(r.n)} for r in rows],
+    )
+    folium.GeoJson(
+        data,
+        name=f"近{days}天事件 Incidents, last {days} days",
+        style_function=lambda f: {
+            "fillColor": fill[f["id"]],
+            "color": "#666",
+            "weight": 0.7,
+            "fillOpacity": 0.7,
+        },
+        popup=folium.GeoJsonPopup(
+            fields=["code", "name", "n"], aliases=["网格 Grid", "名称 Name", "事件 Incidents"]
+        ),
+    ).add_to(m)
+    swatches = [
+        f"<div><span style='display:inline-block;width:14px;height:12px;background:{c};border:1px solid #777;"
+        f"margin-right:6px;vertical-align:middle'></span>{zh} <span style='color:#555'>{en}</span></div>"
+        for c, zh, en in entries
+    ]
+    _panel(m, "bottom:34px;left:10px;", (f"近{days}天事件数", f"Incidents, last {days} days"), swatches)
+
+
+def _stop_markers(m: folium.Map, stops: list[dict[str, Any]], gcj: bool) -> None:
+    """One numbered marker per planned stop, with its kind, dwell and ETA."""
     points = _display(shapely.points([[s["lon"], s["lat"]] for s in stops]), gcj) if stops else []
     for n, (stop, pt) in enumerate(zip(stops, points, strict=True), start=1):
         kind = STOP_KINDS.get(stop["kind"], STOP_KINDS["other"])
@@ -201,9 +214,6 @@ def route_map(
                 max_width=260,
             ),
         ).add_to(m)
-    _facts(session, settings, m, feature, days, end)
-    folium.LayerControl(collapsed=True).add_to(m)
-    return m
 
 
 def _facts(
