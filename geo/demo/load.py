@@ -188,7 +188,10 @@ _SERIAL = ("department_grids", "compounds", "incidents", "officers", "patrol_rou
 
 
 def write(conn: Connection, tables, record: dict[str, Any]) -> None:
-    """Replace the demo tables' rows in the caller's transaction: TRUNCATE/DELETE, COPY, assign, audit."""
+    """Replace the demo tables' rows in the caller's transaction: TRUNCATE/DELETE, COPY, assign, audit.
+
+    Long but flat: the statements in the order the foreign keys need, one transaction.
+    """
     from geo import audit
     from geo.assignment import sql_rule as assign
     from geo.demo import staff

@@ -39,7 +39,10 @@ def ewkb(geoms: np.ndarray, multi: bool = False) -> np.ndarray:
 
 
 def admin_units(tree: Tree) -> pd.DataFrame:
-    """City, counties (real outlines), towns and villages/communities (generated) and 宝鸡高新区."""
+    """City, counties (real outlines), towns and villages/communities (generated) and 宝鸡高新区.
+
+    Long but flat: one frame per level, read top to bottom like the table it fills.
+    """
     c, t, v = tree.counties, tree.towns, tree.communities
     city_pop, city_hh = int(c["population"].sum()), int(c["households"].sum())
     city_urban = bool(c["urban_population"].sum() > 0.5 * city_pop)
