@@ -11,6 +11,7 @@ their stored values); rows without external_id always insert. An error anywhere 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -57,7 +58,7 @@ def store(
     hits = memory_rule.assign_points(session, rows.lon, rows.lat)
     if progress:
         progress("assign", len(rows), len(rows))
-    order = np.argsort(rows.occurred_at, kind="stable")
+    order = write_order(rows)
     result: dict | None = None
     if dry_run:
         result = dry_run_counts(session, rows, hits, progress)
@@ -74,6 +75,23 @@ def store(
     if progress:
         progress("insert", len(rows), len(rows))
     return result
+
+
+def write_order(rows: IncidentRows) -> np.ndarray:
+    """The order rows are written in: by external_id when the rows have one, else by time.
+
+    By external_id because two imports sharing new ids must lock them (unique-index entries, then rows) in
+    one order: in opposite orders each waited on an id the other held and one was killed as a deadlock
+    (issue 15). Bytewise (code point) order, as PostgreSQL's COLLATE "C" sorts the small and staged paths
+    (insert_sql). Without ids no two writers meet on a row, and time order lays the heap out as statistics
+    read it (rows without an id go first, in time order).
+    """
+    by_time = np.argsort(rows.occurred_at, kind="stable")
+    ids = rows.optional.get("external_id")
+    if ids is None:
+        return by_time
+    codes, _ = pd.factorize(ids[by_time], sort=True)  # None → −1: first; uniques sorted by code point
+    return by_time[np.argsort(codes, kind="stable")]
 
 
 def _some_stored(session: Session, rows: IncidentRows) -> bool:
