@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -147,7 +148,7 @@ def install(app: FastAPI) -> None:
         etag = exc.context.get("current_version") if isinstance(exc, errors.VersionConflict) else None
         if etag is not None:
             headers = {"ETag": f'"{etag}"'}
-        if isinstance(exc, errors.TooManyRequests):
+        if isinstance(exc, errors.TooManyRequests | errors.WriteCollision):
             headers = {"Retry-After": str(exc.context.get("retry_after", 1))}
         return respond(request, error_body(exc.code, exc.detail, **exc.context), status_for(exc), headers)
 
@@ -187,6 +188,14 @@ def install(app: FastAPI) -> None:
         status, code = database_status(exc)
         headers = {"Retry-After": "1"} if status == 503 else None
         return respond(request, error_body(code, msg, **database_context(exc)), status, headers)
+
+    @app.exception_handler(psycopg.Error)
+    async def _driver_error(request: Request, exc: psycopg.Error) -> JSONResponse:
+        # The COPY paths use psycopg directly, so its errors arrive unwrapped: the same SQLSTATE map.
+        msg = str(exc).splitlines()[0] if str(exc) else "database error"
+        status, code = _SQLSTATE_CLASSES.get((exc.sqlstate or "")[:2], (500, "database_error"))
+        headers = {"Retry-After": "1"} if status == 503 else None
+        return respond(request, error_body(code, msg), status, headers)
 
 
 # SQLSTATE classes caused by what the client sent or by a colliding writer, not by the server: the input's

@@ -78,6 +78,13 @@ class DatabaseUnavailable(CitygridError):
     code = "database_unavailable"
 
 
+class WriteCollision(DatabaseUnavailable):
+    """A write kept colliding with another writer (deadlock, serialization) after the server's own retries;
+    context carries retry_after (whole seconds)."""
+
+    code = "retry"
+
+
 class TooManyRequests(CitygridError):
     """A client spent its request budget; context carries retry_after (whole seconds)."""
 

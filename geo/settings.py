@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     kde_bandwidth_m: float = 300.0
     patrol_reach_m: float = 100.0
     edit_tolerance_m: float = 1.0
+    # Grid edits: incoming vertices this close to a stored vertex (the grid's own, then its neighbours') are
+    # moved exactly onto it, so a grid read at 7 decimals and sent back unchanged is unchanged (geo.editing.snap).
+    edit_snap_m: float = 0.05
+    # ...and no edit may add more than this much overlap with another grid, or gap, even one thinner than
+    # edit_tolerance_m (which still bounds "inside its community").
+    edit_sliver_m2: float = 0.01
     straddle_share: float = 0.05
 
     # Cases: photo size limit; the overdue sweep's period (0: not in the API process) and the working days an

@@ -14,9 +14,10 @@ from geo import audit
 from geo.area import CITY
 from geo.auth import Principal
 from geo.editing import diff
-from geo.editing.change import DEFAULT_TOLERANCE_M, EDITABLE, Editor, GridChange
+from geo.editing.change import DEFAULT_TOLERANCE_M, EDITABLE, Editor, GridChange, sliver_m2, snap_m
 from geo.editing.edit_area import check_edit_in_area
 from geo.editing.grid_rows import grid_summaries, lock_grids, write_grids
+from geo.editing.snap import snap_vertices, vertices_around
 from geo.editing.validate import (
     check_attributes,
     check_post_state,
@@ -69,6 +70,13 @@ def apply_changes(
 
     olds = lock_grids(session, codes, list(new_geoms.values()))
     check_edit_in_area(jurisdiction, changes, olds)
+    # Vertices a client rounded (or placed within a few cm of a corner) go back exactly onto the stored
+    # ones, read after the lock above so the neighbours cannot move meanwhile.
+    tol = snap_m()
+    around = vertices_around(session, list(new_geoms.values()), tol)
+    for code, geom in new_geoms.items():
+        own = olds[code]["geom"] if olds.get(code) else None
+        new_geoms[code] = snap_vertices(geom, own, around, tol)
     for code in codes:
         c, old = by_code[code], olds.get(code)
         if c.create and old is not None:
@@ -98,7 +106,8 @@ def apply_changes(
         before = diff.snapshot(session, area)
         write_grids(session, codes, olds, after, ts, editor, reason)
         active = [code for code in codes if after[code]["status"] == "active"]
-        found = check_post_state(session, active, lost, communities, tolerance_m)
+        before_geoms = {code: old["geom"].wkb for code, old in olds.items() if old}
+        found = check_post_state(session, active, lost, communities, tolerance_m, before_geoms, sliver_m2())
         if found:
             for p in found:
                 if p.get("grid_code") in where:

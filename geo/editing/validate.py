@@ -123,10 +123,29 @@ def check_attributes(
 
 
 def check_post_state(
-    session: Session, codes: list[str], lost_wkb: bytes | None, communities: list[str], tolerance_m: float
+    session: Session,
+    codes: list[str],
+    lost_wkb: bytes | None,
+    communities: list[str],
+    tolerance_m: float,
+    before: dict[str, bytes] | None = None,
+    sliver_m2: float = 0.01,
 ) -> list[dict[str, Any]]:
-    """After the write: each changed grid inside its community, no overlaps, and no gap newly opened."""
-    params = {"codes": codes, "tol": tolerance_m, "half": tolerance_m / 2}
+    """After the write: each changed grid inside its community, no overlaps, and no gap newly opened.
+
+    An overlap or gap counts when it is thicker than tolerance_m, or when the edit added more than sliver_m2
+    of it: thin slivers used to pass, and a grid sent back rounded left 1–6 m² of them (issue 15). Overlaps
+    are compared with the same pair's before the edit (`before`: the edited grids' old shapes as WKB).
+    """
+    before = before or {}
+    params = {
+        "codes": codes,
+        "tol": tolerance_m,
+        "half": tolerance_m / 2,
+        "sliver": sliver_m2,
+        "old_codes": list(before),
+        "old_wkbs": list(before.values()),
+    }
     problems = []
     outside = session.execute(
         text(
@@ -157,15 +176,23 @@ def check_post_state(
     overlaps = session.execute(
         text(
             f"""
+            WITH old AS (SELECT * FROM unnest(CAST(:old_codes AS text[]), CAST(:old_wkbs AS bytea[])) AS u(code, wkb))
             SELECT c.code, o.code, ST_Area(x.inter), ST_X(p.pt), ST_Y(p.pt)
             FROM grids c
             JOIN grids o ON o.status = 'active' AND o.code <> c.code AND o.geom && c.geom
                 AND NOT (o.code = ANY(:codes) AND o.code < c.code)
+            LEFT JOIN old oc ON oc.code = c.code
+            LEFT JOIN old oo ON oo.code = o.code
             CROSS JOIN LATERAL (SELECT ST_Transform(ST_CollectionExtract(ST_Intersection(c.geom, o.geom), 3),
                 {METRIC_EPSG}) AS inter) x
+            -- The pair's overlap before the edit (an edited neighbour: its old shape; a new one had none).
+            CROSS JOIN LATERAL (SELECT coalesce(ST_Area(ST_Transform(ST_CollectionExtract(ST_Intersection(
+                ST_GeomFromWKB(oc.wkb, 4326),
+                CASE WHEN o.code = ANY(:codes) THEN ST_GeomFromWKB(oo.wkb, 4326) ELSE o.geom END), 3),
+                {METRIC_EPSG})), 0) AS m2) b
             CROSS JOIN LATERAL (SELECT ST_Transform(ST_PointOnSurface(x.inter), 4326) AS pt) p
             WHERE c.code = ANY(:codes) AND c.status = 'active' AND ST_Relate(c.geom, o.geom, '2********')
-                AND NOT ST_IsEmpty(ST_Buffer(x.inter, -:half))
+                AND (NOT ST_IsEmpty(ST_Buffer(x.inter, -:half)) OR ST_Area(x.inter) > b.m2 + :sliver)
             ORDER BY c.code, o.code
             """
         ),
@@ -183,14 +210,15 @@ def check_post_state(
             )
         )
     if lost_wkb is not None:
-        problems.extend(_new_gaps(session, lost_wkb, communities, tolerance_m))
+        problems.extend(_new_gaps(session, lost_wkb, communities, tolerance_m, sliver_m2))
     return problems
 
 
 def _new_gaps(
-    session: Session, lost_wkb: bytes, communities: list[str], tolerance_m: float
+    session: Session, lost_wkb: bytes, communities: list[str], tolerance_m: float, sliver_m2: float
 ) -> list[dict[str, Any]]:
-    """Parts of the community the edited grids covered before that no active grid covers now."""
+    """Parts of the community the edited grids covered before that no active grid covers now: thicker than
+    the tolerance, or larger than sliver_m2 (each piece was covered before, so all of it is new)."""
     rows = session.execute(
         text(
             f"""
@@ -209,10 +237,10 @@ def _new_gaps(
             pieces AS (SELECT code, ST_Transform((ST_Dump(g)).geom, {METRIC_EPSG}) AS m FROM open)
             SELECT code, ST_Area(m), ST_X(ST_Transform(ST_PointOnSurface(m), 4326)),
                    ST_Y(ST_Transform(ST_PointOnSurface(m), 4326))
-            FROM pieces WHERE NOT ST_IsEmpty(ST_Buffer(m, -:half)) ORDER BY 2 DESC
+            FROM pieces WHERE NOT ST_IsEmpty(ST_Buffer(m, -:half)) OR ST_Area(m) > :sliver ORDER BY 2 DESC
             """
         ),
-        {"lost": lost_wkb, "communities": communities, "half": tolerance_m / 2},
+        {"lost": lost_wkb, "communities": communities, "half": tolerance_m / 2, "sliver": sliver_m2},
     ).all()
     return [
         problem(

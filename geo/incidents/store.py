@@ -20,6 +20,7 @@ from geo.incidents.model import Progress
 from geo.incidents.write_copy import copy_new
 from geo.incidents.write_probe import store_small
 from geo.incidents.write_staged import dry_run_counts, insert_staged, stage
+from geo.pg.textcols import missing
 
 # Below STAGING_MIN rows an unnest() insert with one indexed probe per point is fastest; above it the
 # in-memory assignment wins once its indexes are built, but building them costs seconds, so a process that
@@ -57,7 +58,7 @@ def store(
     hits = memory_rule.assign_points(session, rows.lon, rows.lat)
     if progress:
         progress("assign", len(rows), len(rows))
-    order = np.argsort(rows.occurred_at, kind="stable")
+    order = write_order(rows)
     result: dict | None = None
     if dry_run:
         result = dry_run_counts(session, rows, hits, progress)
@@ -74,6 +75,26 @@ def store(
     if progress:
         progress("insert", len(rows), len(rows))
     return result
+
+
+def write_order(rows: IncidentRows) -> np.ndarray:
+    """The order rows are written in: by external_id when the rows have one, else by time.
+
+    By external_id because two imports sharing new ids must lock them (unique-index entries, then rows) in
+    one order: in opposite orders each waited on an id the other held and one was killed as a deadlock
+    (issue 15). Bytewise (code point) order, as PostgreSQL's COLLATE "C" sorts the small and staged paths
+    (insert_sql). Without ids no two writers meet on a row, and time order lays the heap out as statistics
+    read it (rows without an id go first, in time order).
+    """
+    by_time = np.argsort(rows.occurred_at, kind="stable")
+    ids = rows.optional.get("external_id")
+    if ids is None:
+        return by_time
+    keys = np.where(missing(ids[by_time]), "", ids[by_time])
+    # Python's stable sort of str: code point order, memory-safe whatever the ids' length, and linear when
+    # the ids already follow time (usual for sequence numbers); 1.4 s for 10⁶ shuffled ids, where pandas'
+    # sorted factorize took 8.5 s and a fixed-width numpy array would take n × the longest id × 4 bytes.
+    return by_time[np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)]
 
 
 def _some_stored(session: Session, rows: IncidentRows) -> bool:

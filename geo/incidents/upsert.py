@@ -18,13 +18,15 @@ def insert_sql(ctes: str, rows: str, optional: list[str], ids: bool) -> str:
     names = ["category", "occurred_at", "source_crs", "synthetic", "geom", *optional]
     exprs = ["(CAST(:categories AS text[]))[x.category + 1]", "x.occurred_at", ":crs", ":synthetic", "x.geom"]
     exprs += ["(CAST(:statuses AS text[]))[x.status + 1]" if o == "status" else f"x.{o}" for o in optional]
+    # One lock order for every writer (store.write_order): the rows meet the unique index by external_id.
+    order = ' ORDER BY external_id COLLATE "C"' if "external_id" in optional else ""
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in names + ASSIGNED if c != "synthetic")
     return f"""
         WITH {ctes}
         ins AS (
             INSERT INTO incidents ({", ".join(names + ASSIGNED)})
             SELECT {", ".join(exprs)}, {assigned_columns("x", "x.compound")}
-            FROM ({rows} OFFSET 0) x
+            FROM ({rows}{order} OFFSET 0) x
             ON CONFLICT (external_id) DO UPDATE SET {updates}, updated_at = now()
             RETURNING id, (xmax = 0) AS inserted, outside_jurisdiction
         )

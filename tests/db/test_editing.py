@@ -182,15 +182,6 @@ def test_overlap_within_the_community(tree):
     assert p["rule"] == "overlap" and p["other_grid"] == W2 and p["area_m2"] > 250_000
 
 
-def test_tolerance_ignores_slivers(tree):
-    # 0.3 m past the community edge and over E1: within the 1 m tolerance, so accepted.
-    nudge = 0.3 / (111_320 * 0.8256)
-    result = edits.update_grid(tree, W1, geometry=poly(X0, Y1, X1 + nudge, Y2), expected_version=1, **ED)
-    assert result["grids"][0]["version_after"] == 2
-    with pytest.raises(InvalidGeometry):
-        edits.update_grid(tree, W1, geometry=poly(X0, Y1, X1 + 5 * nudge, Y2), expected_version=2, **ED)
-
-
 def test_gap_is_reported_with_area_location_and_coverage(tree):
     with pytest.raises(InvalidGeometry) as err:
         edits.update_grid(tree, W1, geometry=poly(X0, Y1 + 0.002, X1, Y2), expected_version=1, **ED)
