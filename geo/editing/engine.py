@@ -54,19 +54,7 @@ def apply_changes(
         raise InvalidInput("a grid appears twice in one edit", field="code")
     by_code = {c.code: c for c in changes}
     where = {c.code: {"grid_code": c.code, "feature": c.feature} for c in changes}
-    problems: list[dict[str, Any]] = []
-    new_geoms: dict[str, MultiPolygon] = {}
-    for c in changes:
-        bad_attrs = set(c.attrs) - set(EDITABLE)
-        if bad_attrs:
-            problems.append(problem("attribute", f"unknown attribute(s) {sorted(bad_attrs)}", **where[c.code]))
-        if c.geom is not None:
-            geom, found = to_multipolygon(c.geom, **where[c.code])
-            problems += found
-            if geom is not None:
-                new_geoms[c.code] = geom
-        elif c.create:
-            problems.append(problem("geometry", "a new grid needs a geometry", **where[c.code]))
+    problems, new_geoms = _read_changes(changes, where)
 
     olds = lock_grids(session, codes, list(new_geoms.values()))
     check_edit_in_area(jurisdiction, changes, olds)
@@ -78,19 +66,7 @@ def apply_changes(
         own = olds[code]["geom"] if olds.get(code) else None
         new_geoms[code] = snap_vertices(geom, own, around, tol)
     for code in codes:
-        c, old = by_code[code], olds.get(code)
-        if c.create and old is not None:
-            problems.append(problem("code", f"grid {code} already exists", **where[code]))
-        elif not c.create and old is None:
-            raise GridNotFound(f"no grid {code}", grid_code=code)
-        elif old is not None and c.expected_version is not None and old["version"] != c.expected_version:
-            raise VersionConflict(
-                f"grid {code} is at version {old['version']}, not {c.expected_version}: reload it and edit again",
-                grid_code=code,
-                current_version=old["version"],
-                expected_version=c.expected_version,
-            )
-        problems += check_attributes(session, code, c.attrs, c.create, **where[code])
+        problems += _check_against_stored(session, by_code[code], olds.get(code), where[code])
     problems += check_validity(session, [(where[code], g) for code, g in new_geoms.items()])
     if problems:
         raise reject(problems)
@@ -132,6 +108,60 @@ def apply_changes(
         savepoint.rollback()
         return result
     savepoint.commit()
+    _record(session, result, olds, after, editor, action, reason, shapes_moved=area is not None)
+    return result
+
+
+def _read_changes(
+    changes: list[GridChange], where: dict[str, dict[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[str, MultiPolygon]]:
+    """The problems of the changes read alone (attribute names, geometry), and their new shapes."""
+    problems: list[dict[str, Any]] = []
+    new_geoms: dict[str, MultiPolygon] = {}
+    for c in changes:
+        bad_attrs = set(c.attrs) - set(EDITABLE)
+        if bad_attrs:
+            problems.append(problem("attribute", f"unknown attribute(s) {sorted(bad_attrs)}", **where[c.code]))
+        if c.geom is not None:
+            geom, found = to_multipolygon(c.geom, **where[c.code])
+            problems += found
+            if geom is not None:
+                new_geoms[c.code] = geom
+        elif c.create:
+            problems.append(problem("geometry", "a new grid needs a geometry", **where[c.code]))
+    return problems, new_geoms
+
+
+def _check_against_stored(
+    session: Session, c: GridChange, old: dict[str, Any] | None, where: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """A change against the locked stored grid: exists or not as it claims, at the version it expects."""
+    code = c.code
+    if c.create and old is not None:
+        return [problem("code", f"grid {code} already exists", **where)]
+    if not c.create and old is None:
+        raise GridNotFound(f"no grid {code}", grid_code=code)
+    if old is not None and c.expected_version is not None and old["version"] != c.expected_version:
+        raise VersionConflict(
+            f"grid {code} is at version {old['version']}, not {c.expected_version}: reload it and edit again",
+            grid_code=code,
+            current_version=old["version"],
+            expected_version=c.expected_version,
+        )
+    return check_attributes(session, code, c.attrs, c.create, **where)
+
+
+def _record(
+    session: Session,
+    result: dict[str, Any],
+    olds: dict[str, Any],
+    after: dict[str, Any],
+    editor: str,
+    action: str,
+    reason: str | None,
+    shapes_moved: bool,
+) -> None:
+    """One audit row per grid written, and the tile layers to drop once the edit commits."""
     for g in result["grids"]:
         old = olds.get(g["code"])
         audit.record(
@@ -147,9 +177,8 @@ def apply_changes(
     # Grid tiles carry name, households, population and version: every applied edit changes them, an
     # attribute-only one too. Incident and compound tiles change only where shapes moved (re-assignment).
     box = tuple(result["changed_bbox"])
-    for layer in ("grids", "incidents", "compounds") if area is not None else ("grids",):
+    for layer in ("grids", "incidents", "compounds") if shapes_moved else ("grids",):
         events.on_commit(session, layer, box)  # type: ignore[arg-type]
-    return result
 
 
 def _merged(change: GridChange, old: dict[str, Any] | None, geom: MultiPolygon | None) -> dict[str, Any]:
