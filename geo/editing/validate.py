@@ -146,6 +146,14 @@ def check_post_state(
         "old_codes": list(before),
         "old_wkbs": list(before.values()),
     }
+    problems = _outside_community(session, params, tolerance_m) + _overlaps(session, params)
+    if lost_wkb is not None:
+        problems.extend(_new_gaps(session, lost_wkb, communities, tolerance_m, sliver_m2))
+    return problems
+
+
+def _outside_community(session: Session, params: dict[str, Any], tolerance_m: float) -> list[dict[str, Any]]:
+    """Changed grids reaching past their community by more than the tolerance."""
     problems = []
     outside = session.execute(
         text(
@@ -173,6 +181,12 @@ def check_post_state(
                 location=_loc(x, y),
             )
         )
+    return problems
+
+
+def _overlaps(session: Session, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Changed grids overlapping an active neighbour: thicker than the tolerance, or more than before + sliver."""
+    problems = []
     overlaps = session.execute(
         text(
             f"""
@@ -209,8 +223,6 @@ def check_post_state(
                 location=_loc(x, y),
             )
         )
-    if lost_wkb is not None:
-        problems.extend(_new_gaps(session, lost_wkb, communities, tolerance_m, sliver_m2))
     return problems
 
 
