@@ -221,8 +221,14 @@ def import_layer(
     reason: str = REASON,
     dry_run: bool = DRY_RUN,
     as_json: bool = AS_JSON,
+    force: bool = typer.Option(
+        False, "--force", help="change existing grids whose version the layer does not give (audited)"
+    ),
 ) -> None:
-    """Import a grid layer (GeoJSON, GeoPackage, zipped Shapefile): all or nothing."""
+    """Import a grid layer (GeoJSON, GeoPackage, zipped Shapefile): all or nothing.
+
+    Existing grids change only from the version each feature names (an export carries it), unless --force.
+    """
     from geo.editing.exchange import import_grids
 
     data = path.read_bytes()
@@ -237,6 +243,7 @@ def import_layer(
                 crs=crs,
                 dry_run=dry_run,
                 tolerance_m=s.edit_tolerance_m,
+                force=force,
             )
         )
     console.print(

@@ -22,6 +22,9 @@ def import_layer(
     crs: Annotated[str | None, Form(description="declare GCJ-02 or BD-09 coordinates to convert")] = None,
     dry_run: Annotated[bool, Query(description="validate and report, write nothing")] = False,
     reason: Annotated[str | None, Query(max_length=500)] = None,
+    force: Annotated[
+        bool, Query(description="admins: change existing grids whose version the layer does not give (audited)")
+    ] = False,
 ) -> JSONResponse:
     data = file.file.read()
     result = exchange.import_grids(
@@ -33,6 +36,7 @@ def import_layer(
         crs=crs,
         dry_run=dry_run,
         tolerance_m=settings.edit_tolerance_m,
+        force=force,
     )
     session.commit()
     return JSONResponse(result)

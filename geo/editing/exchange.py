@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from geo import formats
 from geo.area import Area
+from geo.auth import Principal
 from geo.crs import METRIC_EPSG, geometry_to_wgs84
 from geo.editing.change import DEFAULT_TOLERANCE_M, EDITABLE, Editor, GridChange
 from geo.editing.engine import apply_changes
 from geo.editing.validate import check_validity, problem, reject, to_multipolygon
-from geo.errors import AdminUnitNotFound, InvalidInput
+from geo.errors import AdminUnitNotFound, Forbidden, InvalidInput
 from geo.geojson import feature_collection
 
 FORMATS = {
@@ -81,8 +82,15 @@ def import_grids(
     crs: str | None = None,
     dry_run: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Create or update every grid of a layer in one validated edit; any problem anywhere rejects all."""
+    """Create or update every grid of a layer in one validated edit; any problem anywhere rejects all.
+
+    A grid that exists is changed only from the version the layer names (an export carries it), so a layer
+    prepared before someone else's edit cannot silently undo it; force (admins only, audited) overwrites.
+    """
+    if force and isinstance(editor, Principal) and "admin" not in editor.roles:
+        raise Forbidden("force 仅限管理员 only an admin may force an import over newer versions", field="force")
     fmt, gdf = read_layer(data, filename, crs)
     if "code" not in gdf.columns:
         raise reject([problem("attribute", "the layer has no 'code' field", field="code")])
@@ -118,6 +126,17 @@ def import_grids(
             changes.append(GridChange(code, geom=geom, attrs=attrs, status=status, create=True, feature=i))
         elif geom is not None and _same(old, geom, attrs, status):
             unchanged.append(code)
+        elif version is None and not force:
+            problems.append(
+                problem(
+                    "version",
+                    f"grid {code} exists (version {old.version}): give its version to change it, "
+                    "as an export carries it (or force, admins only)",
+                    field="version",
+                    current_version=old.version,
+                    **where,
+                )
+            )
         else:
             changes.append(
                 GridChange(code, geom=geom, attrs=attrs, status=status, expected_version=version, feature=i)
@@ -127,6 +146,8 @@ def import_grids(
     )
     if problems:
         raise reject(sorted(problems, key=lambda p: p.get("feature", -1)), features=len(records))
+    if force:  # the audit rows say the version check was overridden, and by whom (the editor)
+        reason = f"[force] {reason}" if reason else "[force]"
     edit = (
         apply_changes(
             session,

@@ -12,6 +12,7 @@ import pytest
 import shapely
 from sqlalchemy import text
 
+from geo.auth import create_user
 from tests.fixtures import X0, X1, X2, Y0, Y1, Y2, load_tiny_tree
 
 W1, W2, E1, E2 = "610302001001001", "610302001001002", "610302001002001", "610302001002002"
@@ -74,7 +75,7 @@ def test_import_moves_a_boundary_and_creates_a_grid(client, tree, auth, db):
     db.commit()
     data = layer(
         feat(shapely.box(X0, 34.362, X1, Y2), code=W1, version=1),
-        feat(shapely.box(X0, Y0, X1, 34.362), code=W2),
+        feat(shapely.box(X0, Y0, X1, 34.362), code=W2, version=1),
         feat(shapely.box(107.12, Y0, 107.13, Y2), code="610302001003001", name="新网格", households=12),
     )
     r = upload(client, auth, data, dry_run="true")
@@ -90,12 +91,12 @@ def test_import_moves_a_boundary_and_creates_a_grid(client, tree, auth, db):
 def test_import_is_all_or_nothing_with_a_report_per_feature(client, tree, auth, db):
     bowtie = shapely.Polygon([(X1, Y1), (X2, Y2), (X2, Y1), (X1, Y2)])
     data = layer(
-        feat(shapely.box(X0, 34.362, X1, Y2), code=W1),  # fine on its own, but would open a gap
-        feat(bowtie, code=E1),
+        feat(shapely.box(X0, 34.362, X1, Y2), code=W1, version=1),  # fine on its own, but would open a gap
+        feat(bowtie, code=E1, version=1),
         {
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [107.1, 34.3]},
-            "properties": {"code": E2},
+            "properties": {"code": E2, "version": 1},
         },
         feat(shapely.box(X0, Y0, X1, Y1), name="no code"),
         feat(shapely.box(X0, Y0, X1, Y1), code=W2, households="many"),
@@ -110,7 +111,7 @@ def test_import_is_all_or_nothing_with_a_report_per_feature(client, tree, auth, 
         (4, "attribute"),
     }
     assert db.execute(text("SELECT max(version) FROM grids")).scalar_one() == 1
-    r = upload(client, auth, layer(feat(shapely.box(X0, 34.362, X1, Y2), code=W1)))
+    r = upload(client, auth, layer(feat(shapely.box(X0, 34.362, X1, Y2), code=W1, version=1)))
     assert r.status_code == 400
     assert [(p["rule"], p["community_code"]) for p in r.json()["problems"]] == [("gap", "610302001001")]
     r = upload(client, auth, b"\x00\x01garbage", "x.bin")
@@ -183,3 +184,26 @@ def test_crosswalk_of_an_uploaded_layer(client, tree, auth, db):
     )
     assert r.status_code == 400 and r.json()["problems"][0]["feature"] == 1
     assert db.execute(text("SELECT count(*) FROM department_grids")).scalar_one() == 0
+
+
+def test_an_existing_grid_changes_only_from_the_version_the_layer_names(client, tree, auth, db):
+    # W1 renamed by someone else (version 2) after this layer was prepared without versions.
+    db.execute(text("UPDATE grids SET name = '他人改名', version = 2 WHERE code = :c"), {"c": W1})
+    db.commit()
+    stale = layer(feat(shapely.box(X0, Y1, X1, Y2), code=W1, name="旧名"))
+    r = upload(client, auth, stale)
+    assert r.status_code == 400, r.text
+    [p] = r.json()["problems"]
+    assert (p["rule"], p["grid_code"], p["current_version"]) == ("version", W1, 2)
+    assert db.execute(text("SELECT name FROM grids WHERE code = :c"), {"c": W1}).scalar_one() == "他人改名"
+    r = upload(client, auth, layer(feat(shapely.box(X0, Y1, X1, Y2), code=W1, name="旧名", version=1)))
+    assert r.status_code == 412 and r.json()["current_version"] == 2  # a stale version named: as an If-Match
+    editor = {"Authorization": "Bearer " + create_user(db, "gis-only", ["gis_editor"], area_code="610300")}
+    db.commit()
+    assert upload(client, editor, stale, force="true").status_code == 403  # force is an admin's
+    r = upload(client, auth, stale, force="true", reason="年度普查")
+    assert r.status_code == 200 and r.json()["updated"] == [W1], r.text
+    reason = db.execute(
+        text("SELECT reason FROM audit_log WHERE action = 'grid.import' AND entity_id = :c"), {"c": W1}
+    ).scalar_one()
+    assert reason == "[force] 年度普查"
