@@ -47,7 +47,10 @@ def create_incident(
     crs: CrsParam = None,
 ) -> JSONResponse:
     def write() -> tuple[int, bool, list]:
-        done = incidents.create_incident(session, settings, doc, crs, actor=who.username, within=who.area)
+        done = incidents.create_incident(
+            session, settings, doc, crs, actor=who.username, within=who.area,
+            may_overwrite_others=who.has("gis_editor"),
+        )  # fmt: skip
         session.commit()
         return done
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import audit
 from geo.area import CITY, Area
-from geo.errors import InvalidInput, TooLarge
+from geo.errors import Forbidden, InvalidInput, TooLarge
 from geo.incidents.checks import Checked, IncidentRows, check, city_region
 from geo.incidents.model import Progress, RawIncidents
 from geo.incidents.queries import check_reported_inside, get_incident
@@ -109,22 +110,53 @@ def create_incident(
     *,
     actor: str,
     within: Area = CITY,
+    may_overwrite_others: bool = True,
 ) -> tuple[int, bool, list]:
     """Store one GeoJSON Feature reported inside `within`, audited; (id, created, warnings).
 
     A problem → InvalidInput naming field and reason; a point outside the reporter's area → OutsideArea (422).
+    An external_id already stored is an update: its previous values go into the audit row, and unless
+    may_overwrite_others (editors) only the user who first reported it may send it again (else Forbidden).
     """
     raw = read_geojson(doc, crs, single=True)
     checked = check(raw, city_region(session, settings.city_margin_km), settings.city_margin_km)
     _summary(checked, partial=False)
+    ids = checked.rows.optional.get("external_id")
+    before = _previous(session, ids[0], actor, may_overwrite_others) if ids is not None and ids[0] else None
     counts = store(session, checked.rows)
     _announce(session, checked.rows)
     _note_outside(checked.warnings, counts["outside_jurisdiction"])
     incident_id, created = counts["ids"][0], counts["inserted"] == 1
     check_reported_inside(session, incident_id, within)
     after = get_incident(session, incident_id, within)["properties"]
-    audit.record(session, actor, "create" if created else "update", "incident", str(incident_id), after=after)
+    audit.record(
+        session, actor, "create" if created else "update", "incident", str(incident_id), before=before, after=after
+    )
     return incident_id, created, checked.warnings
+
+
+def _previous(session: Session, external_id: str, actor: str, may_overwrite_others: bool) -> dict[str, Any] | None:
+    """The stored incident this external_id names (locked), as its audit `before`; None when it is new."""
+    row = session.execute(
+        text('SELECT id FROM incidents WHERE external_id = :e COLLATE "C" FOR UPDATE'), {"e": external_id}
+    ).first()
+    if row is None:
+        return None
+    # Its first reporter, from the audit trail (rows a bulk import wrote have none: only editors resend those).
+    first = session.execute(
+        text(
+            "SELECT actor FROM audit_log WHERE entity_type = 'incident' AND entity_id = :id AND action = 'create' "
+            "ORDER BY id LIMIT 1"
+        ),
+        {"id": str(row.id)},
+    ).scalar_one_or_none()
+    if first != actor and not may_overwrite_others:
+        raise Forbidden(
+            f"external_id {external_id} 属于他人上报的事件 names an incident another user reported; "
+            "only its reporter or an editor may change it",
+            field="external_id",
+        )
+    return get_incident(session, row.id, CITY)["properties"]
 
 
 def _note_outside(warnings: list[dict[str, Any]], count: int) -> None:

@@ -324,3 +324,29 @@ def test_dry_run_reports_what_an_import_would_do_and_writes_nothing(client, db, 
     body = r.json()
     assert (body["dry_run"], body["inserted"], body["updated"], body["outside_jurisdiction"]) == (True, 251, 1, 1)
     assert count(db) == 1
+
+
+def test_an_external_id_is_resent_by_its_reporter_or_an_editor_only(client, db):
+    tree(db)
+    a = {"Authorization": "Bearer " + create_user(db, "police-a", "police")}
+    b = {"Authorization": "Bearer " + create_user(db, "police-b", "police")}
+    editor = {"Authorization": "Bearer " + create_user(db, "gis-e", "gis_editor")}
+    db.commit()
+    first = post_json(client, a, URL, point(*INSIDE, external_id="JQ-1", category="dispute"))
+    assert first.status_code == 201
+    incident = first.json()["id"]
+    r = post_json(client, b, URL, point(*INSIDE, external_id="JQ-1", category="hazard"))
+    assert r.status_code == 403 and r.json()["field"] == "external_id", r.text
+    stored = db.execute(text("SELECT category FROM incidents WHERE id = :i"), {"i": incident}).scalar_one()
+    assert stored == "dispute"  # nothing written
+    assert post_json(client, a, URL, point(*INSIDE, external_id="JQ-1", category="hazard")).status_code == 200
+    assert post_json(client, editor, URL, point(*INSIDE, external_id="JQ-1", category="property")).status_code == 200
+    # Each update's audit row holds what it replaced, not null.
+    rows = db.execute(
+        text(
+            "SELECT actor, before->>'category', after->>'category' FROM audit_log WHERE entity_type = 'incident' "
+            "AND entity_id = :i AND action = 'update' ORDER BY id"
+        ),  # fmt: skip
+        {"i": str(incident)},
+    ).all()
+    assert [tuple(r) for r in rows] == [("police-a", "dispute", "hazard"), ("gis-e", "hazard", "property")]
