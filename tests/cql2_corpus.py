@@ -95,6 +95,7 @@ HOSTILE: list[tuple[str, str]] = [
     (GRID, "name = 'a\x00b'"), (GRID, "name\x00 = 'a'"), (GRID, "\x00"),
     (GRID, "(" * 2000 + "name = 'a'" + ")" * 2000),
     (GRID, "(" * 5000), (GRID, "NOT " * 4000 + "name = 'a'"),
+    (GRID, "(" * 24 + "name = 'a'"), (GRID, "S_INTERSECTS(geometry, POLYGON(" + "(" * 24 + "1 1)))"),
     (INC, "id = " + "9" * 5000), (INC, "id = " + "0" * 5000 + "1.5e99999"), (INC, "id = 1e400"),
     (INC, "occurred_at > TIMESTAMP('0000-01-01T00:00:00Z')"),
     (INC, "occurred_at > TIMESTAMP('10000-01-01T00:00:00Z')"),

@@ -55,11 +55,12 @@ def tokenize(text: str) -> list[Token]:
     """Split filter text into tokens, or raise Cql2Error at the first character that fits no token."""
     if len(text) > MAX_FILTER_CHARS:
         raise Cql2Error(f"filter is {len(text)} characters; the limit is {MAX_FILTER_CHARS}", field="filter")
-    bad = _UNSENDABLE.search(text)
-    if bad is not None:
+    unsendable = _UNSENDABLE.search(text)
+    if unsendable is not None:
+        at, char = unsendable.start() + 1, unsendable.group()
         raise Cql2Error(
-            f"filter: character {bad.group()!r} at position {bad.start() + 1} cannot be sent to the database",
-            field="filter", position=bad.start() + 1, token=bad.group(),
+            f"filter: character {char!r} at position {at} cannot be sent to the database",
+            field="filter", position=at, token=char,
         )  # fmt: skip
     tokens: list[Token] = []
     pos = 0
