@@ -36,6 +36,8 @@ RESERVED = {"AND", "OR", "NOT", "LIKE", "BETWEEN", "IN", "IS", "NULL", "TRUE", "
 COMPARISONS = {"=", "<>", "<", "<=", ">", ">="}
 MAX_FILTER_CHARS = 20_000
 MAX_DEPTH = 60
+# PostgreSQL cannot store or compare a NUL, and a lone surrogate cannot be encoded as UTF-8 to send it.
+_UNSENDABLE = re.compile("[\x00\ud800-\udfff]")
 
 _TOKEN = re.compile(
     r"""(?P<ws>\s+)
@@ -53,6 +55,13 @@ def tokenize(text: str) -> list[Token]:
     """Split filter text into tokens, or raise Cql2Error at the first character that fits no token."""
     if len(text) > MAX_FILTER_CHARS:
         raise Cql2Error(f"filter is {len(text)} characters; the limit is {MAX_FILTER_CHARS}", field="filter")
+    unsendable = _UNSENDABLE.search(text)
+    if unsendable is not None:
+        at, char = unsendable.start() + 1, unsendable.group()
+        raise Cql2Error(
+            f"filter: character {char!r} at position {at} cannot be sent to the database",
+            field="filter", position=at, token=char,
+        )  # fmt: skip
     tokens: list[Token] = []
     pos = 0
     while pos < len(text):
@@ -206,7 +215,11 @@ class Parser:
             value = float(tok.text)
             if value != value or abs(value) == float("inf"):
                 raise self.error("expected a finite number", tok)
-            return Lit(int(tok.text) if re.fullmatch(r"[+-]?\d+", tok.text) else value, "number", tok.pos)
+            if not re.fullmatch(r"[+-]?\d+", tok.text):
+                return Lit(value, "number", tok.pos)
+            # Finite, so at most ~309 significant digits; leading zeros could still pass Python's 4,300-digit cap.
+            digits = tok.text.lstrip("+-").lstrip("0") or "0"
+            return Lit(-int(digits) if tok.text.startswith("-") else int(digits), "number", tok.pos)
         if tok.kind == "qword":
             self.i += 1
             return Prop(tok.text[1:-1].replace('""', '"'), tok.pos)

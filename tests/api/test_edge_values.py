@@ -8,25 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.edge_values import EDGE_VALUES
 from tests.fixtures import GRIDS, load_tiny_tree
 
-EDGE_VALUES = [
-    "\x00",
-    "a\x00b",
-    str(2**63),
-    str(2**63 - 1),
-    str(-(2**63) - 1),
-    "9" * 400,
-    "0001-01-01",
-    "0001-01-01T00:00:00",
-    "9999-12-31T23:59:59",
-    "9999-12-31T23:59:59-12:00",
-    "0001-01-01T00:00:00+14:00",
-    "NaN",
-    "-Infinity",
-    "网格\u202e",
-    "",
-]
 # Valid values for the path parameters that are not the one under test.
 PATH_DEFAULTS = {
     "code": GRIDS[0][0],

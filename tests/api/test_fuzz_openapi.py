@@ -1,11 +1,14 @@
 """Schemathesis, in-process, over every operation of the OpenAPI: no 500s, responses match the schema.
 
 Bounded: a fixed number of examples per operation, no shrinking deadline, all inside the test's
-rolled-back transaction (the tiny tree is loaded so that reads return real features).
+rolled-back transaction (the tiny tree is loaded so that reads return real features). Schemathesis alone
+never sent a NUL or an integer ≥ 2^63 (issue #15): the hooks below swap one generated query, path or header
+value for an edge value (tests/edge_values.py) in every other example, so the fuzz also tries them.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import pytest
@@ -21,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
 from api.app import create_app
 from api.deps import get_session
 from tests.conftest import ADMIN_TOKEN, _test_settings
+from tests.edge_values import EDGE_VALUES, HEADER_VALUES
 from tests.fixtures import load_tiny_tree
 
 EXAMPLES = int(os.environ.get("CITYGRID_FUZZ_EXAMPLES", "10"))
@@ -29,6 +33,35 @@ EXAMPLES = int(os.environ.get("CITYGRID_FUZZ_EXAMPLES", "10"))
 # Loaded at import from an app that has not connected yet; each test binds it to its rolled-back session.
 APP = create_app(_test_settings())
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+
+
+_turn = itertools.count()
+
+
+def _swapped(values: dict | None, edges: list[str], skip: tuple[str, ...] = ()) -> dict | None:
+    """Every other generated value set has one value replaced by an edge value, taken in turn (hypothesis,
+    derandomized, kept choosing the same one from a sampled_from; a counter spreads them over all)."""
+    names = sorted(k for k in (values or {}) if k.lower() not in skip)
+    turn = next(_turn)
+    if not names or turn % 2:
+        return values
+    k = turn // 2
+    return {**(values or {}), names[k % len(names)]: edges[k % len(edges)]}
+
+
+@schema.hook
+def map_query(context, query):
+    return _swapped(query, EDGE_VALUES)
+
+
+@schema.hook
+def map_path_parameters(context, path_parameters):
+    return _swapped(path_parameters, [v for v in EDGE_VALUES if v])  # an empty segment is another route
+
+
+@schema.hook
+def map_headers(context, headers):
+    return _swapped(headers, HEADER_VALUES, skip=("authorization",))
 
 
 @pytest.fixture
