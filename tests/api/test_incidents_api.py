@@ -340,7 +340,9 @@ def test_an_external_id_is_resent_by_its_reporter_or_an_editor_only(client, db):
     stored = db.execute(text("SELECT category FROM incidents WHERE id = :i"), {"i": incident}).scalar_one()
     assert stored == "dispute"  # nothing written
     assert post_json(client, a, URL, point(*INSIDE, external_id="JQ-1", category="hazard")).status_code == 200
-    assert post_json(client, editor, URL, point(*INSIDE, external_id="JQ-1", category="property")).status_code == 200
+    assert (
+        post_json(client, editor, URL, point(*INSIDE, external_id="JQ-1", category="property")).status_code == 200
+    )
     # Each update's audit row holds what it replaced, not null.
     rows = db.execute(
         text(
