@@ -88,6 +88,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await listener
         if sweeper:
             sweeper.stop()
+        health_router = getattr(app.state, "health_router", None)  # /health's own engines (routers/health.py)
+        for factory in (health_router.primary, health_router.replica) if health_router else ():
+            if factory is not None:
+                factory.kw["bind"].dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

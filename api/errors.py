@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo import errors
@@ -60,6 +61,7 @@ MESSAGES_ZH = {
     "unauthorized": "需要有效的 API 令牌",
     "forbidden": "权限不足",
     "database_unavailable": "数据库暂不可用，请稍后重试",
+    "overloaded": "服务繁忙（数据库连接已用尽），请稍后重试",
     "too_many_requests": "请求过于频繁，请稍后重试",
     "statement_timeout": "查询超时，请缩小范围或稍后重试",
     "database_error": "数据库错误",
@@ -81,7 +83,7 @@ _DESCRIPTIONS = {
     422: "校验失败 Request validation failed",
     428: "需要 If-Match Send If-Match with the ETag you read",
     429: "请求过多 Too many requests from this client; retry after Retry-After seconds",
-    503: "数据库不可用 Database unavailable; retry",
+    503: "数据库不可用或繁忙 Database unavailable or every connection busy; retry after Retry-After seconds",
 }
 COMMON_RESPONSES: dict[int | str, dict] = {
     code: {"model": ErrorBody, "description": text} for code, text in _DESCRIPTIONS.items()
@@ -178,6 +180,14 @@ def install(app: FastAPI) -> None:
         msg = str(exc.orig).splitlines()[0] if exc.orig else "database unavailable"
         code = "statement_timeout" if "statement timeout" in msg else "database_unavailable"
         return respond(request, error_body(code, msg), 503, {"Retry-After": "2"})
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_timeout(request: Request, exc: PoolTimeout) -> JSONResponse:
+        # Every pooled connection stayed busy for pool_timeout_s: overload, not a fault. Not a DBAPIError, so
+        # without this handler it was a plain-text 500; the client should back off and retry.
+        seconds = request.app.state.settings.pool_timeout_s
+        detail = f"the server is busy: no database connection came free within {seconds:g} s; retry later"
+        return respond(request, error_body("overloaded", detail), 503, {"Retry-After": "2"})
 
     @app.exception_handler(DBAPIError)
     async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:
