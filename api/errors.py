@@ -103,6 +103,26 @@ def message_zh(code: str, field: str | None = None) -> str:
     return f"{text}（字段 {field}）" if field else text
 
 
+# The lists of problems a 4xx body may carry: grid and crosswalk validation ("problems"), incident imports and
+# request validation ("errors").
+PROBLEM_LISTS = ("problems", "errors")
+
+
+def cap_problems(context: dict, cap: int) -> dict:
+    """context with each problem list cut to its first `cap` items and problems_omitted saying how many were
+    left out (a 0.95 MB zipped shapefile once answered with a 24 MB list)."""
+    omitted = 0
+    out = dict(context)
+    for key in PROBLEM_LISTS:
+        items = out.get(key)
+        if isinstance(items, list) and len(items) > cap:
+            omitted += len(items) - cap
+            out[key] = items[:cap]
+    if omitted:
+        out["problems_omitted"] = out.get("problems_omitted", 0) + omitted
+    return out
+
+
 def error_body(code: str, detail: str, **context) -> dict:
     """{code, detail (English), detail_zh (Chinese), …context}."""
     field = context.get("field")
@@ -151,7 +171,8 @@ def install(app: FastAPI) -> None:
             headers = {"ETag": f'"{etag}"'}
         if isinstance(exc, errors.TooManyRequests):
             headers = {"Retry-After": str(exc.context.get("retry_after", 1))}
-        return respond(request, error_body(exc.code, exc.detail, **exc.context), status_for(exc), headers)
+        context = cap_problems(exc.context, request.app.state.settings.max_problems)
+        return respond(request, error_body(exc.code, exc.detail, **context), status_for(exc), headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -165,11 +186,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        found = exc.errors()
+        cap = request.app.state.settings.max_problems
         problems = [
-            {"field": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg", "")} for e in exc.errors()
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg", "")} for e in found[:cap]
         ]
         detail = "; ".join(f"{p['field']}: {p['reason']}" for p in problems) or "invalid request"
-        body = error_body("invalid_input", detail, errors=problems)
+        context: dict = {"errors": problems}
+        if len(found) > cap:
+            detail += f" (and {len(found) - cap} more)"
+            context["problems_omitted"] = len(found) - cap
+        body = error_body("invalid_input", detail, **context)
         body["detail_zh"] = message_zh("invalid_input", "、".join(p["field"] for p in problems) or None)
         status = 400 if request.url.path.startswith(OPEN311_PREFIX) else 422  # GeoReport v2 knows 400, not 422
         return respond(request, body, status)
