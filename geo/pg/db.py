@@ -35,8 +35,7 @@ def make_health_engine(settings: Settings, url: str | None = None) -> Engine:
     never queues behind requests; short connect and statement timeouts bound it when the server is swamped."""
     return create_engine(
         normalise(url or settings.database_url),
-        pool_pre_ping=True,
-        pool_size=1,
+        pool_size=1,  # no pre-ping: a dropped connection is retried once instead (api/routers/health.py)
         max_overflow=2,
         pool_timeout=settings.health_connect_timeout_s,
         connect_args={
