@@ -180,8 +180,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve the API and the dashboard."""
     import uvicorn
 
+    from api.server import uvicorn_options
+
     console.print(f"dashboard 指挥中心  http://{host}:{port}/   API docs  http://{host}:{port}/docs")
-    uvicorn.run("api.main:app", host=host, port=port, workers=workers, factory=False, log_level="info")
+    # h11 with the request head bounded in size and time (api/server.py; settings max_header_bytes and
+    # header_timeout_s).
+    options = uvicorn_options(_settings())
+    uvicorn.run("api.main:app", host=host, port=port, workers=workers, factory=False, log_level="info", **options)
 
 
 audit_app = typer.Typer(help="the audit log: verify its hash chain", no_args_is_help=True)

@@ -65,7 +65,7 @@ def import_file(
         try:
             progress("read", 0, file.stat().st_size)
             fmt = format_for(file.name)
-            raw = read_any(file, fmt, crs)
+            raw = read_any(file, fmt, crs, settings.max_csv_columns)
             progress("read", file.stat().st_size, file.stat().st_size)
             with transaction(factory) as session:
                 summary = import_incidents(

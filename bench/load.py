@@ -1,12 +1,16 @@
-"""Load with a fault: readers and writers for 60 s with PostgreSQL restarted in the middle.
+"""Load with a fault: readers and writers for 60 s with PostgreSQL restarted in the middle; then overload.
 
 Readers fetch grid tiles and city-wide statistics; writers post incidents (each with a unique external id)
 and edit one grid with If-Match. At --restart-at seconds the local cluster is restarted. Afterwards every
 write that got a 2xx must be in the database exactly once. Loopback only; every loop is bounded.
 
-    .venv/bin/python bench/load.py [--seconds 60] [--restart-at 20]
+Then (phase overload, bench/overload.py) 200 concurrent readers: no 5xx but 503 with Retry-After, /health
+p99 < 100 ms throughout, recovery within 5 s.
 
-Restarts the shared local cluster: run it when nothing else uses the database.
+    .venv/bin/python bench/load.py [--seconds 60] [--restart-at 20] [--phase restart|overload|all]
+
+Restarts the shared local cluster (phases restart and all): run those when nothing else uses the database.
+`--phase overload` does not restart it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.ops import pgcluster  # noqa: E402
+from bench import overload  # noqa: E402
 from bench._server import bench_settings, serve  # noqa: E402
 from geo.settings import DEV_TOKEN  # noqa: E402
 
@@ -197,6 +202,9 @@ def main() -> int:
     ap.add_argument("--db", default="citygrid_loadbench")
     ap.add_argument("--readers", type=int, default=4)
     ap.add_argument("--writers", type=int, default=2)
+    ap.add_argument("--phase", choices=["restart", "overload", "all"], default="all")
+    ap.add_argument("--overload-readers", type=int, default=200)
+    ap.add_argument("--overload-seconds", type=float, default=30)
     args = ap.parse_args()
 
     settings = bench_settings(args.db)
@@ -209,6 +217,9 @@ def main() -> int:
         load_demo(settings)
     code, _, points, ext = _sample_inputs(settings)
     tiles = _tiles_for(ext)
+    if args.phase == "overload":  # no restart: safe beside other users of the cluster
+        with serve(settings) as base:
+            return 0 if overload.run(base, AUTH, tiles, args.overload_seconds, args.overload_readers) else 1
     rec = Recorder()
     stop = threading.Event()
     with serve(settings) as base:
@@ -267,6 +278,9 @@ def main() -> int:
     print(f"recovered after the restart by itself: {'yes' if healthy_after else 'NO'}")
     ok = not missing and not duplicated and not lost_edits and healthy_after
     print("RESULT:", "every acknowledged write is in the database exactly once" if ok else "FAILED")
+    if args.phase == "all":
+        with serve(settings) as base:
+            ok = overload.run(base, AUTH, tiles, args.overload_seconds, args.overload_readers) and ok
     return 0 if ok else 1
 
 

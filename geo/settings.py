@@ -37,11 +37,27 @@ class Settings(BaseSettings):
     pg_port: int = 55432  # the local cluster; its standbys (`citygrid db up --replicas N`) take the next ports
     statement_timeout_ms: int = 30_000
     pool_size: int = 10
+    # Overload: a request waits at most this long for a pooled connection, then gets 503 + Retry-After
+    # (SQLAlchemy's default, 30 s, let 200 readers queue into client time-outs). /health has its own
+    # connection, connected within health_connect_timeout_s and bounded by health_statement_timeout_ms.
+    pool_timeout_s: float = 3.0
+    # Requests running at once (api/admission.py); the rest wait at most pool_timeout_s on the event loop,
+    # then 503. 0: the pool's connections (pool_size + as many overflow).
+    max_in_flight: int = 0
+    health_connect_timeout_s: int = 2
+    health_statement_timeout_ms: int = 1_000
 
     bootstrap_admin_token: str = DEV_TOKEN
     max_body_bytes: int = 64 * 1024 * 1024
     max_bulk_features: int = 1_000_000
     max_page_size: int = 10_000
+    # Bounded cost: fields per CSV row (parsing a 2×10^5-column row costs pandas quadratic time), problems
+    # listed in one report (the body says how many were left out), and the served HTTP request head: its size
+    # (h11's limit) and the seconds a connection may take to send it (slow-header clients are closed).
+    max_csv_columns: int = 256
+    max_problems: int = 1_000
+    max_header_bytes: int = 64 * 1024
+    header_timeout_s: float = 10.0
     default_page_size: int = 100
 
     # Incidents farther than this from the city are almost always swapped lon/lat or a wrong CRS.

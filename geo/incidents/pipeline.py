@@ -1,7 +1,8 @@
 """Incident imports end to end: read (GeoJSON, CSV, GeoPackage) → check every row → store with grids.
 
 Shared by the API and the CLI. Bulk imports are all-or-nothing unless partial: the response (or the
-InvalidInput) lists every problem as {index, field, reason}, the first ERROR_CAP of them, with a total.
+InvalidInput) lists every problem as {index, field, reason}, the first settings.max_problems of them, with
+the total (errors_total) and how many were left out (problems_omitted).
 """
 
 from __future__ import annotations
@@ -24,12 +25,11 @@ from geo.incidents.store import store
 from geo.pg import events
 from geo.settings import Settings
 
-ERROR_CAP = 1000
 AUDITED_COUNTS = ("inserted", "updated", "outside_jurisdiction")
 
 
-def _summary(checked: Checked, partial: bool) -> tuple[list[dict], int, int]:
-    errors = checked.problems.report(ERROR_CAP)
+def _summary(checked: Checked, partial: bool, cap: int) -> tuple[list[dict], int, int]:
+    errors = checked.problems.report(cap)
     total = checked.problems.total()
     rejected = checked.received - len(checked.rows)
     if total and not partial:
@@ -43,6 +43,7 @@ def _summary(checked: Checked, partial: bool) -> tuple[list[dict], int, int]:
             reason=first["reason"],
             errors=errors,
             errors_total=total,
+            problems_omitted=total - len(errors),
             rejected=rejected,
             warnings=checked.warnings,
         )
@@ -68,7 +69,7 @@ def import_incidents(
     dry_run checks and assigns everything but writes nothing (the counts say what would happen).
     source names the file, where there is one (the CLI), in the audit row.
     """
-    raw = data if isinstance(data, RawIncidents) else read_any(data, fmt, crs)
+    raw = data if isinstance(data, RawIncidents) else read_any(data, fmt, crs, settings.max_csv_columns)
     if len(raw) > settings.max_bulk_features:
         raise TooLarge(
             f"{len(raw)} features exceed the bulk limit of {settings.max_bulk_features}; split the file",
@@ -78,7 +79,7 @@ def import_incidents(
     if progress:
         progress("check", 0, len(raw))
     checked = check(raw, city_region(session, settings.city_margin_km), settings.city_margin_km)
-    errors, total, rejected = _summary(checked, partial)
+    errors, total, rejected = _summary(checked, partial, settings.max_problems)
     if progress:
         progress("check", len(raw), len(raw))
     counts = store(session, checked.rows, synthetic, progress, dry_run)
@@ -99,6 +100,7 @@ def import_incidents(
         "warnings": checked.warnings,
         "errors": errors,
         "errors_total": total,
+        "problems_omitted": total - len(errors),
     }
 
 
@@ -120,7 +122,7 @@ def create_incident(
     """
     raw = read_geojson(doc, crs, single=True)
     checked = check(raw, city_region(session, settings.city_margin_km), settings.city_margin_km)
-    _summary(checked, partial=False)
+    _summary(checked, False, settings.max_problems)
     ids = checked.rows.optional.get("external_id")
     before = _previous(session, ids[0], actor, may_overwrite_others) if ids is not None and ids[0] else None
     counts = store(session, checked.rows)

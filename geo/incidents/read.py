@@ -7,19 +7,21 @@ from pathlib import Path
 from geo import formats
 from geo.errors import InvalidInput
 from geo.incidents.model import RawIncidents
-from geo.incidents.read_files import read_csv, read_geopackage
+from geo.incidents.read_files import MAX_CSV_COLUMNS, read_csv, read_geopackage
 from geo.incidents.read_geojson import load_json, read_geojson
 
 READABLE = ("geojson", "csv", "gpkg")
 
 
-def read_any(data: bytes | Path, fmt: str, crs: str | None = None) -> RawIncidents:
+def read_any(
+    data: bytes | Path, fmt: str, crs: str | None = None, max_csv_columns: int = MAX_CSV_COLUMNS
+) -> RawIncidents:
     """Dispatch on fmt: 'geojson', 'csv' or 'gpkg' (the CLI guesses it from the file suffix)."""
     if fmt == "geojson":
         raw = data.read_bytes() if isinstance(data, Path) else data
         return read_geojson(load_json(raw), crs)
     if fmt == "csv":
-        return read_csv(data, crs)
+        return read_csv(data, crs, max_csv_columns)
     if fmt == "gpkg":
         return read_geopackage(data, crs)
     raise InvalidInput(

@@ -24,7 +24,24 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
         pool_pre_ping=True,
         pool_size=settings.pool_size,
         max_overflow=settings.pool_size,
+        pool_timeout=settings.pool_timeout_s,  # then sqlalchemy.exc.TimeoutError: a 503 (api/errors.py)
         connect_args={"options": f"-c statement_timeout={settings.statement_timeout_ms}", "connect_timeout": 5},
+    )
+
+
+def make_health_engine(settings: Settings, url: str | None = None) -> Engine:
+    """/health's own engine: one pooled connection (two more at most), never the app's pool, so a health check
+    never queues behind requests; short connect and statement timeouts bound it when the server is swamped."""
+    return create_engine(
+        normalise(url or settings.database_url),
+        pool_size=1,  # no pre-ping: a dropped connection is retried once instead (api/routers/health.py)
+        max_overflow=2,
+        pool_timeout=settings.health_connect_timeout_s,
+        connect_args={
+            "options": f"-c statement_timeout={settings.health_statement_timeout_ms}",
+            "connect_timeout": settings.health_connect_timeout_s,
+            "application_name": "citygrid-health",
+        },
     )
 
 
