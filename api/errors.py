@@ -13,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo import errors
+from geo.settings import Settings
 
 STATUS = {
     errors.NotFound: 404,
@@ -161,6 +162,12 @@ def respond(request: Request, body: dict, status: int, headers: dict | None = No
     return JSONResponse(shaped(request.url.path, body, status), status, headers=headers)
 
 
+def _max_problems(request: Request) -> int:
+    """The app's cap on listed problems (an app built without create_app, as in a test, has the default)."""
+    settings = getattr(request.app.state, "settings", None)
+    return settings.max_problems if settings is not None else Settings.model_fields["max_problems"].default
+
+
 def install(app: FastAPI) -> None:
     """Register the exception handlers on app."""
 
@@ -172,7 +179,7 @@ def install(app: FastAPI) -> None:
             headers = {"ETag": f'"{etag}"'}
         if isinstance(exc, errors.TooManyRequests | errors.WriteCollision):
             headers = {"Retry-After": str(exc.context.get("retry_after", 1))}
-        context = cap_problems(exc.context, request.app.state.settings.max_problems)
+        context = cap_problems(exc.context, _max_problems(request))
         return respond(request, error_body(exc.code, exc.detail, **context), status_for(exc), headers)
 
     @app.exception_handler(StarletteHTTPException)
@@ -188,7 +195,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         found = exc.errors()
-        cap = request.app.state.settings.max_problems
+        cap = _max_problems(request)
         problems = [
             {"field": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg", "")} for e in found[:cap]
         ]

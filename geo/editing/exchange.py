@@ -23,7 +23,7 @@ from geo.crs import METRIC_EPSG, geometry_to_wgs84
 from geo.editing.change import DEFAULT_TOLERANCE_M, EDITABLE, Editor, GridChange
 from geo.editing.engine import apply_changes
 from geo.editing.validate import check_validity, problem, reject, to_multipolygon
-from geo.errors import AdminUnitNotFound, Forbidden, InvalidInput
+from geo.errors import AdminUnitNotFound, Forbidden, GridNotFound, InvalidInput
 from geo.geojson import feature_collection
 
 FORMATS = {
@@ -106,6 +106,11 @@ def import_grids(
             {"codes": [c for c in codes if c]},
         )
     }
+    # A stored grid outside the editor's area is not found, before anything is said about it (its version).
+    area = editor.area if isinstance(editor, Principal) else None
+    for code in existing:
+        if area is not None and not area.holds(code):
+            raise GridNotFound(f"no grid {code} in your area", grid_code=code)
     problems: list[dict[str, Any]] = []
     changes, unchanged, seen = [], [], set()
     for i, (code, rec) in enumerate(zip(codes, records, strict=True)):
