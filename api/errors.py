@@ -169,7 +169,7 @@ def _max_problems(request: Request) -> int:
 
 
 def install(app: FastAPI) -> None:
-    """Register the exception handlers on app."""
+    """Register the exception handlers on app (one short closure per exception family, kept together)."""
 
     @app.exception_handler(errors.CitygridError)
     async def _domain(request: Request, exc: errors.CitygridError) -> JSONResponse:

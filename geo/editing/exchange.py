@@ -112,6 +112,46 @@ def import_grids(
         if area is not None and not area.holds(code):
             raise GridNotFound(f"no grid {code} in your area", grid_code=code)
     problems: list[dict[str, Any]] = []
+    changes, unchanged = _plan(codes, records, existing, force, problems)
+    problems += check_validity(
+        session, [({"feature": c.feature, "grid_code": c.code}, c.geom) for c in changes if c.geom is not None]
+    )
+    if problems:
+        raise reject(sorted(problems, key=lambda p: p.get("feature", -1)), features=len(records))
+    if force:  # the audit rows say the version check was overridden, and by whom (the editor)
+        reason = f"[force] {reason}" if reason else "[force]"
+    edit = (
+        apply_changes(
+            session,
+            changes,
+            editor=editor,
+            reason=reason,
+            action="import",
+            dry_run=dry_run,
+            tolerance_m=tolerance_m,
+        )
+        if changes
+        else None
+    )
+    return {
+        "format": fmt,
+        "features": len(records),
+        "created": [c.code for c in changes if c.create],
+        "updated": [c.code for c in changes if not c.create],
+        "unchanged": unchanged,
+        "dry_run": dry_run,
+        "edit": edit,
+    }
+
+
+def _plan(
+    codes: list[str | None],
+    records: list[dict[str, Any]],
+    existing: dict[str, Any],
+    force: bool,
+    problems: list[dict[str, Any]],
+) -> tuple[list[GridChange], list[str]]:
+    """Each feature as a new grid, a change of a stored one (from its version, unless forced) or unchanged."""
     changes, unchanged, seen = [], [], set()
     for i, (code, rec) in enumerate(zip(codes, records, strict=True)):
         where = {"feature": i, "grid_code": code}
@@ -146,35 +186,7 @@ def import_grids(
             changes.append(
                 GridChange(code, geom=geom, attrs=attrs, status=status, expected_version=version, feature=i)
             )
-    problems += check_validity(
-        session, [({"feature": c.feature, "grid_code": c.code}, c.geom) for c in changes if c.geom is not None]
-    )
-    if problems:
-        raise reject(sorted(problems, key=lambda p: p.get("feature", -1)), features=len(records))
-    if force:  # the audit rows say the version check was overridden, and by whom (the editor)
-        reason = f"[force] {reason}" if reason else "[force]"
-    edit = (
-        apply_changes(
-            session,
-            changes,
-            editor=editor,
-            reason=reason,
-            action="import",
-            dry_run=dry_run,
-            tolerance_m=tolerance_m,
-        )
-        if changes
-        else None
-    )
-    return {
-        "format": fmt,
-        "features": len(records),
-        "created": [c.code for c in changes if c.create],
-        "updated": [c.code for c in changes if not c.create],
-        "unchanged": unchanged,
-        "dry_run": dry_run,
-        "edit": edit,
-    }
+    return changes, unchanged
 
 
 def export_grids(

@@ -34,6 +34,37 @@ def lock_grids(session: Session, codes: list[str], new_geoms: list[MultiPolygon]
     return {r["code"]: {**r, "geom": shapely.from_wkb(r["wkb"])} for r in rows if r["code"] in codes}
 
 
+# A grid loaded without its version row (e.g. by a bulk load) gets it now, so its history starts complete.
+_BACKFILL = """
+INSERT INTO grid_versions (grid_code, version, name, community_code, grid_worker, households,
+                           population, status, geom, valid_from, editor, reason)
+SELECT g.code, g.version, g.name, g.community_code, g.grid_worker, g.households, g.population, g.status,
+       g.geom, g.updated_at, NULL, 'state before the first recorded edit'
+FROM grids g WHERE g.code = ANY(:codes)
+  AND NOT EXISTS (SELECT 1 FROM grid_versions v WHERE v.grid_code = g.code AND v.version = g.version)
+"""
+_INSERT = """
+INSERT INTO grids (code, name, community_code, grid_worker, grid_worker_phone, households,
+                   population, status, version, geom, created_at, updated_at)
+VALUES (:code, :name, :community_code, :grid_worker, :grid_worker_phone, :households,
+        :population, :status, 1, ST_GeomFromWKB(:wkb, 4326), :ts, :ts)
+"""
+_UPDATE = """
+UPDATE grids SET name = :name, community_code = :community_code, grid_worker = :grid_worker,
+    grid_worker_phone = :grid_worker_phone, households = :households,
+    population = :population, status = :status, geom = ST_GeomFromWKB(:wkb, 4326),
+    version = version + 1, updated_at = :ts
+WHERE code = :code
+"""
+_NEW_VERSIONS = """
+INSERT INTO grid_versions (grid_code, version, name, community_code, grid_worker, households,
+                           population, status, geom, valid_from, editor, reason)
+SELECT code, version, name, community_code, grid_worker, households, population, status, geom,
+       :ts, :editor, :reason
+FROM grids WHERE code = ANY(:codes)
+"""
+
+
 def write_grids(
     session: Session,
     codes: list[str],
@@ -44,20 +75,7 @@ def write_grids(
     reason: str | None,
 ) -> None:
     """Update or insert the grid rows, close their current versions and insert the new ones."""
-    # A grid loaded without its version row (e.g. by a bulk load) gets it now, so its history starts complete.
-    session.execute(
-        text(
-            """
-            INSERT INTO grid_versions (grid_code, version, name, community_code, grid_worker, households,
-                                       population, status, geom, valid_from, editor, reason)
-            SELECT g.code, g.version, g.name, g.community_code, g.grid_worker, g.households, g.population, g.status,
-                   g.geom, g.updated_at, NULL, 'state before the first recorded edit'
-            FROM grids g WHERE g.code = ANY(:codes)
-              AND NOT EXISTS (SELECT 1 FROM grid_versions v WHERE v.grid_code = g.code AND v.version = g.version)
-            """
-        ),
-        {"codes": codes},
-    )
+    session.execute(text(_BACKFILL), {"codes": codes})
     for code in codes:
         new = after[code]
         params = {k: new[k] for k in EDITABLE} | {
@@ -66,47 +84,12 @@ def write_grids(
             "wkb": new["geom"].wkb,
             "ts": ts,
         }
-        if olds.get(code) is None:
-            session.execute(
-                text(
-                    """
-                    INSERT INTO grids (code, name, community_code, grid_worker, grid_worker_phone, households,
-                                       population, status, version, geom, created_at, updated_at)
-                    VALUES (:code, :name, :community_code, :grid_worker, :grid_worker_phone, :households,
-                            :population, :status, 1, ST_GeomFromWKB(:wkb, 4326), :ts, :ts)
-                    """
-                ),
-                params,
-            )
-        else:
-            session.execute(
-                text(
-                    """
-                    UPDATE grids SET name = :name, community_code = :community_code, grid_worker = :grid_worker,
-                        grid_worker_phone = :grid_worker_phone, households = :households,
-                        population = :population, status = :status, geom = ST_GeomFromWKB(:wkb, 4326),
-                        version = version + 1, updated_at = :ts
-                    WHERE code = :code
-                    """
-                ),
-                params,
-            )
+        session.execute(text(_INSERT if olds.get(code) is None else _UPDATE), params)
     session.execute(
         text("UPDATE grid_versions SET valid_to = :ts WHERE grid_code = ANY(:codes) AND valid_to IS NULL"),
         {"codes": codes, "ts": ts},
     )
-    session.execute(
-        text(
-            """
-            INSERT INTO grid_versions (grid_code, version, name, community_code, grid_worker, households,
-                                       population, status, geom, valid_from, editor, reason)
-            SELECT code, version, name, community_code, grid_worker, households, population, status, geom,
-                   :ts, :editor, :reason
-            FROM grids WHERE code = ANY(:codes)
-            """
-        ),
-        {"codes": codes, "ts": ts, "editor": editor, "reason": reason},
-    )
+    session.execute(text(_NEW_VERSIONS), {"codes": codes, "ts": ts, "editor": editor, "reason": reason})
 
 
 def grid_summaries(

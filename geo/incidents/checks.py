@@ -128,11 +128,34 @@ def check(
     raw: RawIncidents, region: shapely.Geometry | None, margin_km: float = 0.0, now: dt.datetime | None = None
 ) -> Checked:
     """Check every row; return the valid rows (converted to WGS84), all problems and the warnings."""
-    n = len(raw)
     now = now or dt.datetime.now(dt.UTC)
     p, cols, prefix = raw.problems, raw.columns, raw.field_prefix
+    x, y = _coordinates(raw, region, margin_km)
+    category = _vocabulary(
+        p, cols["category"], CATEGORY_INDEX, vocab.INCIDENT_CATEGORIES, prefix + "category", True
+    )
+    times = _times(raw, now)
+    optional = _optional(raw, times)
+    good = ~p.bad()
+    rows = IncidentRows(
+        np.flatnonzero(good),
+        x[good],
+        y[good],
+        category[good],
+        times["occurred_at"][good],
+        raw.crs,
+        {k: v[good] for k, v in optional.items()},
+    )
+    return Checked(rows, p, _warnings(raw), len(raw))
+
+
+def _coordinates(
+    raw: RawIncidents, region: shapely.Geometry | None, margin_km: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """WGS84 x, y of every row (NaN where unusable), recording non-finite, out-of-range and far-away points."""
+    n, p = len(raw), raw.problems
     lon, lat = raw.lon, raw.lat
-    unparsed = cols["_unparsed"].to_numpy(dtype=bool)
+    unparsed = raw.columns["_unparsed"].to_numpy(dtype=bool)
     finite = np.isfinite(lon) & np.isfinite(lat)
     p.add(np.flatnonzero(~unparsed & ~finite), raw.geometry_field, "NaN or Infinity is not a coordinate")
     beyond = finite & ((np.abs(lon) > 180) | (np.abs(lat) > 90))
@@ -163,9 +186,12 @@ def check(
                 for i, s in zip(fi, swapped, strict=True)
             ],
         )
-    category = _vocabulary(
-        p, cols["category"], CATEGORY_INDEX, vocab.INCIDENT_CATEGORIES, prefix + "category", True
-    )
+    return x, y
+
+
+def _times(raw: RawIncidents, now: dt.datetime) -> dict[str, NDArray[Any]]:
+    """Every time column as datetime64[us] UTC (NaT = none), recording missing, bad, future and early ones."""
+    n, p, cols, prefix = len(raw), raw.problems, raw.columns, raw.field_prefix
     times = {}
     for name in TIMES:
         if name != "occurred_at" and name not in raw.present:
@@ -179,6 +205,12 @@ def check(
         p.add(early_rows(times[name]), prefix + name, TOO_EARLY)
     for name in AFTER_OCCURRED:
         p.add(before_occurred_rows(times[name], times["occurred_at"]), prefix + name, BEFORE_OCCURRED)
+    return times
+
+
+def _optional(raw: RawIncidents, times: dict[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
+    """The optional columns the input gives: status, texts (NUL refused, ids unique), later times."""
+    p, cols, prefix = raw.problems, raw.columns, raw.field_prefix
     optional: dict[str, NDArray[Any]] = {}
     if "status" in raw.present and cols["status"].notna().any():
         status = _vocabulary(p, cols["status"], STATUS_INDEX, vocab.INCIDENT_STATUSES, prefix + "status", False)
@@ -198,17 +230,7 @@ def check(
     for name in TIMES[1:]:
         if not np.isnat(times[name]).all():
             optional[name] = times[name]
-    good = ~p.bad()
-    rows = IncidentRows(
-        np.flatnonzero(good),
-        x[good],
-        y[good],
-        category[good],
-        times["occurred_at"][good],
-        raw.crs,
-        {k: v[good] for k, v in optional.items()},
-    )
-    return Checked(rows, p, _warnings(raw), n)
+    return optional
 
 
 def _vocabulary(

@@ -168,7 +168,10 @@ def suggest_patrol(
     router: LegRouter | None = None,
     within: Area = CITY,
 ) -> dict[str, Any]:
-    """A suggested patrol as a GeoJSON Feature: ordered stops with ETAs, risk vs greedy, and coverage."""
+    """A suggested patrol as a GeoJSON Feature: ordered stops with ETAs, risk vs greedy, and coverage.
+
+    Half of it is the response's one dict literal, kept whole so the fields read as the API documents them.
+    """
     check_patrol_area(
         session, within, officer_id=req.officer_id, community_code=req.community_code, grid_codes=req.grid_codes
     )
