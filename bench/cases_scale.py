@@ -2,7 +2,8 @@
 
 All rows are marked (incidents.external_id 'BENCHCASE-…', cases.reporter 'bench:scale') and removed by
 drop_scaled. A third of the open cases lie in one county (the queue page the issue asks about: 100k open cases
-in a county at 10⁶ cases). Closed cases carry 6 events, open ones 2–4: ~5 per case.
+in a county at 10⁶ cases). Closed cases carry 6 events, open ones 2–4: ~5 per case. The events carry their case's report day and
+county themselves (migration 0009's row trigger then looks nothing up).
 """
 
 from __future__ import annotations
@@ -50,9 +51,11 @@ FROM (SELECT i.*, substr(i.external_id, 11)::bigint % 10 < 3 AS open,
       FROM incidents i WHERE i.external_id LIKE 'BENCHCASE-%') x
 """
 _EVENTS = """
-INSERT INTO case_events (case_id, step, at, actor, to_unit_kind, to_unit_code, deadline_at, elapsed_s, late)
+INSERT INTO case_events (case_id, step, at, actor, to_unit_kind, to_unit_code, deadline_at, elapsed_s, late,
+                         reported_on, county_code)
 SELECT c.id, s.step, c.reported_at + s.n * interval '7 hours', 'bench', 'grid', c.grid_code, c.deadline_at,
-       CASE WHEN s.n > 0 THEN 25200 + (c.id % 3600)::int END, false
+       CASE WHEN s.n > 0 THEN 25200 + (c.id % 3600)::int END, false,
+       (c.reported_at AT TIME ZONE 'Asia/Shanghai')::date, c.county_code
 FROM cases c
 CROSS JOIN LATERAL (SELECT * FROM unnest(ARRAY['report','file','dispatch','accept','report_back','verify_close'])
                     WITH ORDINALITY AS u(step, n0)) u

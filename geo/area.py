@@ -46,6 +46,8 @@ _WHERE: dict[str, dict[str, str]] = {
     "cases": {level: f"{{a}}.{level}_code = :{{p}}" for level in ("county", "town", "community", "grid")},
     "case_holders": {level: _INSIDE.replace("{col}", "unit_code") for level in
                      ("county", "town", "community", "grid")},
+    # Roll-ups kept once per county and once for the whole city (migration 0009): no rows below a county.
+    "case_rollups": {level: "{a}.area_code = :{p}" for level in ("city", "county")},
     # Routes belong to a community's officer: visible from the community up, not to one grid.
     "patrol_routes": {
         "county": _INSIDE.replace("{col}", "community_code"),
@@ -102,13 +104,17 @@ class Area:
 
     def where(self, table: str, alias: str, param: str = "area") -> tuple[str, dict[str, Any]]:
         """(SQL condition on `alias`, its parameters) selecting the rows of `table` inside this area."""
-        if self.is_city:
+        if self.is_city and "city" not in _WHERE[table]:
             return "TRUE", {}
         condition = _WHERE[table][self.level].format(a=alias, p=param)
         params: dict[str, Any] = {param: self.code}
         if table == "admin_units":
             params[f"{param}_up"] = self.ancestors()
         return condition, params
+
+    def has_rows_in(self, table: str) -> bool:
+        """Whether `table` keeps rows for this area (a roll-up kept per county has none for a town)."""
+        return self.is_city or self.level in _WHERE[table]
 
     def check_holds(self, code: str | None, what: str) -> None:
         """A single object with this code outside the area is not found (404, existence not revealed)."""

@@ -101,6 +101,9 @@ class CaseEvent(Base):
     due_key: Mapped[dt.datetime | None] = mapped_column(TS)
     elapsed_s: Mapped[int | None] = mapped_column(Integer)
     late: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    # The case's local report day and county, filled by a row trigger (migration 0009): the measures' cohort.
+    reported_on: Mapped[dt.date | None] = mapped_column(Date)
+    county_code: Mapped[str | None] = mapped_column(String(6))
     geom: Mapped[Any] = mapped_column(
         Geometry(geometry_type="POINT", srid=4326, spatial_index=False), nullable=True
     )
@@ -108,6 +111,13 @@ class CaseEvent(Base):
         Index("ix_case_events_case", "case_id", "id"),
         Index("ix_case_events_at", "at"),
         Index("idx_case_events_geom", "geom", postgresql_using="gist"),
+        Index(
+            "ix_case_events_step_elapsed",
+            "step",
+            "elapsed_s",
+            postgresql_include=["reported_on", "county_code"],
+            postgresql_where=text("elapsed_s IS NOT NULL"),
+        ),
         Index(
             "uq_case_events_due",
             "case_id",
@@ -150,3 +160,32 @@ class CasePhoto(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_by: Mapped[str] = mapped_column(Text)
     uploaded_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+
+
+class CaseDailyCount(Base):
+    """Cases per local report day and area (each county, and the city), by the keys the measures count on.
+
+    Kept by statement triggers on cases (migration 0009); closed_level '' is not closed.
+    """
+
+    __tablename__ = "case_daily_counts"
+    area_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    category: Mapped[str] = mapped_column(String(16), primary_key=True)
+    state: Mapped[str] = mapped_column(String(24), primary_key=True)
+    closed_level: Mapped[str] = mapped_column(String(12), primary_key=True)
+    late: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    reworked: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    handled: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class CaseStepCount(Base):
+    """Step times (elapsed_s) per case report day, area and step, counted by value bucket (case_bucket())."""
+
+    __tablename__ = "case_step_counts"
+    area_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    step: Mapped[str] = mapped_column(String(24), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)

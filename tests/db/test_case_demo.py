@@ -8,7 +8,9 @@ import datetime as dt
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.cases.measures import measures
+from geo.area import Area
+from geo.cases import rollup
+from geo.cases.measures import direct_medians, direct_totals, measures
 from geo.demo import targets
 from tests.case_helpers import CITY, assert_rows_fold_from_events, caller
 
@@ -28,6 +30,16 @@ def test_feng_county_funnel_from_the_measures(demo_db, engine):
         targets.FENG_DISPUTES_RESOLVED_2020,
     )
     assert m["closed_at_level_share"]["grid"] > 0.5  # most closed inside their grid
+
+
+def test_roll_ups_give_the_demo_figures_counted_from_its_cases(demo_db, engine):
+    start, end = dt.date(2019, 12, 1), dt.date(2021, 7, 1)
+    with Session(engine) as s:
+        for code in (CITY, "610330", "610302"):
+            area = Area.of(code)
+            assert rollup.totals(s, area, start, end) == direct_totals(s, area, start, end)
+            medians = rollup.step_medians(s, area, start, end)
+            assert medians == direct_medians(s, area, start, end) and len(medians) >= 4
 
 
 def test_case_checks_miss_when_the_events_disagree(demo_db, owner_engine):

@@ -35,6 +35,8 @@ APP_MAY = {
     "case_time_limits": frozenset({"SELECT", "INSERT", "UPDATE"}),
     "case_events": frozenset({"SELECT", "INSERT"}),  # a step is never edited or deleted (migration 0007)
     "case_photos": frozenset({"SELECT", "INSERT"}),
+    "case_daily_counts": DML,  # the measures' roll-ups, kept by statement triggers that run as the writer (0009)
+    "case_step_counts": DML,
     "open311_apps": frozenset({"SELECT", "INSERT"}),  # registered, never edited nor deleted (migration 0008)
     "open311_requests": frozenset({"SELECT", "INSERT"}),  # who filed a public case: written once with it
     "audit_log": frozenset({"SELECT", "INSERT"}),
