@@ -58,13 +58,7 @@ def apply_changes(
 
     olds = lock_grids(session, codes, list(new_geoms.values()))
     check_edit_in_area(jurisdiction, changes, olds)
-    # Vertices a client rounded (or placed within a few cm of a corner) go back exactly onto the stored
-    # ones, read after the lock above so the neighbours cannot move meanwhile.
-    tol = snap_m()
-    around = vertices_around(session, list(new_geoms.values()), tol)
-    for code, geom in new_geoms.items():
-        own = olds[code]["geom"] if olds.get(code) else None
-        new_geoms[code] = snap_vertices(geom, own, around, tol)
+    _snap(session, new_geoms, olds)
     for code in codes:
         problems += _check_against_stored(session, by_code[code], olds.get(code), where[code])
     problems += check_validity(session, [(where[code], g) for code, g in new_geoms.items()])
@@ -85,10 +79,7 @@ def apply_changes(
         before_geoms = {code: old["geom"].wkb for code, old in olds.items() if old}
         found = check_post_state(session, active, lost, communities, tolerance_m, before_geoms, sliver_m2())
         if found:
-            for p in found:
-                if p.get("grid_code") in where:
-                    p.update({k: v for k, v in where[p["grid_code"]].items() if v is not None})
-            raise reject(found, coverage=coverage(session, communities))
+            raise reject(_located(found, where), coverage=coverage(session, communities))
         result = {
             "action": action,
             "dry_run": dry_run,
@@ -110,6 +101,24 @@ def apply_changes(
     savepoint.commit()
     _record(session, result, olds, after, editor, action, reason, shapes_moved=area is not None)
     return result
+
+
+def _snap(session: Session, new_geoms: dict[str, MultiPolygon], olds: dict[str, Any]) -> None:
+    """Vertices a client rounded (or placed within a few cm of a corner) go back exactly onto the stored ones;
+    called after the grids are locked, so the neighbours cannot move meanwhile."""
+    tol = snap_m()
+    around = vertices_around(session, list(new_geoms.values()), tol)
+    for code, geom in new_geoms.items():
+        own = olds[code]["geom"] if olds.get(code) else None
+        new_geoms[code] = snap_vertices(geom, own, around, tol)
+
+
+def _located(found: list[dict[str, Any]], where: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Post-write problems with the feature (index in the request) of the grid they name."""
+    for p in found:
+        if p.get("grid_code") in where:
+            p.update({k: v for k, v in where[p["grid_code"]].items() if v is not None})
+    return found
 
 
 def _read_changes(
