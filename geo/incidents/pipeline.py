@@ -82,12 +82,17 @@ def import_incidents(
     errors, total, rejected = _summary(checked, partial, settings.max_problems)
     if progress:
         progress("check", len(raw), len(raw))
-    counts = store(session, checked.rows, synthetic, progress, dry_run)
+    counts = store(session, checked.rows, synthetic, progress, dry_run, capture=True)
     if not dry_run:
         _announce(session, checked.rows)
         audited = {k: v for k, v in counts.items() if k in AUDITED_COUNTS}
         after = {"received": checked.received, "rejected": rejected, **audited, "format": fmt, "file": source}
-        audit.record(session, actor, "bulk_import", "incident", None, after={**after, "source_crs": raw.crs})
+        # The rows it updated, with the values they had (columns: id, external_id, category, …); new rows
+        # are named by their external_ids in the table itself.
+        before = {"replaced": counts["replaced"]} if counts["replaced"] else None
+        audit.record(
+            session, actor, "bulk_import", "incident", None, before=before, after={**after, "source_crs": raw.crs}
+        )
     _note_outside(checked.warnings, counts["outside_jurisdiction"])
     return {
         "dry_run": dry_run,

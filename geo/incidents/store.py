@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from geo.assignment import memory_rule
 from geo.incidents.checks import IncidentRows
 from geo.incidents.model import Progress
+from geo.incidents.replaced import replaced_by_keys, replaced_by_staging
 from geo.incidents.write_copy import copy_new
 from geo.incidents.write_probe import store_small
 from geo.incidents.write_staged import dry_run_counts, insert_staged, stage
@@ -37,18 +38,24 @@ def store(
     synthetic: bool = False,
     progress: Progress | None = None,
     dry_run: bool = False,
+    capture: bool = False,
 ) -> dict:
     """Insert/update the rows with their grid assignment; {inserted, updated, outside_jurisdiction, ids}.
 
-    dry_run assigns the points and reports what an import would do, writing nothing.
+    dry_run assigns the points and reports what an import would do, writing nothing. capture adds
+    `replaced`: the stored values of the rows it updates, as columns (geo.incidents.replaced), for the audit.
     """
     if len(rows) == 0:
-        return {"inserted": 0, "updated": 0, "outside_jurisdiction": 0, "ids": []}
+        return {"inserted": 0, "updated": 0, "outside_jurisdiction": 0, "ids": [], "replaced": None}
     optional = list(rows.optional)
+    capture = capture and "external_id" in optional and not dry_run
     staged = dry_run or len(rows) >= COLD_MIN or (len(rows) >= STAGING_MIN and memory_rule.warm())
     if not staged:
+        keys = [k for k in rows.optional["external_id"] if k] if capture else []
+        replaced = replaced_by_keys(session, keys, optional) if keys else None
         inserted, updated, outside, ids = store_small(session, rows, optional, synthetic)
-        return {"inserted": inserted, "updated": updated, "outside_jurisdiction": outside, "ids": ids}
+        return {"inserted": inserted, "updated": updated, "outside_jurisdiction": outside, "ids": ids,
+                "replaced": replaced}  # fmt: skip
     # Memory for the insert's transition table (the daily roll-up trigger reads every new row once): a
     # million rows spill to disk at the default work_mem. An error rolls the transaction back, SET LOCAL too.
     session.execute(text("SET LOCAL work_mem = '512MB'"))
@@ -66,10 +73,13 @@ def store(
         result = copy_new(session, rows, optional, hits, order, synthetic, progress)
     if result is None:
         stage(session, rows, optional, hits, order, progress)
+        replaced = replaced_by_staging(session, optional) if capture else None
         if progress:
             progress("insert", 0, len(rows))
         inserted, updated, outside = insert_staged(session, rows, optional, synthetic)
-        result = {"inserted": inserted, "updated": updated, "outside_jurisdiction": outside, "ids": []}
+        result = {"inserted": inserted, "updated": updated, "outside_jurisdiction": outside, "ids": [],
+                  "replaced": replaced}  # fmt: skip
+    result.setdefault("replaced", None)  # the COPY path writes new rows only
     session.execute(text("SET LOCAL work_mem = DEFAULT"))
     session.execute(text("SELECT set_config('statement_timeout', :t, true)"), {"t": timeout})
     if progress:

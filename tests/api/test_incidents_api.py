@@ -352,3 +352,30 @@ def test_an_external_id_is_resent_by_its_reporter_or_an_editor_only(client, db):
         {"i": str(incident)},
     ).all()
     assert [tuple(r) for r in rows] == [("police-a", "dispute", "hazard"), ("gis-e", "hazard", "property")]
+
+
+@pytest.mark.parametrize("n", [3, 250])  # a small batch (probe path) and ≥ 200 rows (staging table)
+def test_a_bulk_reimport_audits_what_it_replaced(client, db, auth, n):
+    import numpy as np
+
+    from geo.assignment import memory_rule
+
+    tree(db)
+    memory_rule.assign_points(db, np.array([INSIDE[0]]), np.array([INSIDE[1]]))  # warm: 250 rows are staged
+    first = [point(*INSIDE, external_id=f"R-{i}", category="dispute") for i in range(n)]
+    assert post_json(client, auth, URL + "/bulk", collection(*first)).status_code == 200
+    ids = dict(db.execute(text("SELECT external_id, id FROM incidents WHERE external_id LIKE 'R-%'")).all())
+    # Again, with the first two changed and one new row.
+    again = [point(*INSIDE, external_id=f"R-{i}", category="hazard" if i < 2 else "dispute") for i in range(n)]
+    again.append(point(*INSIDE, external_id="R-new", category="service"))
+    r = post_json(client, auth, URL + "/bulk", collection(*again))
+    assert r.status_code == 200 and (r.json()["inserted"], r.json()["updated"]) == (1, n), r.text
+    before, after = db.execute(
+        text("SELECT before, after FROM audit_log WHERE action = 'bulk_import' ORDER BY id DESC LIMIT 1")
+    ).one()
+    replaced = before["replaced"]
+    assert replaced["id"] == sorted(ids.values()) and replaced["external_id"] == [f"R-{i}" for i in sorted(
+        range(n), key=lambda i: ids[f"R-{i}"])]  # fmt: skip
+    assert set(replaced["category"]) == {"dispute"}  # the values before, not the ones sent
+    assert replaced["occurred_at"][0] == "2024-05-01T08:30:00" and len(replaced["lon"]) == n
+    assert (after["inserted"], after["updated"]) == (1, n)
