@@ -168,7 +168,8 @@ def run(host: str = "127.0.0.1", port: int = 8000) -> None:
     # Importing the app (the scientific stack) takes most of a re-run; do it while the database steps wait.
     preload = threading.Thread(target=importlib.import_module, args=("api.main",), daemon=True)
     preload.start()
-    db_up()
+    # Called as functions, not through typer: every parameter given, or its default is typer's OptionInfo.
+    db_up(replicas=0)
     migrate("head")
     demo_load(seed=None, force=False)
     preload.join()
