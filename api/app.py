@@ -12,7 +12,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from api import db_metrics, docs, errors
-from api.admission import Admission
+from api.admission import Admission, default_limit
 from api.hygiene import InputHygiene
 from api.limits import BodyLimit
 from api.observability import Metrics, RequestLog, configure_logging
@@ -140,8 +140,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.live_hub.watchers.append(app.state.open311_cache.clear)
 
     # Innermost: cached tiles (the fast path) and refusals never take a slot.
-    app.add_middleware(Admission, max_in_flight=settings.max_in_flight or 2 * settings.pool_size,
-                       wait_s=settings.pool_timeout_s)  # fmt: skip
+    in_flight = settings.max_in_flight or default_limit(2 * settings.pool_size)
+    app.add_middleware(Admission, max_in_flight=in_flight, wait_s=settings.pool_timeout_s)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ReadYourWrites)  # a writer's WAL position travels with it (api/read_your_writes.py)
     app.add_middleware(TileFastPath)  # cached map tiles answered before routing (api/tile_fastpath.py)

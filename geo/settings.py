@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     # connection, connected within health_connect_timeout_s and bounded by health_statement_timeout_ms.
     pool_timeout_s: float = 3.0
     # Requests running at once (api/admission.py); the rest wait at most pool_timeout_s on the event loop,
-    # then 503. 0: the pool's connections (pool_size + as many overflow).
+    # then 503. 0: 3 per CPU core (at least 4), within the pool's connections (api.admission.default_limit).
     max_in_flight: int = 0
     health_connect_timeout_s: int = 2
     health_statement_timeout_ms: int = 1_000

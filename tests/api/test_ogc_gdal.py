@@ -50,7 +50,8 @@ def live(settings, engine, owner_engine) -> Iterator[dict]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(recording, log_level="warning", lifespan="off"))
+    # lifespan on: the app's startup starts the tile cache's LISTEN thread, which the NOTIFY test below relies on.
+    server = uvicorn.Server(uvicorn.Config(recording, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

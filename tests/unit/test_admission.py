@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 
-from api.admission import Admission
+import pytest
+
+from api.admission import Admission, default_limit
 
 
 def scope(path: str) -> dict:
@@ -89,3 +91,14 @@ def test_a_get_whose_client_leaves_while_queued_never_runs():
         assert ran == ["/slow"] and app.running == 0 and not app.waiters
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("cores", "pool", "expected"),
+    [(2, 20, 6), (1, 20, 4), (8, 20, 20), (2, 3, 3), (16, 100, 48)],  # 3 per core, at least 4, within the pool
+)
+def test_default_limit_follows_the_cores(
+    monkeypatch: pytest.MonkeyPatch, cores: int, pool: int, expected: int
+) -> None:
+    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: set(range(cores)))
+    assert default_limit(pool) == expected
