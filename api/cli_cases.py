@@ -44,13 +44,14 @@ def sweep_command(
     from geo.cases.sweep import sweep
     from geo.localtime import as_aware
 
-    when = as_aware(as_of)
-    result = run_in_transaction(
-        lambda session, settings: sweep(
-            session, when or dt.datetime.now(dt.UTC), settings.case_escalate_grace_days
+    when = as_aware(as_of) or dt.datetime.now(dt.UTC)
+    more = True
+    while more:  # rounds of at most geo.cases.sweep.BATCH cases, each its own transaction, until none is left
+        result = run_in_transaction(
+            lambda session, settings: sweep(session, when, settings.case_escalate_grace_days)
         )
-    )
-    _print(result)
+        _print(result)
+        more = result["more"]
 
 
 @cases_app.command("list")

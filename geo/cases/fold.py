@@ -37,6 +37,9 @@ class Derived:
     closed_level: str | None
     version: int
     updated_at: dt.datetime
+    # The due_key of the newest supervise event: the deadline whose overdue supervision is recorded (the sweep
+    # looks for open cases past a deadline that differs from it).
+    supervised_due: dt.datetime | None = None
 
     @property
     def unit(self) -> Unit:
@@ -85,8 +88,8 @@ def apply(d: Derived | None, e: Mapping[str, Any]) -> Derived:
     step = STEPS[e["step"]]
     if d is None or e["step"] in CREATION_STEPS:
         return _start(e)
-    if step.to_state is None:  # supervision: recorded, changes nothing
-        return d
+    if step.to_state is None:  # supervision: recorded, changes nothing a user sees (no new version)
+        return replace(d, supervised_due=e.get("due_key"))
     changes: dict[str, Any] = {"state": step.to_state, "version": d.version + 1, "updated_at": e["at"]}
     unit = _to_unit(e)
     if unit:

@@ -65,6 +65,8 @@ class Case(Base):
     closed_level: Mapped[str | None] = mapped_column(String(12))
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     updated_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+    # The deadline whose supervision was last recorded (migration 0010): the sweep's index of what is due.
+    supervised_due: Mapped[dt.datetime | None] = mapped_column(TS)
     __table_args__ = (
         CheckConstraint(check_sql("state", cv.STATES), name="ck_cases_state"),
         CheckConstraint(check_sql("channel", cv.CHANNELS), name="ck_cases_channel"),
@@ -75,6 +77,13 @@ class Case(Base):
         Index("ix_cases_county_reported", "county_code", "reported_at"),
         Index(
             "ix_cases_open_deadline", "deadline_at", postgresql_where=text("state NOT IN ('declined', 'closed')")
+        ),
+        Index(
+            "ix_cases_unsupervised",
+            "deadline_at",
+            postgresql_where=text(
+                "state NOT IN ('declined', 'closed') AND supervised_due IS DISTINCT FROM deadline_at"
+            ),
         ),
     )
 

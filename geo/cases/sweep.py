@@ -27,14 +27,18 @@ SWEEP_LOCK = 0x0C17_5EE9  # pg advisory lock key: one sweep at a time across pro
 ESCALATE_FROM = tuple(s for s in STEPS["escalate"].from_states)
 LOG = logging.getLogger("citygrid.cases.sweep")
 
+# Claim the open cases past a deadline not yet supervised (the partial index ix_cases_unsupervised, migration
+# 0010, holds exactly those: none in steady state), oldest deadline first, at most :batch a round; append their
+# events (unique by case and deadline), mark the rows (cases.supervised_due, the fold of that event) and send
+# each recorded case's live notice.
 _SUPERVISE = """
 WITH due AS (
     SELECT c.id, c.unit_kind, c.unit_code, c.unit_department, c.deadline_at, c.state, c.version,
            coalesce(c.grid_code, c.community_code, c.town_code, c.county_code) AS place
     FROM cases c
-    WHERE c.state NOT IN ('declined', 'closed') AND c.deadline_at < :as_of
-      AND NOT EXISTS (SELECT 1 FROM case_events e
-                      WHERE e.case_id = c.id AND e.step = 'supervise' AND e.due_key = c.deadline_at)
+    WHERE c.state NOT IN ('declined', 'closed') AND c.supervised_due IS DISTINCT FROM c.deadline_at
+      AND c.deadline_at < :as_of
+    ORDER BY c.deadline_at LIMIT :batch
     FOR UPDATE OF c SKIP LOCKED
 ), ev AS (
     INSERT INTO case_events (case_id, step, at, actor, from_unit_kind, from_unit_code, from_unit_department,
@@ -44,6 +48,8 @@ WITH due AS (
     FROM due
     ON CONFLICT (case_id, step, due_key) WHERE due_key IS NOT NULL DO NOTHING
     RETURNING case_id
+), marked AS (  -- every claimed row, its event new or already there, so none is claimed again
+    UPDATE cases c SET supervised_due = d.deadline_at FROM due d WHERE c.id = d.id
 )
 """ + NOTIFY_EACH_ROW.format(
     rows="SELECT d.id AS case_id, d.state, d.version, 'supervise' AS step, ARRAY[d.unit_code, d.place] AS units "
@@ -102,18 +108,26 @@ WITH due AS (
 )
 
 
-def sweep(session: Session, as_of: dt.datetime, grace_days: int, batch: int = 100_000) -> dict[str, Any]:
-    """One sweep in the caller's transaction: {supervised, escalated} (or skipped when another runs)."""
+BATCH = 20_000  # cases supervised (and escalated) at most per round: a backlog drains over rounds, oldest first
+
+
+def sweep(session: Session, as_of: dt.datetime, grace_days: int, batch: int = BATCH) -> dict[str, Any]:
+    """One sweep round in the caller's transaction: {supervised, escalated, more} (or skipped when another runs).
+
+    `more` is true when a limit of `batch` was reached, so another round at the same as_of has work left.
+    """
     if not session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SWEEP_LOCK}).scalar_one():
-        return {"skipped": True, "supervised": 0, "escalated": 0, "as_of": as_of.isoformat()}
+        return {"skipped": True, "supervised": 0, "escalated": 0, "more": False, "as_of": as_of.isoformat()}
     # Each statement sends one live notice per case it fired for (NOTIFY_EACH_ROW) and answers how many.
     supervised = session.execute(
-        text(_SUPERVISE), {"as_of": as_of, "actor": SYSTEM_ACTOR, **notify_params(as_of)}
+        text(_SUPERVISE), {"as_of": as_of, "actor": SYSTEM_ACTOR, "batch": batch, **notify_params(as_of)}
     ).scalar_one()
+    escalated = _escalate(session, as_of, grace_days, batch)
     return {
         "skipped": False,
         "supervised": supervised,
-        "escalated": _escalate(session, as_of, grace_days, batch),
+        "escalated": escalated,
+        "more": supervised >= batch or escalated >= batch,
         "as_of": as_of.isoformat(),
     }
 
@@ -178,8 +192,11 @@ class BackgroundSweep:
     def _loop(self) -> None:
         while not self._stop.wait(self._seconds):
             try:
-                result = run_once(self._make_session, None, self._grace)
-                if result["supervised"] or result["escalated"]:
-                    LOG.info("case sweep: %s", result)
+                more = True
+                while more and not self._stop.is_set():  # a backlog: the next round at once, each one short
+                    result = run_once(self._make_session, None, self._grace)
+                    more = result["more"]
+                    if result["supervised"] or result["escalated"]:
+                        LOG.info("case sweep: %s", result)
             except Exception:  # a failed round (database restarting…) is retried next period
                 LOG.exception("case sweep failed; retrying in %.0f s", self._seconds)

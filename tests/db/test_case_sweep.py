@@ -77,6 +77,33 @@ def test_sweep_across_holiday_and_make_up_days(db, settings):
     assert assert_rows_fold_from_events(db) == 3
 
 
+def test_a_backlog_is_supervised_in_rounds_oldest_deadline_first(db, settings):
+    from tests.fixtures import load_tiny_tree
+
+    load_tiny_tree(db)
+    # Reported Monday 4 to Friday 8 November 2024: due (filed) by the end of the next working day, so the
+    # deadlines are 5, 6, 7, 8 and (over the weekend) 11 November, in the order reported.
+    ids = [
+        report_case(db, settings, GW, feature(GRID_NW), CaseFields(), None, local(2024, 11, day, 10))[0]
+        for day in (6, 4, 8, 5, 7)
+    ]
+    by_deadline = [ids[1], ids[3], ids[0], ids[4], ids[2]]
+    as_of = local(2024, 11, 20, 12)  # all overdue; a 60-day grace escalates none
+    rounds = []
+    for _ in range(4):
+        before = set(db.execute(text("SELECT case_id FROM case_events WHERE step = 'supervise'")).scalars())
+        result = sweep(db, as_of, grace_days=60, batch=2)
+        after = set(db.execute(text("SELECT case_id FROM case_events WHERE step = 'supervise'")).scalars())
+        rounds.append((after - before, result["supervised"], result["more"]))
+    assert rounds == [
+        (set(by_deadline[:2]), 2, True),
+        (set(by_deadline[2:4]), 2, True),
+        ({by_deadline[4]}, 1, False),
+        (set(), 0, False),
+    ]
+    assert assert_rows_fold_from_events(db) == 5
+
+
 @pytest.fixture
 def committed(engine, owner_engine):
     remove_cases(owner_engine)
@@ -112,7 +139,13 @@ def test_a_restart_or_a_second_process_neither_loses_nor_doubles(committed, sett
     with Session(committed) as s:
         # Each case: supervised for its filing deadline, escalated once, then supervised for the town's
         # dispatch deadline (set from as_of, so not due at as_of); a re-run at the same as_of adds nothing.
-        assert again == {"skipped": False, "supervised": 0, "escalated": 0, "as_of": as_of.isoformat()}
+        assert again == {
+            "skipped": False,
+            "supervised": 0,
+            "escalated": 0,
+            "more": False,
+            "as_of": as_of.isoformat(),
+        }
         assert counts(s) == {"report": 3, "supervise": 3, "escalate": 3}
         assert assert_rows_fold_from_events(s) == 3
 
