@@ -208,6 +208,20 @@ def main() -> None:
             print(f"dropped the scaled rows in {drop_scaled(owner):.0f} s")
 
 
+def sweep_rounds(app: Any, settings: Any) -> tuple[list[float], dict[str, int]]:
+    """Sweep rounds (each its own transaction, as the server runs them) until none is left: seconds of each."""
+    times, fired, more = [], {"supervised": 0, "escalated": 0}, True
+    while more:
+        with Session(app) as s:
+            t = time.perf_counter()
+            result = sweep(s, dt.datetime.now(dt.UTC), settings.case_escalate_grace_days)
+            s.commit()
+            times.append(time.perf_counter() - t)
+        fired = {k: fired[k] + result[k] for k in fired}
+        more = result["more"]
+    return times, fired
+
+
 def report(settings: Any, owner: Any, app: Any, dbname: str, open_q: int) -> None:
     city = Principal("bench", frozenset({"centre_operator"}), CITY_CODE)
     county = Principal("bench", frozenset({"centre_operator"}), QUEUE_COUNTY)
@@ -216,15 +230,8 @@ def report(settings: Any, owner: Any, app: Any, dbname: str, open_q: int) -> Non
         m50, _ = timed(
             lambda: measures(s, city, CITY_CODE, dt.date.today() - dt.timedelta(days=365), dt.date.today()), 5
         )
-    with Session(app) as s:
-        t = time.perf_counter()
-        first = sweep(s, dt.datetime.now(dt.UTC), settings.case_escalate_grace_days)
-        s.commit()
-        sweep1 = time.perf_counter() - t
-        t = time.perf_counter()
-        second = sweep(s, dt.datetime.now(dt.UTC), settings.case_escalate_grace_days)
-        s.commit()
-        sweep2 = time.perf_counter() - t
+    rounds, fired = sweep_rounds(app, settings)
+    steady, _ = sweep_rounds(app, settings)
     ops = operators(owner)
     with serve(settings) as base:
         writes = concurrent_writes(base, ops, Cpu(owner, dbname))
@@ -238,8 +245,12 @@ def report(settings: Any, owner: Any, app: Any, dbname: str, open_q: int) -> Non
     print(
         f"{f'county queue page, {open_q:,} open: p50 / p99 ms':<46}{f'{q50:.1f} / {q99:.1f}':>12}{'p99 < 100':>16}{q99 / 100:>9.2f}"
     )
-    print(f"{'sweep, first (catch-up) s':<46}{sweep1:>12.2f}{'< 2':>16}{sweep1 / 2:>9.2f}   {first}")
-    print(f"{'sweep, again (steady) s':<46}{sweep2:>12.2f}{'< 2':>16}{sweep2 / 2:>9.2f}   {second}")
+    r50, rmax = float(np.median(rounds)), max(rounds)
+    print(f"{'sweep, steady round s':<46}{steady[0]:>12.3f}{'< 2':>16}{steady[0] / 2:>9.3f}")
+    print(
+        f"{f'sweep catch-up, {len(rounds)} rounds: median / max s':<46}{f'{r50:.2f} / {rmax:.2f}':>12}{'< 2':>16}"
+        f"{rmax / 2:>9.2f}   {fired['supervised']:,} supervised, {fired['escalated']:,} escalated in {sum(rounds):.1f} s"
+    )
     print(f"{'city-wide measures, one year, median ms':<46}{m50:>12.0f}{'< 300':>16}{m50 / 300:>9.2f}")
     f50, f99, fcpu = floor
     for name in ("report", "step"):
