@@ -20,6 +20,12 @@ from geo.errors import InvalidInput, NotFound
 _CASE_SQL = (
     "SELECT c.*, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat FROM cases c JOIN incidents i ON i.id = c.incident_id"
 )
+# One case, with whether it has photos (most have none: no second query for them).
+_ONE_CASE_SQL = (
+    "SELECT c.*, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, "
+    "EXISTS (SELECT 1 FROM case_photos p WHERE p.case_id = c.id) AS has_photos "
+    "FROM cases c JOIN incidents i ON i.id = c.incident_id WHERE c.id = :id"
+)
 _OPEN = "c.state NOT IN ('declined', 'closed')"
 
 
@@ -62,18 +68,21 @@ def case_json(row: Any, actor: Actor, now: dt.datetime) -> dict[str, Any]:
 def get_case(session: Session, actor: Actor, case_id: int, now: dt.datetime | None = None) -> dict[str, Any]:
     """One case with its timeline and photos; NotFound outside the caller's reach."""
     now = now or dt.datetime.now(dt.UTC)
-    row = session.execute(text(f"{_CASE_SQL} WHERE c.id = :id"), {"id": case_id}).first()
+    row = session.execute(text(_ONE_CASE_SQL), {"id": case_id}).first()
     if row is None or not visible(actor, row):
         raise NotFound(f"案件 {case_id} 不存在 case {case_id} does not exist", field="id")
     doc = case_json(row, actor, now)
     doc["timeline"] = timeline(session, case_id)
-    photos = session.execute(
-        text(
-            "SELECT id, content_type, width, height, uploaded_by, uploaded_at FROM case_photos WHERE case_id = :id"
-        ),
-        {"id": case_id},
-    )
-    doc["photos"] = [{**dict(p._mapping), "uploaded_at": _iso(p.uploaded_at)} for p in photos]
+    doc["photos"] = []
+    if row.has_photos:  # most cases have none: one round trip less
+        photos = session.execute(
+            text(
+                "SELECT id, content_type, width, height, uploaded_by, uploaded_at FROM case_photos "
+                "WHERE case_id = :id ORDER BY id"
+            ),
+            {"id": case_id},
+        )
+        doc["photos"] = [{**dict(p._mapping), "uploaded_at": _iso(p.uploaded_at)} for p in photos]
     return doc
 
 

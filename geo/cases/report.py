@@ -20,7 +20,7 @@ from geo.cases.store import insert_event
 from geo.cases.units import Actor, Unit, home_centre
 from geo.cases.vocab import CHANNELS, PRIORITIES
 from geo.errors import Forbidden, InvalidInput, OutsideArea, OutsideGrid
-from geo.incidents import create_incident
+from geo.incidents.pipeline import store_incident
 from geo.live import announce_case
 from geo.scope import contains, level_of
 from geo.settings import Settings
@@ -33,6 +33,19 @@ CHANNEL_ROLES = {
     "public": "centre_operator",
     "assigned": "centre_operator",
 }
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a reported incident lies, as stored: what routing and the case row need."""
+
+    category: str
+    grid_code: str | None
+    community_code: str | None
+    town_code: str | None
+    county_code: str | None
+    lon: float
+    lat: float
 
 
 @dataclass(frozen=True)
@@ -91,17 +104,17 @@ def report_case(
     if fields.priority not in PRIORITIES:
         raise InvalidInput(f"priority must be one of {', '.join(PRIORITIES)}", field="case.priority")
     channel = _channel(actor, fields)
-    incident_id, created, _ = create_incident(session, settings, feature, None, actor=actor.username)
-    place = session.execute(
-        text(
-            """SELECT i.category, i.grid_code, i.community_code, i.town_code, i.county_code, ST_X(i.geom) AS lon,
-                      ST_Y(i.geom) AS lat, EXISTS (SELECT 1 FROM cases c WHERE c.incident_id = i.id) AS has_case
-               FROM incidents i WHERE i.id = :id"""
-        ),
-        {"id": incident_id},
-    ).one()
-    if place.has_case:
+    stored = store_incident(session, settings, feature, None, actor=actor.username)
+    if (
+        not stored.created
+        and session.execute(
+            text("SELECT EXISTS (SELECT 1 FROM cases WHERE incident_id = :id)"), {"id": stored.id}
+        ).scalar_one()
+    ):
         raise InvalidInput("该事件已有案件 this incident (external_id) already has a case", field="external_id")
+    incident_id, props = stored.id, stored.properties
+    place = Place(props["category"], props["grid_code"], props["community_code"], props["town_code"],
+                  props["county_code"], stored.lon, stored.lat)  # fmt: skip
     holder, on_spot = _route(actor, channel, fields, place)
     step = "resolve_on_spot" if on_spot else "report"
     days, _ = limit_for(session, place.category, fields.priority, "spot" if on_spot else "file")
@@ -136,7 +149,7 @@ def report_case(
     return case_id, True
 
 
-def _route(actor: Actor, channel: str, fields: CaseFields, place: Any) -> tuple[Unit, bool]:
+def _route(actor: Actor, channel: str, fields: CaseFields, place: Place) -> tuple[Unit, bool]:
     """The centre that receives the report, and whether it was resolved on the spot."""
     where = place.grid_code or place.community_code or place.county_code
     if channel == "grid_worker":
@@ -181,7 +194,7 @@ def _insert_case(
     key: str | None,
     channel: str,
     priority: str,
-    place: Any,
+    place: Place,
     incident_id: int,
     d: fold.Derived,
 ) -> int:

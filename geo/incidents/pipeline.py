@@ -8,7 +8,7 @@ the total (errors_total) and how many were left out (problems_omitted).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -109,6 +109,18 @@ def import_incidents(
     }
 
 
+class Stored(NamedTuple):
+    """One stored incident: its id, whether it is new, warnings, its properties as stored (the audit `after`)
+    and the WGS84 point written (exactly the floats stored, as ST_X/ST_Y would read them back)."""
+
+    id: int
+    created: bool
+    warnings: list
+    properties: dict[str, Any]
+    lon: float
+    lat: float
+
+
 def create_incident(
     session: Session,
     settings: Settings,
@@ -119,7 +131,24 @@ def create_incident(
     within: Area = CITY,
     may_overwrite_others: bool = True,
 ) -> tuple[int, bool, list]:
-    """Store one GeoJSON Feature reported inside `within`, audited; (id, created, warnings).
+    """Store one GeoJSON Feature reported inside `within`, audited; (id, created, warnings). See store_incident."""
+    done = store_incident(
+        session, settings, doc, crs, actor=actor, within=within, may_overwrite_others=may_overwrite_others
+    )
+    return done.id, done.created, done.warnings
+
+
+def store_incident(
+    session: Session,
+    settings: Settings,
+    doc: Any,
+    crs: str | None = None,
+    *,
+    actor: str,
+    within: Area = CITY,
+    may_overwrite_others: bool = True,
+) -> Stored:
+    """Store one GeoJSON Feature reported inside `within`, audited.
 
     A problem → InvalidInput naming field and reason; a point outside the reporter's area → OutsideArea (422).
     An external_id already stored is an update: its previous values go into the audit row, and unless
@@ -134,12 +163,14 @@ def create_incident(
     _announce(session, checked.rows)
     _note_outside(checked.warnings, counts["outside_jurisdiction"])
     incident_id, created = counts["ids"][0], counts["inserted"] == 1
-    check_reported_inside(session, incident_id, within)
-    after = get_incident(session, incident_id, within)["properties"]
+    if not within.is_city:  # the whole city holds every point (outside every grid included)
+        check_reported_inside(session, incident_id, within)
+    after = get_incident(session, incident_id, CITY)["properties"]
     audit.record(
         session, actor, "create" if created else "update", "incident", str(incident_id), before=before, after=after
     )
-    return incident_id, created, checked.warnings
+    rows = checked.rows
+    return Stored(incident_id, created, checked.warnings, after, float(rows.lon[0]), float(rows.lat[0]))
 
 
 def _previous(session: Session, external_id: str, actor: str, may_overwrite_others: bool) -> dict[str, Any] | None:
