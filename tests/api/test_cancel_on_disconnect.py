@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import Connection, text
 
+from api import disconnect
 from tests.committed_tree import commit_tree, remove_tree
 from tests.conftest import ADMIN_TOKEN
 from tests.fixtures import X0, X1, Y1, Y2
@@ -159,3 +160,20 @@ def test_an_import_cancelled_mid_write_leaves_nothing_behind(settings, owner_eng
         # The lock is released: before, the import went on and committed its 20 rows for nobody.
         time.sleep(0.5)
         assert stored() == 0
+
+
+def test_a_statement_after_the_client_left_is_not_sent(engine):
+    # A disconnect between two statements cancels nothing in flight; the next statement must not start.
+    disconnect.install_pool_hooks()
+    held = disconnect.Held()
+    token = disconnect._HELD.set(held)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))  # the client is still there
+            assert len(held.connections) == 1  # the checkout was recorded
+            held.gone = True
+            with pytest.raises(disconnect.ClientGone):
+                conn.execute(text("SELECT 1"))
+        assert held.connections == {}  # checked back in
+    finally:
+        disconnect._HELD.reset(token)
