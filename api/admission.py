@@ -5,8 +5,8 @@ connections and, at SQLAlchemy's 30 s pool timeout, failed with a plain-text 500
 running after their clients had left. Here a request waits for a slot on the event loop (a future, not a
 thread) at most `pool_timeout_s` and then gets a 503 JSON with Retry-After, so the backlog a crowd leaves
 behind is at most that many seconds deep; a GET whose client disconnects while it waits is dropped at once.
-(A request already running is not cancelled: its statements are bounded by statement_timeout_ms.) Fewer busy threads also keep the GIL free for the event loop, which
-is what keeps /health fast. Exempt: /health (its own threads and connections), the live feed (long-lived
+(A request already running whose client leaves has its statements cancelled: api/disconnect.py.) Fewer busy
+threads also keep the GIL free for the event loop, which is what keeps /health fast. Exempt: /health (its own threads and connections), the live feed (long-lived
 streams that hold no connection) and static files.
 """
 

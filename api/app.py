@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
-from api import db_metrics, docs, errors
+from api import db_metrics, disconnect, docs, errors
 from api.admission import Admission, default_limit
 from api.hygiene import InputHygiene
 from api.limits import BodyLimit
@@ -139,7 +139,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.open311_cache = TTLCache(settings.open311_cache_s)
     app.state.live_hub.watchers.append(app.state.open311_cache.clear)
 
-    # Innermost: cached tiles (the fast path) and refusals never take a slot.
+    disconnect.install(app)  # innermost: an admitted request whose client leaves has its statements cancelled
+    # Cached tiles (the fast path) and refusals never take a slot.
     in_flight = settings.max_in_flight or default_limit(2 * settings.pool_size)
     app.add_middleware(Admission, max_in_flight=in_flight, wait_s=settings.pool_timeout_s)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

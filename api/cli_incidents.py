@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 
 from api.cli_common import cli_actor
-from geo.errors import CitygridError
+from geo.errors import CitygridError, WriteCollision
 from geo.settings import Settings
 
 incidents_app = typer.Typer(help="事件 Incidents: bulk import from GeoJSON, CSV or GeoPackage")
@@ -45,7 +45,7 @@ def import_file(
 ) -> None:
     """Import incidents; each is assigned to its grid while inserting. All-or-nothing unless --partial."""
     from geo.incidents import format_for, import_incidents, read_any
-    from geo.pg import transaction
+    from geo.pg.retry import retried
 
     settings, factory = _session_factory()
     started = time.perf_counter()
@@ -67,19 +67,28 @@ def import_file(
             fmt = format_for(file.name)
             raw = read_any(file, fmt, crs, settings.max_csv_columns)
             progress("read", file.stat().st_size, file.stat().st_size)
-            with transaction(factory) as session:
-                summary = import_incidents(
-                    session,
-                    settings,
-                    raw,
-                    fmt,
-                    partial=partial,
-                    synthetic=synthetic,
-                    progress=progress,
-                    dry_run=dry_run,
-                    actor=cli_actor(),
-                    source=file.name,
-                )
+            with factory() as session:
+
+                def write() -> dict:
+                    done = import_incidents(
+                        session,
+                        settings,
+                        raw,
+                        fmt,
+                        partial=partial,
+                        synthetic=synthetic,
+                        progress=progress,
+                        dry_run=dry_run,
+                        actor=cli_actor(),
+                        source=file.name,
+                    )
+                    if not dry_run:  # a dry run wrote nothing: the session closes without a commit
+                        session.commit()
+                    return done
+
+                # A deadlock with a concurrent import (the API's or another CLI's) is retried as the API does:
+                # the whole transaction, read once (geo.pg.retry); the user is told of each retry.
+                summary = retried(session, write, on_retry=_say_retry)
         except CitygridError as exc:
             bar.stop()
             _print_problem(exc)
@@ -104,7 +113,27 @@ def import_file(
         console.print(f"… {summary['errors_total'] - 20} more problem(s)")
 
 
+COLLISION_KINDS = {"40P01": ("死锁", "deadlock"), "40001": ("串行化失败", "serialization failure")}
+
+
+def _say_retry(attempt: int, attempts: int, sqlstate: str) -> None:
+    zh, en = COLLISION_KINDS.get(sqlstate, ("冲突", "collision"))
+    console.print(
+        f"[yellow]与其他写入冲突（{zh}，SQLSTATE {sqlstate}），已回滚，正在重试（第 {attempt}/{attempts} 次）"
+        f" collided with another writer ({en}, SQLSTATE {sqlstate}): rolled back, retrying"
+        f" (attempt {attempt} of {attempts})[/yellow]"
+    )
+
+
 def _print_problem(exc: CitygridError) -> None:
+    if isinstance(exc, WriteCollision):
+        attempts, sqlstate = exc.context.get("attempts"), exc.context.get("sqlstate")
+        console.print(
+            f"[red]与其他写入冲突 {attempts} 次（SQLSTATE {sqlstate}），已放弃：未写入任何数据，请稍后重新导入。"
+            f" Gave up after {attempts} collisions with another writer (SQLSTATE {sqlstate}): nothing was"
+            " written; run the import again shortly.[/red]"
+        )
+        return
     console.print(f"[red]{exc.detail}[/red]")
     for e in exc.context.get("errors", [])[:20]:
         console.print(f"  #{e['index']} {e['field']}: {e['reason']}")

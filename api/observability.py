@@ -25,6 +25,8 @@ from geo.tiles import TileCache
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 UNMATCHED = "(unmatched)"  # requests no route took (404s): one label, not one per path
 ROUTE_KEY = "citygrid.route"  # set by middleware that answers before routing (the tile fast path)
+CLIENT_GONE = "client_gone"  # in scope["state"] when the client left mid-request (api/disconnect.py)
+CLIENT_CLOSED = 499  # nginx's "client closed request": what the log says of a request nobody heard the end of
 
 
 def configure_logging(level: str) -> None:
@@ -81,6 +83,12 @@ class Metrics:
             ["method", "route"],
             registry=self.registry,
         )
+        self.cancelled = Counter(
+            "citygrid_db_statements_cancelled",
+            "requests whose client left while they held a database connection: their statements cancelled",
+            ["method", "route"],
+            registry=self.registry,
+        )
         self.import_rows = Counter(
             "citygrid_import_rows", "incident rows written by bulk imports", ["outcome"], registry=self.registry
         )
@@ -92,7 +100,7 @@ class Metrics:
             self.import_rows.labels(outcome).inc(summary.get(outcome, 0))
 
 
-def _route(scope: dict[str, Any]) -> str:
+def request_route(scope: dict[str, Any]) -> str:
     route = scope.get("route")
     return getattr(route, "path", None) or scope.get(ROUTE_KEY) or UNMATCHED
 
@@ -111,6 +119,7 @@ class RequestLog:
         sent = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = sent if REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
         started, status = time.perf_counter(), 500
+        scope.setdefault("state", {})["request_id"] = request_id  # for other middleware's log lines
 
         async def send_with_id(message: dict) -> None:
             nonlocal status
@@ -131,8 +140,11 @@ class RequestLog:
     def _done(
         self, scope: dict, request_id: str, status: int, seconds: float, failure: BaseException | None
     ) -> None:
-        route, method = _route(scope), scope["method"]
-        user = (scope.get("state") or {}).get("user")
+        route, method = request_route(scope), scope["method"]
+        state = scope.get("state") or {}
+        user = state.get("user")
+        if state.get(CLIENT_GONE):  # whatever the app answered (the 503 of its cancelled statement) went nowhere
+            status = CLIENT_CLOSED
         fields = {
             "request_id": request_id,
             "user": user,

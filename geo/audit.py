@@ -25,7 +25,7 @@ def record(
     # A plain INSERT, not session.add: the ORM's unit of work (flush, RETURNING id, identity map) cost about as
     # much again per audited write, and nothing reads the row back as an object.
     session.execute(
-        insert(models.AuditLog.__table__),
+        insert(models.AuditLog),
         {
             "actor": actor,
             "action": action,

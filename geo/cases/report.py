@@ -136,7 +136,7 @@ def report_case(
         session, actor.username, idempotency_key, channel, fields.priority, place, incident_id, derived
     )
     insert_event(session, {**event, "case_id": case_id})
-    place_code = place.grid_code or place.community_code or place.town_code or place.county_code
+    place_code = place.grid_code or place.community_code or place.town_code or place.county_code or ""
     announce_case(session, case_id, derived.state, derived.version, step, [holder.code, place_code], now)
     audit.record(
         session,

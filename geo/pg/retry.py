@@ -3,7 +3,8 @@
 A deadlock (40P01) or serialization failure (40001) says nothing about the input: the same work run again a
 moment later normally succeeds. Writers take their locks in one order so this is rare (incident imports:
 geo.incidents.store.write_order); when it still happens the server retries rather than hand the client an
-error, and only after ATTEMPTS raises WriteCollision, which the API answers 503 with Retry-After.
+error, and only after ATTEMPTS raises WriteCollision, which the API answers 503 with Retry-After (and the
+CLI, `citygrid incidents import`, with a message and exit 1).
 
 The COPY paths talk to psycopg directly, so their errors arrive unwrapped (psycopg.Error) as well as
 wrapped by SQLAlchemy (DBAPIError); both are recognised.
@@ -35,8 +36,19 @@ def collision(exc: BaseException) -> str | None:
     return state if state in COLLISIONS else None
 
 
-def retried(session: Session, work: Callable[[], T], attempts: int = ATTEMPTS) -> T:
-    """Run work (the whole transaction, commit included) again after a collision; rolled back in between."""
+def retried(
+    session: Session,
+    work: Callable[[], T],
+    attempts: int | None = None,
+    on_retry: Callable[[int, int, str], None] | None = None,
+) -> T:
+    """Run work (the whole transaction, commit included) again after a collision; rolled back in between.
+
+    attempts defaults to ATTEMPTS (read at each call). on_retry(next attempt, attempts, SQLSTATE) is told of
+    each retry before it starts, for a caller with someone to tell (the CLI); the API's client only hears of
+    the outcome.
+    """
+    attempts = attempts or ATTEMPTS
     for attempt in range(1, attempts + 1):
         try:
             return work()
@@ -52,5 +64,7 @@ def retried(session: Session, work: Callable[[], T], attempts: int = ATTEMPTS) -
                     attempts=attempts,
                     retry_after=1,
                 ) from exc
+            if on_retry is not None:
+                on_retry(attempt + 1, attempts, state)
             time.sleep(PAUSE_S * 2 ** (attempt - 1) * (0.5 + random.random()))  # noqa: S311 (jitter only)
     raise AssertionError("unreachable")
