@@ -21,7 +21,7 @@ from geo.cases import clock
 from geo.cases.limits import limit_for
 from geo.cases.steps import STEPS, SYSTEM_ACTOR
 from geo.live.notice import NOTIFY_EACH_ROW, notify_params
-from geo.scope import parent_of
+from geo.scope import CITY_CODE, LEVEL_BY_LENGTH, parent_of
 
 SWEEP_LOCK = 0x0C17_5EE9  # pg advisory lock key: one sweep at a time across processes
 ESCALATE_FROM = tuple(s for s in STEPS["escalate"].from_states)
@@ -69,16 +69,23 @@ def escalation_cutoff(as_of: dt.datetime, grace_days: int) -> dt.datetime:
     return clock.end_of_day(day)
 
 
-# Escalation in one statement (the same transition as fold.apply for 'escalate'): claim the due cases, append
+# The cases to escalate this round, claimed (locked) oldest deadline first: held by a unit with one above it
+# (the city and codes of no level have none: geo.scope.parent_of, here by the same rule on the code's length).
+_CLAIM = """
+SELECT c.id, c.unit_code, c.category, c.priority FROM cases c
+WHERE c.state = ANY(:states) AND c.deadline_at <= :cutoff
+  AND c.unit_code <> :city AND length(c.unit_code) = ANY(:lengths) AND c.unit_code ~ '^[0-9]+$'
+ORDER BY c.deadline_at LIMIT :batch
+FOR UPDATE OF c SKIP LOCKED
+"""
+
+# Escalation of the claimed cases in one statement (the same transition as fold.apply for 'escalate'): append
 # their events (unique by case and the deadline that fired), move the rows whose event was written, and send
 # each moved case's live notice (delivered on commit, as a step's).
 _ESCALATE = """
 WITH due AS (
     SELECT c.id, c.unit_kind, c.unit_code, c.unit_department, c.deadline_at, c.updated_at, c.category, c.priority
-    FROM cases c
-    WHERE c.state = ANY(:states) AND c.deadline_at <= :cutoff AND c.unit_code = ANY(:codes)
-    ORDER BY c.deadline_at LIMIT :batch
-    FOR UPDATE SKIP LOCKED
+    FROM cases c WHERE c.id = ANY(:ids)
 ), moved AS (
     SELECT d.*, m.parent AS to_code, l.deadline AS new_deadline
     FROM due d
@@ -124,48 +131,48 @@ def sweep(session: Session, as_of: dt.datetime, grace_days: int, batch: int = BA
     supervised = session.execute(
         text(_SUPERVISE), {"as_of": as_of, "actor": SYSTEM_ACTOR, "batch": batch, **notify_params(as_of)}
     ).scalar_one()
-    escalated = _escalate(session, as_of, grace_days, batch)
+    escalated, claimed = _escalate(session, as_of, grace_days, batch)
     return {
         "skipped": False,
         "supervised": supervised,
         "escalated": escalated,
-        "more": supervised >= batch or escalated >= batch,
+        "more": supervised >= batch or claimed >= batch,
         "as_of": as_of.isoformat(),
     }
 
 
-def _escalate(session: Session, as_of: dt.datetime, grace_days: int, batch: int) -> int:
-    """Escalate the cases overdue for grace_days working days to the centre one level up; how many."""
-    cutoff = escalation_cutoff(as_of, grace_days)
-    due = {"states": list(ESCALATE_FROM), "cutoff": cutoff}
-    kinds = session.execute(
-        text(
-            """SELECT DISTINCT unit_code, category, priority FROM cases
-               WHERE state = ANY(:states) AND deadline_at <= :cutoff"""
-        ),
-        due,
+def _escalate(session: Session, as_of: dt.datetime, grace_days: int, batch: int) -> tuple[int, int]:
+    """Escalate up to `batch` cases overdue for grace_days working days to the centre one level up;
+    (escalated, claimed). Work is in proportion to the batch, not to the backlog."""
+    claimed = session.execute(
+        text(_CLAIM),
+        {
+            "states": list(ESCALATE_FROM),
+            "cutoff": escalation_cutoff(as_of, grace_days),
+            "city": CITY_CODE,
+            "lengths": sorted(LEVEL_BY_LENGTH),
+            "batch": batch,
+        },
     ).all()
-    parents = {code: parent_of(code) for code, _, _ in kinds}
-    codes = [c for c, p in parents.items() if p is not None]  # nothing is above the city
-    pairs = sorted({(cat, prio) for _, cat, prio in kinds})
-    if not codes:
-        return 0
+    if not claimed:
+        return 0, 0
+    codes = sorted({r.unit_code for r in claimed})
+    pairs = sorted({(r.category, r.priority) for r in claimed})
     deadlines = [clock.deadline(as_of, limit_for(session, cat, prio, "dispatch")[0]) for cat, prio in pairs]
     note = f"超期 {grace_days} 个工作日自动上报 overdue {grace_days} working day(s): escalated by itself"
     params = {
-        **due,
+        "ids": [r.id for r in claimed],
         "codes": codes,
-        "parents": [parents[c] for c in codes],
+        "parents": [parent_of(c) for c in codes],
         "cats": [c for c, _ in pairs],
         "prios": [p for _, p in pairs],
         "deadlines": deadlines,
-        "batch": batch,
         "as_of": as_of,
         "actor": SYSTEM_ACTOR,
         "note": note,
         **notify_params(as_of),
     }
-    return int(session.execute(text(_ESCALATE), params).scalar_one())
+    return int(session.execute(text(_ESCALATE), params).scalar_one()), len(claimed)
 
 
 def run_once(make_session: sessionmaker, as_of: dt.datetime | None, grace_days: int) -> dict[str, Any]:

@@ -101,6 +101,19 @@ def test_a_backlog_is_supervised_in_rounds_oldest_deadline_first(db, settings):
         ({by_deadline[4]}, 1, False),
         (set(), 0, False),
     ]
+    # With a day of grace all five are overdue long enough to escalate: two, two, one, oldest first.
+    escalated = []
+    for _ in range(3):
+        result = sweep(db, as_of, grace_days=1, batch=2)
+        moved = db.execute(
+            text("SELECT case_id FROM case_events WHERE step = 'escalate' AND at = :t ORDER BY id"), {"t": as_of}
+        ).scalars()
+        escalated.append((set(moved) - {c for r in escalated for c in r[0]}, result["escalated"], result["more"]))
+    assert escalated == [
+        (set(by_deadline[:2]), 2, True),
+        (set(by_deadline[2:4]), 2, True),
+        ({by_deadline[4]}, 1, False),
+    ]
     assert assert_rows_fold_from_events(db) == 5
 
 
