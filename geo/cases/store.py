@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo import audit
 from geo.cases import fold
 from geo.cases.plan import Plan, plan_step
 from geo.cases.steps import STEPS, CaseView, allowed_steps
@@ -136,7 +137,16 @@ def record(
     place = row.grid_code or row.community_code or row.town_code or row.county_code
     units = [after.unit_code, row.unit_code, place, after.handler_code]
     announce_case(session, row.id, after.state, after.version, step, units, now)  # live screens, on commit
+    # The step is audited like every other write (case_events is the case's own history, outside the chain):
+    # action = the step, the case as it was and is, the note as the reason.
+    audit.record(session, who, step, "case", str(row.id), _audited(before), _audited(after), body.get("note"))
     return after.version
+
+
+def _audited(d: fold.Derived) -> dict[str, Any]:
+    unit = {"kind": d.unit_kind, "code": d.unit_code, "department": d.unit_department}
+    deadline = d.deadline_at.isoformat() if d.deadline_at else None
+    return {"state": d.state, "unit": unit, "deadline_at": deadline, "version": d.version}
 
 
 def _unit_columns(prefix: str, unit: Unit | None) -> dict[str, Any]:
