@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from geo import audit
 from geo.cases import clock
 from geo.cases.limits import limit_for
 from geo.cases.steps import STEPS, SYSTEM_ACTOR
@@ -132,13 +133,16 @@ def sweep(session: Session, as_of: dt.datetime, grace_days: int, batch: int = BA
         text(_SUPERVISE), {"as_of": as_of, "actor": SYSTEM_ACTOR, "batch": batch, **notify_params(as_of)}
     ).scalar_one()
     escalated, claimed = _escalate(session, as_of, grace_days, batch)
-    return {
+    result = {
         "skipped": False,
         "supervised": supervised,
         "escalated": escalated,
         "more": supervised >= batch or claimed >= batch,
         "as_of": as_of.isoformat(),
     }
+    if supervised or escalated:  # one row a round that fired: its events are those of this actor at as_of
+        audit.record(session, SYSTEM_ACTOR, "sweep", "case_sweep", as_of.isoformat(), after=result)
+    return result
 
 
 def _escalate(session: Session, as_of: dt.datetime, grace_days: int, batch: int) -> tuple[int, int]:

@@ -101,6 +101,14 @@ def test_a_backlog_is_supervised_in_rounds_oldest_deadline_first(db, settings):
         ({by_deadline[4]}, 1, False),
         (set(), 0, False),
     ]
+    # Each round that fired wrote one audit row (its events are the sweep's at as_of); the empty one none.
+    sweeps = db.execute(
+        text(
+            "SELECT after->>'supervised' FROM audit_log WHERE actor = 'system:sweep' AND entity_id = :t ORDER BY id"
+        ),
+        {"t": as_of.isoformat()},
+    ).scalars()
+    assert list(sweeps) == ["2", "2", "1"]
     # With a day of grace all five are overdue long enough to escalate: two, two, one, oldest first.
     escalated = []
     for _ in range(3):
