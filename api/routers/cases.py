@@ -58,8 +58,14 @@ class LimitRow(BaseModel):
     max_working_days: int | None = Field(None, ge=0, le=60)
 
 
-def _case_response(session: SessionDep, who: Principal, case_id: int, status: int = 200) -> JSONResponse:
+def _case_response(
+    session: SessionDep, who: Principal, case_id: int, status: int = 200, commit: bool = False
+) -> JSONResponse:
+    """The case as it stands; with commit, read in the writer's transaction and then committed (the same rows,
+    one transaction and round trips fewer than reading afresh after the commit)."""
     doc = queries.get_case(session, who, case_id)
+    if commit:
+        session.commit()
     return JSONResponse(doc, status_code=status, headers={"ETag": etag(doc["version"])})
 
 
@@ -90,8 +96,7 @@ def create_case(
 ) -> JSONResponse:
     fields = _case_fields(doc)
     case_id, created = report_case(session, settings, who, doc, fields, idempotency_key)
-    session.commit()
-    return _case_response(session, who, case_id, 201 if created else 200)
+    return _case_response(session, who, case_id, 201 if created else 200, commit=True)
 
 
 @router.get("", summary="案件队列 The caller's queue (open cases, overdue first)")
@@ -165,8 +170,7 @@ def take_step(
     fields = body.model_dump(exclude={"step"})
     fields["to"] = body.to.model_dump() if body.to else None
     store.take_step(session, who, case_id, body.step, version, fields)
-    session.commit()
-    return _case_response(session, who, case_id)
+    return _case_response(session, who, case_id, commit=True)
 
 
 @router.post("/{case_id}/photos", status_code=201, summary="上传照片 Attach a JPEG or PNG (the raw body)")
