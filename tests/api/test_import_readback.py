@@ -64,17 +64,17 @@ def import_by_its_path(client: TestClient, auth: dict, rows: list[Row]) -> dict:
 
 
 def refused(client: TestClient, auth: dict, rows: list[Row]) -> list:
-    """The same import, the first row changed to the probe's 0001-01-01 (and then to an id one byte past the
-    index's cap): each must be refused whole, before any read below sees it."""
+    """The same import under new (short) ids, the first row changed to the probe's 0001-01-01, then to an id
+    one byte past the index's cap: each must be refused whole, before any read below sees it."""
     out = []
-    early = [Row(r.lon, r.lat, r.when, r.instant, r.grid, r.category, r.status, "refused-" + r.external_id)
-             for r in rows]  # fmt: skip
-    early[0].when = "0001-01-01T00:00:00"
-    out.append(client.post("/api/v1/incidents/bulk", json=collection(early), headers=auth))
-    too_long = [Row(r.lon, r.lat, r.when, r.instant, r.grid, r.category, r.status, "x" + r.external_id)
-                for r in rows]  # fmt: skip
-    too_long[0].external_id = "".join(map(str, np.random.default_rng(1).integers(0, 10, ID_CAP + 1)))
-    out.append(client.post("/api/v1/incidents/bulk", json=collection(too_long), headers=auth))
+    for bad in ("early", "long"):
+        again = [Row(r.lon, r.lat, r.when, r.instant, r.grid, r.category, r.status, f"{bad}-{i}")
+                 for i, r in enumerate(rows)]  # fmt: skip
+        if bad == "early":
+            again[0].when = "0001-01-01T00:00:00"
+        else:
+            again[0].external_id = "".join(map(str, np.random.default_rng(1).integers(0, 10, ID_CAP + 1)))
+        out.append(client.post("/api/v1/incidents/bulk", json=collection(again), headers=auth))
     return out
 
 
