@@ -68,7 +68,7 @@ MESSAGES_ZH = {
     "statement_timeout": "查询超时，请缩小范围或稍后重试",
     "database_error": "数据库错误",
     "retry": "与其他写入冲突，请稍后重试",
-    "too_complex": "请求过于复杂（嵌套过深）",
+    "too_complex": "请求超出数据库限制（嵌套过深或值过长）",
     "method_not_allowed": "不支持此请求方法",
     "http_error": "请求出错",
 }
