@@ -68,7 +68,7 @@ MESSAGES_ZH = {
     "statement_timeout": "查询超时，请缩小范围或稍后重试",
     "database_error": "数据库错误",
     "retry": "与其他写入冲突，请稍后重试",
-    "too_complex": "请求过于复杂（嵌套过深）",
+    "too_complex": "请求超出数据库限制（嵌套过深或值过长）",
     "method_not_allowed": "不支持此请求方法",
     "http_error": "请求出错",
 }
@@ -211,7 +211,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
-        # A restart or a statement timeout: tell the client to retry rather than a bare 500.
+        # A restart or a statement timeout: tell the client to retry rather than a bare 500. psycopg files a
+        # few errors of the client's making here too (54000: an external_id past the btree's 2,704-byte
+        # entry): those follow the SQLSTATE map, since retrying the same input never helps.
+        if (getattr(exc.orig, "sqlstate", None) or "")[:2] in _SQLSTATE_CLASSES:
+            return await _db_error(request, exc)
         msg = str(exc.orig).splitlines()[0] if exc.orig else "database unavailable"
         code = "statement_timeout" if "statement timeout" in msg else "database_unavailable"
         return respond(request, error_body(code, msg), 503, {"Retry-After": "2"})
@@ -244,7 +248,7 @@ def install(app: FastAPI) -> None:
 
 # SQLSTATE classes caused by what the client sent or by a colliding writer, not by the server: the input's
 # value (22: out of range, NUL, bad escape…), a constraint (23), a collision to retry (40: deadlock,
-# serialization), a statement too complex (54: nesting). Everything else stays a 500.
+# serialization), a statement or value too large (54: nesting, an index entry). Everything else stays a 500.
 _SQLSTATE_CLASSES = {
     "22": (400, "invalid_input"),
     "23": (409, "conflict"),

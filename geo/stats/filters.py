@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from geo import vocab
 from geo.errors import InvalidInput
 from geo.localtime import LOCAL_TZ
+from geo.timebounds import EARLIEST_INCIDENT
 
 PREVIOUS_MODES = ("prior", "yoy")
-# Dates outside this span are typing errors, and would let a previous window fall off the calendar.
-EARLIEST, LATEST = dt.date(1950, 1, 1), dt.date(2150, 1, 1)
+# Dates outside this span are typing errors, and would let a previous window fall off the calendar. It starts
+# on the first day an incident may hold (geo.timebounds): from 1950 the last quarter of 1949 was stored but
+# no window could count it.
+EARLIEST, LATEST = EARLIEST_INCIDENT.date(), dt.date(2150, 1, 1)
 
 
 @dataclass(frozen=True)
