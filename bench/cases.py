@@ -53,7 +53,10 @@ class Cpu:
     def sample(self) -> float:
         with self.owner.connect() as conn:
             pids = conn.execute(
-                text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"),
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"
+                    " AND backend_type = 'client backend'"  # not autovacuum, busy after the bulk scaling
+                ),
                 {"d": self.dbname},
             ).scalars()
             total = 0.0
