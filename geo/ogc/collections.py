@@ -6,7 +6,7 @@ listed here (phone numbers, free-text descriptions, JSON blobs) are not served.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import text
@@ -29,17 +29,19 @@ class Property:
 
 
 @dataclass(frozen=True)
-class Collection:
-    id: str
-    title: str
-    description: str
-    table: str
-    id_column: str
-    id_kind: str  # string or integer
-    geometry_type: str
-    properties: tuple[Property, ...]
-    temporal: str | None = None  # the column `datetime=` filters on
-    base_where: str = "TRUE"  # rows that exist for OGC clients (retired grids do not)
+class Collection(Layer):
+    """A published layer (geo/layers.py) with the properties OGC API serves of it (its queryables)."""
+
+    properties: tuple[Property, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return self.name
+
+    @property
+    def base_where(self) -> str:
+        """Rows that exist for OGC clients (retired grids do not), on alias t."""
+        return self.live_on("t")
 
     def prop(self, name: str) -> Property | None:
         return next((p for p in self.properties if p.name == name), None)
@@ -136,9 +138,8 @@ _PROPERTIES = {
 def _collection(layer: Layer) -> Collection:
     """A published layer (geo/layers.py) with its property allowlist, as OGC API serves it."""
     return Collection(
-        layer.name, layer.title, layer.description, layer.table, layer.id_column, layer.id_kind,
-        layer.geometry_type, _PROPERTIES[layer.name], layer.temporal, layer.live_on("t"),
-    )  # fmt: skip
+        **{f.name: getattr(layer, f.name) for f in fields(Layer)}, properties=_PROPERTIES[layer.name]
+    )
 
 
 COLLECTIONS: dict[str, Collection] = {name: _collection(layer) for name, layer in LAYERS.items()}
