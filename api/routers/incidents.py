@@ -46,7 +46,7 @@ def create_incident(
     doc: Annotated[Any, Depends(json_body)],
     crs: CrsParam = None,
 ) -> JSONResponse:
-    def write() -> tuple[int, bool, list]:
+    def write() -> incidents.Stored:
         done = incidents.create_incident(
             session, settings, doc, crs, actor=who.username, within=who.area,
             may_overwrite_others=who.has("gis_editor"),
@@ -55,10 +55,10 @@ def create_incident(
         return done
 
     # A deadlock with a concurrent import is retried here, whole transaction (geo.pg.retry).
-    incident_id, created, warnings = retried(session, write)
-    feature = incidents.get_incident(session, incident_id, who.area)
-    feature["warnings"] = warnings
-    return JSONResponse(feature, status_code=201 if created else 200, media_type=GEOJSON)
+    done = retried(session, write)
+    feature = incidents.get_incident(session, done.id, who.area)
+    feature["warnings"] = done.warnings
+    return JSONResponse(feature, status_code=201 if done.created else 200, media_type=GEOJSON)
 
 
 @router.post("/bulk", summary="批量导入事件 Import incidents: GeoJSON FeatureCollection, CSV or GeoPackage")

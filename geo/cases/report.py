@@ -20,7 +20,7 @@ from geo.cases.store import insert_event
 from geo.cases.units import Actor, Unit, home_centre
 from geo.cases.vocab import CHANNELS, PRIORITIES
 from geo.errors import Forbidden, InvalidInput, OutsideArea, OutsideGrid
-from geo.incidents.pipeline import store_incident
+from geo.incidents import create_incident
 from geo.live import announce_case
 from geo.scope import contains, level_of
 from geo.settings import Settings
@@ -104,7 +104,7 @@ def report_case(
     if fields.priority not in PRIORITIES:
         raise InvalidInput(f"priority must be one of {', '.join(PRIORITIES)}", field="case.priority")
     channel = _channel(actor, fields)
-    stored = store_incident(session, settings, feature, None, actor=actor.username)
+    stored = create_incident(session, settings, feature, None, actor=actor.username)
     if (
         not stored.created
         and session.execute(

@@ -7,7 +7,7 @@ staging table, all ending in `upsert`'s statement) → events. `queries` lists, 
 
 from geo.incidents.checks import Checked, IncidentRows, check, city_region
 from geo.incidents.model import PROPERTIES, Problems, Progress, RawIncidents
-from geo.incidents.pipeline import create_incident, import_incidents
+from geo.incidents.pipeline import Stored, create_incident, import_incidents
 from geo.incidents.queries import (
     CHANGEABLE,
     check_bulk_allowed,
@@ -33,6 +33,7 @@ __all__ = [
     "check_bulk_allowed",
     "check_reported_inside",
     "city_region",
+    "Stored",
     "create_incident",
     "format_for",
     "get_incident",

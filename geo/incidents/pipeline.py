@@ -130,23 +130,6 @@ def create_incident(
     actor: str,
     within: Area = CITY,
     may_overwrite_others: bool = True,
-) -> tuple[int, bool, list]:
-    """Store one GeoJSON Feature reported inside `within`, audited; (id, created, warnings). See store_incident."""
-    done = store_incident(
-        session, settings, doc, crs, actor=actor, within=within, may_overwrite_others=may_overwrite_others
-    )
-    return done.id, done.created, done.warnings
-
-
-def store_incident(
-    session: Session,
-    settings: Settings,
-    doc: Any,
-    crs: str | None = None,
-    *,
-    actor: str,
-    within: Area = CITY,
-    may_overwrite_others: bool = True,
 ) -> Stored:
     """Store one GeoJSON Feature reported inside `within`, audited.
 
