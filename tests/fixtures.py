@@ -8,6 +8,8 @@ so that edge rules and coverage can be checked by hand. Community 610302001001 i
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -61,3 +63,17 @@ def load_tiny_tree(session: Session) -> None:
             dict(c=code, n=name, m=community, h=households, g=geom),
         )
     session.flush()
+
+
+def points_across_the_tiny_tree(ids: list[str]) -> bytes:
+    """A FeatureCollection body: one dispute per external id, spread west to east across the tiny tree's grids."""
+    step = (X1 - X0 - 0.002) / len(ids)
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [X0 + 0.001 + k * step, (Y1 + Y2) / 2]},
+            "properties": {"category": "dispute", "occurred_at": "2024-05-01T08:30:00+08:00", "external_id": i},
+        }
+        for k, i in enumerate(ids)
+    ]
+    return json.dumps({"type": "FeatureCollection", "features": features}).encode()

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, text
 from api import disconnect
 from tests.committed_tree import commit_tree, remove_tree
 from tests.conftest import ADMIN_TOKEN
-from tests.fixtures import X0, X1, Y1, Y2
+from tests.fixtures import points_across_the_tiny_tree
 from tests.live_server import serving
 
 PREFIX = "gone-import-"
@@ -123,16 +123,7 @@ def tree(owner_engine):
 
 
 def _import_request(ids: list[str]) -> bytes:
-    step = (X1 - X0 - 0.002) / len(ids)
-    features = [
-        {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [X0 + 0.001 + k * step, (Y1 + Y2) / 2]},
-            "properties": {"category": "dispute", "occurred_at": "2024-05-01T08:30:00+08:00", "external_id": i},
-        }
-        for k, i in enumerate(ids)
-    ]
-    body = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    body = points_across_the_tiny_tree(ids)
     head = (
         f"POST /api/v1/incidents/bulk HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n"
         f"Content-Type: application/geo+json\r\nContent-Length: {len(body)}\r\n\r\n"

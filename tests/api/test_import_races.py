@@ -9,7 +9,6 @@ and a collision that still happens is retried by the server; at worst a 503 with
 
 from __future__ import annotations
 
-import json
 import threading
 
 import numpy as np
@@ -22,7 +21,7 @@ from geo.assignment import memory_rule
 from geo.incidents.store import STAGING_MIN
 from tests.committed_tree import commit_tree, remove_tree
 from tests.conftest import ADMIN_TOKEN
-from tests.fixtures import X0, X1, Y1, Y2
+from tests.fixtures import X0, Y1, points_across_the_tiny_tree
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}", "content-type": "application/geo+json"}
 PREFIX = "race-import-"
@@ -59,26 +58,13 @@ def _last_audit(engine) -> int:
         return conn.execute(text("SELECT coalesce(max(id), 0) FROM audit_log")).scalar_one()
 
 
-def _body(ids: list[str]) -> bytes:
-    step = (X1 - X0 - 0.002) / len(ids)
-    features = [
-        {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [X0 + 0.001 + k * step, (Y1 + Y2) / 2]},
-            "properties": {"category": "dispute", "occurred_at": "2024-05-01T08:30:00+08:00", "external_id": i},
-        }
-        for k, i in enumerate(ids)
-    ]
-    return json.dumps({"type": "FeatureCollection", "features": features}).encode()
-
-
 def _race(client, first: list[str], second: list[str]) -> list:
     """Send both imports at the same moment, from two threads."""
     start = threading.Barrier(2)
     replies: list = [None, None]
 
     def send(k: int, ids: list[str]) -> None:
-        body = _body(ids)
+        body = points_across_the_tiny_tree(ids)
         start.wait()
         replies[k] = client.post("/api/v1/incidents/bulk", content=body, headers=AUTH)
 
