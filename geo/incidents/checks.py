@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from geo import crs as geocrs
 from geo import vocab
-from geo.incidents.model import Problems, RawIncidents
+from geo.incidents.model import Problems, RawIncidents, column
 from geo.incidents.times import (
     AFTER_OCCURRED,
     BEFORE_OCCURRED,
@@ -31,7 +31,7 @@ from geo.incidents.times import (
     future_rows,
 )
 from geo.localtime import CST_NP
-from geo.pg.textcols import has_offset, stripped_texts
+from geo.pg.textcols import has_offset, missing, stripped_texts
 
 TIMES = ("occurred_at", "reported_at", "mediated_at", "resolved_at")
 TEXTS = ("external_id", "subcategory", "description")
@@ -102,26 +102,44 @@ CATEGORY_INDEX = _vocab_lookup(vocab.INCIDENT_CATEGORIES)
 STATUS_INDEX = _vocab_lookup(vocab.INCIDENT_STATUSES)
 
 
-def parse_times(values: pd.Series) -> tuple[NDArray[np.datetime64], NDArray[np.bool_], NDArray[np.bool_]]:
+def parse_times(
+    values: NDArray[np.object_],
+) -> tuple[NDArray[np.datetime64], NDArray[np.bool_], NDArray[np.bool_]]:
     """ISO 8601 texts → (UTC datetime64[us] with NaT, missing mask, unparseable mask)."""
-    missing = values.isna().to_numpy()
+    absent = missing(values)
     out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
-    if missing.all():
-        return out, missing, np.zeros(len(values), dtype=bool)
-    texts = values[~missing].astype(str)
-    utc = pd.to_datetime(texts, format="ISO8601", errors="coerce", utc=True).to_numpy(dtype="datetime64[us]")
+    if absent.all():
+        return out, absent, np.zeros(len(values), dtype=bool)
+    texts = _as_text(values[~absent])
+    utc = _iso8601(texts)
     retry = np.flatnonzero(np.isnat(utc))  # e.g. surrounding spaces: strip only the few that failed
     if len(retry):
-        again = pd.to_datetime(texts.iloc[retry].str.strip(), format="ISO8601", errors="coerce", utc=True)
-        utc[retry] = again.to_numpy(dtype="datetime64[us]")
+        utc[retry] = _iso8601(_stripped(texts[retry]))
     # utc=True read offset-less times as UTC; they are China Standard Time, 8 hours ahead.
     # Stripped always: pandas may parse " …+08:00 " whole, and the offset must still be seen.
-    naive = ~has_offset(texts.str.strip().to_numpy(dtype=object))
+    naive = ~has_offset(_stripped(texts))
     utc[naive] = utc[naive] - CST_NP
-    out[~missing] = utc
+    out[~absent] = utc
     bad = np.zeros(len(values), dtype=bool)
-    bad[~missing] = np.isnat(utc)
-    return out, missing, bad
+    bad[~absent] = np.isnat(utc)
+    return out, absent, bad
+
+
+def _iso8601(texts: NDArray[np.object_]) -> NDArray[np.datetime64]:
+    """pandas' ISO 8601 parser (one for every path), to UTC datetime64[us]; NaT where a text does not parse."""
+    parsed = pd.to_datetime(pd.Index(texts), format="ISO8601", errors="coerce", utc=True)
+    return np.array(parsed.to_numpy(dtype="datetime64[us]"))  # a copy: DatetimeIndex arrays are read-only
+
+
+def _as_text(values: NDArray[np.object_]) -> NDArray[np.object_]:
+    """Values as str: a JSON number or object becomes its Python text, which no rule accepts as a time or word."""
+    if all(isinstance(v, str) for v in values):
+        return values
+    return column((v if isinstance(v, str) else str(v) for v in values), len(values))
+
+
+def _stripped(texts: NDArray[np.object_]) -> NDArray[np.object_]:
+    return column((t.strip() for t in texts), len(texts))
 
 
 def check(
@@ -155,7 +173,7 @@ def _coordinates(
     """WGS84 x, y of every row (NaN where unusable), recording non-finite, out-of-range and far-away points."""
     n, p = len(raw), raw.problems
     lon, lat = raw.lon, raw.lat
-    unparsed = raw.columns["_unparsed"].to_numpy(dtype=bool)
+    unparsed = raw.unparsed
     finite = np.isfinite(lon) & np.isfinite(lat)
     p.add(np.flatnonzero(~unparsed & ~finite), raw.geometry_field, "NaN or Infinity is not a coordinate")
     beyond = finite & ((np.abs(lon) > 180) | (np.abs(lat) > 90))
@@ -197,9 +215,9 @@ def _times(raw: RawIncidents, now: dt.datetime) -> dict[str, NDArray[Any]]:
         if name != "occurred_at" and name not in raw.present:
             times[name] = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
             continue
-        times[name], missing, bad = parse_times(cols[name])
+        times[name], absent, bad = parse_times(cols[name])
         if name == "occurred_at":
-            p.add(np.flatnonzero(missing), prefix + name, "missing: when did it happen? (ISO 8601)")
+            p.add(np.flatnonzero(absent), prefix + name, "missing: when did it happen? (ISO 8601)")
         p.add(np.flatnonzero(bad), prefix + name, "not an ISO 8601 date-time, e.g. 2024-05-01T08:30:00+08:00")
         p.add(future_rows(times[name], now), prefix + name, IN_THE_FUTURE)
         p.add(early_rows(times[name]), prefix + name, TOO_EARLY)
@@ -212,16 +230,22 @@ def _optional(raw: RawIncidents, times: dict[str, NDArray[Any]]) -> dict[str, ND
     """The optional columns the input gives: status, texts (NUL refused, ids unique), later times."""
     p, cols, prefix = raw.problems, raw.columns, raw.field_prefix
     optional: dict[str, NDArray[Any]] = {}
-    if "status" in raw.present and cols["status"].notna().any():
+    if "status" in raw.present and not missing(cols["status"]).all():
         status = _vocabulary(p, cols["status"], STATUS_INDEX, vocab.INCIDENT_STATUSES, prefix + "status", False)
         optional["status"] = status
     for name in TEXTS:
-        if name in raw.present and cols[name].notna().any():
-            optional[name], nul = stripped_texts(cols[name])
+        if name in raw.present and not missing(cols[name]).all():
+            values = cols[name]
+            nested = np.fromiter((isinstance(v, list | dict) for v in values), dtype=bool, count=len(values))
+            p.add(np.flatnonzero(nested), prefix + name, "must be text, not a JSON list or object")
+            optional[name], nul = stripped_texts(np.where(nested, column([None] * len(values)), values))
             p.add(np.flatnonzero(nul), prefix + name, "contains a NUL character")
-    if "external_id" in optional:
-        ids = pd.Series(optional["external_id"])
-        dup = np.flatnonzero(ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy())
+    if "external_id" in optional and len(raw) > 1:
+        ids = optional["external_id"]
+        codes, _ = pd.factorize(ids)  # None → -1; one code per distinct id
+        first = np.zeros(len(ids), dtype=bool)
+        first[np.unique(codes, return_index=True)[1]] = True
+        dup = np.flatnonzero(~first & (codes >= 0))
         p.add(
             dup,
             prefix + "external_id",
@@ -234,26 +258,33 @@ def _optional(raw: RawIncidents, times: dict[str, NDArray[Any]]) -> dict[str, ND
 
 
 def _vocabulary(
-    p: Problems, values: pd.Series, index: dict[str, int], words: dict, field_name: str, required: bool
+    p: Problems, values: NDArray[np.object_], index: dict[str, int], words: dict, field_name: str, required: bool
 ) -> NDArray[np.int16]:
-    """Map words to vocabulary indexes; record unknown (and, when required, missing) ones."""
-    values = values.astype(object)
-    mapped = values.map(index)  # a dict lookup per distinct value, not a Python call per row
-    missing = values.isna().to_numpy()
-    retry = mapped.isna().to_numpy() & ~missing
-    if retry.any():
-        mapped[retry] = values[retry].astype(str).str.strip().map(index)
-    unknown_mask = mapped.isna().to_numpy() & ~missing
-    codes = np.asarray(mapped.fillna(0).to_numpy(), dtype=np.int16)
-    unknown = np.flatnonzero(unknown_mask)
+    """Map words to vocabulary indexes; record unknown (and, when required, missing) ones.
+
+    One dict lookup per distinct value, not per row; a JSON list or object (unhashable) is an unknown word.
+    """
+    absent = missing(values)
+    keys = column((v if isinstance(v, str) else repr(v) for v in values), len(values))
+    codes_of, distinct = pd.factorize(keys)
+    found = np.array([_word(index, w) for w in distinct] + [-1], dtype=np.int32)[codes_of]
+    unknown = np.flatnonzero((found < 0) & ~absent)
     p.add(
         unknown,
         field_name,
-        [f"unknown value {values.iloc[i]!r}; allowed: {vocab.allowed(words)}" for i in unknown],
+        [f"unknown value {values[i]!r}; allowed: {vocab.allowed(words)}" for i in unknown],
     )
     if required:
-        p.add(np.flatnonzero(missing), field_name, f"missing; allowed: {vocab.allowed(words)}")
-    return codes
+        p.add(np.flatnonzero(absent), field_name, f"missing; allowed: {vocab.allowed(words)}")
+    return np.where(found < 0, 0, found).astype(np.int16)
+
+
+def _word(index: dict[str, int], key: str) -> int:
+    """A spelling's index (surrounding spaces ignored), or -1."""
+    found = index.get(key)
+    if found is None:
+        found = index.get(key.strip())
+    return -1 if found is None else found
 
 
 def _warnings(raw: RawIncidents) -> list[dict[str, Any]]:

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 # Columns an incident may carry besides its position; anything else is ignored with a warning.
@@ -66,13 +65,24 @@ class Problems:
         return out
 
 
+# A reader's property columns: every name in PROPERTIES → one value per row as read (None where absent).
+# Plain object arrays, not a DataFrame: one report is one row, and pandas' per-object overhead (a Series
+# per column and per step) cost ~2 ms of the ~2.3 ms its checks took (issue 17, bench/cases.py).
+Columns = dict[str, NDArray[np.object_]]
+
+
+def column(values: Any, n: int = -1) -> NDArray[np.object_]:
+    """n values as a 1-D object array, each kept whole (a JSON list stays one value, not a row of its own)."""
+    return np.fromiter(values, dtype=object, count=n)
+
+
 @dataclass
 class RawIncidents:
-    """Parsed but unchecked input: coordinates (NaN where unusable), text columns, parse problems."""
+    """Parsed but unchecked input: coordinates (NaN where unusable), property columns, parse problems."""
 
     lon: NDArray[np.float64]
     lat: NDArray[np.float64]
-    columns: pd.DataFrame
+    columns: Columns
     problems: Problems
     crs: str = "EPSG:4326"
     z_indexes: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -81,6 +91,8 @@ class RawIncidents:
     field_prefix: str = "properties."
     # The properties that occur in the input at all: the checks skip the others without touching pandas.
     present: frozenset[str] = frozenset(PROPERTIES)
+    # Rows whose coordinates never parsed (flag_unparsed): the finite-number check does not report them twice.
+    unparsed: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def __len__(self) -> int:
         return len(self.lon)
@@ -88,9 +100,8 @@ class RawIncidents:
 
 def flag_unparsed(raw: RawIncidents, unparsed: list[int]) -> None:
     """Mark rows whose coordinates never parsed, so the finite-number check does not report them twice."""
-    raw.columns["_unparsed"] = False
-    if unparsed:
-        raw.columns.loc[unparsed, "_unparsed"] = True
+    raw.unparsed = np.zeros(len(raw), dtype=bool)
+    raw.unparsed[np.asarray(unparsed, dtype=np.int64)] = True
 
 
 # A pipeline stage reports (stage, done, total) as it goes: the CLI draws a progress bar from it.

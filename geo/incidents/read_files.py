@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from geo.crs import canonical_crs, declared_crs
 from geo.errors import InvalidInput
-from geo.incidents.model import PROPERTIES, Problems, RawIncidents, flag_unparsed
+from geo.incidents.model import PROPERTIES, Problems, RawIncidents, column, flag_unparsed
 
 LON_NAMES = ("lon", "lng", "longitude", "x", "经度")
 LAT_NAMES = ("lat", "latitude", "y", "纬度")
@@ -97,7 +97,7 @@ def read_csv(source: bytes | Path, crs: str | None = None, max_columns: int = MA
     missing = np.flatnonzero(df[lon_col].isna().to_numpy() | df[lat_col].isna().to_numpy())
     problems.add(missing, f"{lon_col}/{lat_col}", "missing coordinates")
     lower = {c.strip().lower(): c for c in header}
-    columns = pd.DataFrame({k: df[lower[k]] if k in lower else None for k in PROPERTIES}, index=df.index)
+    columns = {k: df[lower[k]].to_numpy(dtype=object) if k in lower else column([None] * n, n) for k in PROPERTIES}
     ignored = sorted(c for c in header if c.strip().lower() not in PROPERTIES and c not in (lon_col, lat_col))
     raw = RawIncidents(coords[0], coords[1], columns, problems, declared_crs(crs), ignored=ignored)
     raw.present = frozenset(lower) & frozenset(PROPERTIES)
@@ -138,9 +138,7 @@ def read_geopackage(source: bytes | Path, crs: str | None = None, layer: str | N
     z = np.flatnonzero(ok & shapely.has_z(geoms))
     fields = [str(f) for f in meta["fields"]]
     lower = {f.lower(): i for i, f in enumerate(fields)}
-    columns = pd.DataFrame(
-        {k: _as_text(values[lower[k]]) if k in lower else None for k in PROPERTIES}, index=pd.RangeIndex(n)
-    )
+    columns = {k: column(_as_text(values[lower[k]]) if k in lower else [None] * n, n) for k in PROPERTIES}
     ignored = sorted(f for f in fields if f.lower() not in PROPERTIES)
     file_crs = meta.get("crs")
     declared = declared_crs(crs) if crs else (canonical_crs(file_crs) if file_crs else "EPSG:4326")

@@ -11,11 +11,10 @@ import json
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from geo.crs import declared_crs
 from geo.errors import InvalidInput
-from geo.incidents.model import PROPERTIES, Problems, RawIncidents, flag_unparsed
+from geo.incidents.model import PROPERTIES, Problems, RawIncidents, column, flag_unparsed
 
 
 def load_json(raw: bytes | str) -> Any:
@@ -74,12 +73,12 @@ def read_geojson(doc: Any, crs: str | None = None, single: bool = False) -> RawI
                     z.append(i)
     for i, name, reason in bad:
         problems.add([i], name, reason)
-    columns = pd.DataFrame({k: [p.get(k) for p in props] for k in PROPERTIES})
+    columns = {k: column((p.get(k) for p in props), n) for k in PROPERTIES}
     # A Feature's own id serves as external_id when the properties do not carry one.
     if any(v is not None for v in ids):
-        columns["external_id"] = [
-            e if e is not None else i for e, i in zip(columns["external_id"], ids, strict=True)
-        ]
+        columns["external_id"] = column(
+            (e if e is not None else i for e, i in zip(columns["external_id"], ids, strict=True)), n
+        )
     known = set(PROPERTIES)
     seen = {k for p in props for k in p}
     ignored = sorted(seen - known)

@@ -8,10 +8,12 @@ fall back to plain Python.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 _SPACE = np.array([0, 9, 10, 13, 32], dtype=np.uint8)  # NUL padding and whitespace
+# Up to FEW values (one report, say) plain Python is faster than building the byte matrix; both paths give
+# the same answers (tests/unit/test_ingest_columns.py).
+FEW = 16
 
 
 def ascii_matrix(values: NDArray[np.object_]) -> tuple[NDArray[np.uint8], NDArray[np.int64]] | None:
@@ -38,7 +40,7 @@ def _last(matrix: NDArray[np.uint8], lengths: NDArray[np.int64], k: int) -> NDAr
 
 def has_offset(texts: NDArray[np.object_]) -> NDArray[np.bool_]:
     """True where an ISO 8601 string ends in Z, ±hh:mm or ±hhmm after a time part."""
-    packed = ascii_matrix(texts)
+    packed = ascii_matrix(texts) if len(texts) > FEW else None
     if packed is None:
         return np.fromiter((_has_offset_one(str(t)) for t in texts), dtype=bool, count=len(texts))
     m, n = packed
@@ -60,29 +62,28 @@ def _has_offset_one(t: str) -> bool:
     return ":" in t and ((t[-6:-5] in "+-" and t[-3:-2] == ":") or (t[-5:-4] in "+-" and t[-4:].isdigit()))
 
 
-def stripped_texts(values: pd.Series) -> tuple[NDArray[np.object_], NDArray[np.bool_]]:
+def stripped_texts(values: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.bool_]]:
     """(values as str with surrounding whitespace removed, None for missing or blank; where one holds a NUL)."""
-    obj = values.to_numpy(dtype=object)
-    missing = pd.isna(obj)
-    filled = np.where(missing, "", obj)
-    if values.dtype == object and any(not isinstance(v, str) for v in filled):
-        filled = np.array([str(v) for v in filled], dtype=object)  # e.g. numeric GeoJSON ids
-    packed = ascii_matrix(filled)
+    absent = missing(values)
+    filled = np.where(absent, "", values)
+    if any(not isinstance(v, str) for v in filled):
+        filled = np.fromiter((str(v) for v in filled), dtype=object, count=len(filled))  # e.g. numeric ids
+    packed = ascii_matrix(filled) if len(filled) > FEW else None
     out = filled.copy()
     # A plain `in` per value: the byte matrix would miss a trailing NUL, which numpy's S type drops.
     nul = np.fromiter(("\x00" in v for v in filled), dtype=bool, count=len(filled))
     if packed is None:
-        needs = np.ones(len(obj), dtype=bool)
+        needs = np.ones(len(filled), dtype=bool)
     else:
         m, n = packed
         needs = np.isin(m[:, 0], _SPACE[1:]) | np.isin(_last(m, n, 1), _SPACE[1:])
-    for i in np.flatnonzero(needs & ~missing):
+    for i in np.flatnonzero(needs & ~absent):
         out[i] = str(filled[i]).strip()
     if packed is None or needs.any():
         blank = np.fromiter((v == "" for v in out), dtype=bool, count=len(out))
     else:
         blank = packed[1] == 0
-    out[missing | blank] = None
+    out[absent | blank] = None
     return out, nul
 
 

@@ -12,6 +12,7 @@ import zipfile
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from tests.fixtures import GRIDS, X0, Y1, Y2, load_tiny_tree
 
@@ -54,6 +55,25 @@ def test_incident_dates_outside_the_stated_range_are_refused_by_every_path(probe
         )
         body = _rejects(r, (400, 422), "occurred_at")
         assert body.get("index") == 7 or any(p.get("index") == 7 for p in body.get("problems", [])), body
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("category", ["dispute"]), ("category", {"zh": "矛盾纠纷"}), ("status", ["open"]), ("external_id", {"a": 1}),
+     ("occurred_at", ["2024-05-01T08:00:00"]), ("description", [1, 2]), ("subcategory", {})],
+)  # fmt: skip
+def test_a_json_list_or_object_as_a_property_is_a_400_on_every_path(probe, auth, db, field, value):
+    """Found while moving the checks off pandas: a list or object as a word was unhashable and gave a 500."""
+    props = {"occurred_at": "2024-05-01T08:00:00", "external_id": "json-value", field: value}
+    before = db.execute(text("SELECT count(*) FROM incidents")).scalar_one()
+    for url in ("/api/v1/incidents", "/api/v1/cases"):
+        _rejects(probe.post(url, json=_incident(**props), headers=auth), 400, f"properties.{field}")
+    rows = [_incident(occurred_at="2024-05-01T08:00:00", external_id=f"j{i}") for i in range(3)]
+    rows[1]["properties"][field] = value
+    bulk = {"type": "FeatureCollection", "features": rows}
+    body = _rejects(probe.post("/api/v1/incidents/bulk", json=bulk, headers=auth), 400, f"properties.{field}")
+    assert body["index"] == 1, body
+    assert db.execute(text("SELECT count(*) FROM incidents")).scalar_one() == before  # nothing half-written
 
 
 def test_nul_in_a_name_is_a_400(probe, auth):

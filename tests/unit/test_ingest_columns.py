@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 
 from geo.crs import canonical_crs
 from geo.incidents.checks import check, parse_times
-from geo.incidents.model import Problems
+from geo.incidents.model import Problems, column
 from geo.incidents.read_files import read_csv
 from geo.incidents.read_geojson import read_geojson
 from geo.pg import pgcopy
@@ -17,23 +16,29 @@ from geo.pg.textcols import encode, has_offset, stripped_texts
 
 
 def test_offsets_are_recognised_and_naive_times_are_china_standard_time():
-    texts = np.array(
-        ["2024-05-01T08:00:00Z", "2024-05-01T08:00:00+08:00", "2024-05-01T08:00:00-0500", "2024-05-01",
-         "2024-05-01 08:00", "2024-05-01T08:00:00", "2024-05-01T08:00:00+08:00 "[:-1], "２０２４"],
-        dtype=object,
-    )  # fmt: skip
-    assert has_offset(texts).tolist() == [True, True, True, False, False, False, True, False]
-    assert has_offset(texts[:3]).tolist() == has_offset(np.array([*texts[:3], "时间"], dtype=object))[:3].tolist()
-    times, missing, bad = parse_times(pd.Series(["2024-05-01T08:00:00", " 2024-05-01T08:00:00Z ", None, "soon"]))
+    texts = ["2024-05-01T08:00:00Z", "2024-05-01T08:00:00+08:00", "2024-05-01T08:00:00-0500", "2024-05-01",
+             "2024-05-01 08:00", "2024-05-01T08:00:00", "2024-05-01T08:00:00+08:00 "[:-1], "２０２４"]  # fmt: skip
+    expected = [True, True, True, False, False, False, True, False]
+    assert has_offset(column(texts)).tolist() == expected  # few values: plain Python
+    # Many: the ASCII byte matrix, or plain Python again when one value is not ASCII.
+    assert has_offset(column(texts[:-1] * 3)).tolist() == expected[:-1] * 3
+    assert has_offset(column(texts * 3)).tolist() == expected * 3
+    times, missing, bad = parse_times(column(["2024-05-01T08:00:00", " 2024-05-01T08:00:00Z ", None, "soon"]))
     assert times[0] == np.datetime64("2024-05-01T00:00:00") and times[1] == np.datetime64("2024-05-01T08:00:00")
     assert missing.tolist() == [False, False, True, False] and bad.tolist() == [False, False, False, True]
 
 
 def test_texts_are_stripped_blank_is_null_and_nul_is_caught():
-    got, nul = stripped_texts(pd.Series([" a ", "b", "", "   ", None, "纠纷 ", 12], dtype=object))
-    assert got.tolist() == ["a", "b", None, None, None, "纠纷", "12"] and not nul.any()
-    for texts in (["ok", "bad\x00", None], ["中", "bad\x00", None]):  # the ASCII and the general path
-        assert stripped_texts(pd.Series(texts, dtype=object))[1].tolist() == [False, True, False]
+    values = [" a ", "b", "", "   ", None, "纠纷 ", 12, float("nan")]
+    expected = ["a", "b", None, None, None, "纠纷", "12", None]
+    for k in (1, 3):  # few values, then more than FEW
+        got, nul = stripped_texts(column(values * k))
+        assert got.tolist() == expected * k and not nul.any()
+    ascii_values = [" a ", "b", "", "   ", None, "x\t"] * 3
+    assert stripped_texts(column(ascii_values))[0].tolist() == ["a", "b", None, None, None, "x"] * 3
+    for texts in (["ok", "bad\x00", None] * 6, ["中", "bad\x00", None] * 6):  # the ASCII and the general path
+        assert stripped_texts(column(texts))[1].tolist() == [False, True, False] * 6
+        assert stripped_texts(column(texts[:3]))[1].tolist() == [False, True, False]
     data, lengths = encode(np.array(["ab", None, "中"], dtype=object))
     assert bytes(data) == "ab中".encode() and lengths.tolist() == [2, 0, 3]
 

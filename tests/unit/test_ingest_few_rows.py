@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from geo import vocab
 from geo.incidents.checks import CATEGORY_INDEX, _vocabulary, parse_times
-from geo.incidents.model import Problems
+from geo.incidents.model import Problems, column
 
 TIMES = [
     "2024-05-01T08:30:00+08:00",
@@ -28,9 +27,9 @@ WORDS = ["dispute", "DISPUTE", "矛盾纠纷", " hazard ", "Dispute", None, "bur
 
 
 def test_few_times_parse_as_many_do():
-    many = parse_times(pd.Series(TIMES * (FEW // len(TIMES) + 2), dtype=object))
+    many = parse_times(column(TIMES * (FEW // len(TIMES) + 2)))
     for times in ([t] for t in TIMES):
-        few = parse_times(pd.Series(times, dtype=object))
+        few = parse_times(column(times))
         i = TIMES.index(times[0])
         assert (np.isnat(few[0][0]) and np.isnat(many[0][i])) or few[0][0] == many[0][i], times
         assert few[1][0] == many[1][i] and few[2][0] == many[2][i], times
@@ -38,10 +37,8 @@ def test_few_times_parse_as_many_do():
 
 def test_few_words_map_as_many_do():
     many_p = Problems(len(WORDS) * 10)
-    many = _vocabulary(
-        many_p, pd.Series(WORDS * 10, dtype=object), CATEGORY_INDEX, vocab.INCIDENT_CATEGORIES, "c", True
-    )
+    many = _vocabulary(many_p, column(WORDS * 10), CATEGORY_INDEX, vocab.INCIDENT_CATEGORIES, "c", True)
     few_p = Problems(len(WORDS))
-    few = _vocabulary(few_p, pd.Series(WORDS, dtype=object), CATEGORY_INDEX, vocab.INCIDENT_CATEGORIES, "c", True)
+    few = _vocabulary(few_p, column(WORDS), CATEGORY_INDEX, vocab.INCIDENT_CATEGORIES, "c", True)
     assert few.tolist() == many[: len(WORDS)].tolist()
     assert few_p.bad().tolist() == many_p.bad()[: len(WORDS)].tolist()
