@@ -20,7 +20,9 @@ LSN_COOKIE = "citygrid_lsn"
 LSN_HEADER = "x-citygrid-lsn"
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that touch no database are `async def`: FastAPI runs a plain `def` dependency in a worker
+# thread, a hand-off each way that cost more than the work on every request.
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -108,7 +110,7 @@ def get_principal(
 def requires(*roles: str):
     """A dependency admitting the given roles (and admin); each route declares its own."""
 
-    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         return auth.authorize(principal, roles)
 
     check.roles = roles  # type: ignore[attr-defined]  # read by the route-authorisation test

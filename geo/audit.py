@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from geo import models
 
+_INSERT = insert(models.Base.metadata.tables["audit_log"])
+
 
 def record(
     session: Session,
@@ -22,10 +24,10 @@ def record(
     after: dict[str, Any] | None = None,
     reason: str | None = None,
 ) -> None:
-    # A plain INSERT, not session.add: the ORM's unit of work (flush, RETURNING id, identity map) cost about as
-    # much again per audited write, and nothing reads the row back as an object.
+    # A Core INSERT on the table, not session.add nor insert(models.AuditLog): the ORM's unit of work and its
+    # bulk-insert path cost about as much again per audited write, and nothing reads the row back as an object.
     session.execute(
-        insert(models.AuditLog),
+        _INSERT,
         {
             "actor": actor,
             "action": action,

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from geo import models, vocab
@@ -55,8 +55,16 @@ def bootstrap_principal() -> Principal:
     return Principal(BOOTSTRAP_USERNAME, frozenset({"admin"}), CITY_CODE)
 
 
-def principal_of(user: models.User) -> Principal:
+def principal_of(user: Any) -> Principal:
+    """A user (a models.User or a row with its columns) as a principal."""
     return Principal(user.username, frozenset(user.roles), user.area_code, user.officer_id, user.department)
+
+
+# Core, not an ORM entity: every request runs it, and building a User object cost more than the query.
+_USERS = models.Base.metadata.tables["users"]
+_BY_TOKEN = select(
+    _USERS.c.username, _USERS.c.roles, _USERS.c.area_code, _USERS.c.officer_id, _USERS.c.department
+).where(_USERS.c.token_sha256 == bindparam("h"), _USERS.c.active)
 
 
 def authenticate(session: Session, token: str | None, bootstrap_token: str | None = None) -> Principal:
@@ -65,9 +73,7 @@ def authenticate(session: Session, token: str | None, bootstrap_token: str | Non
         raise Unauthorized("an API token is required: send 'Authorization: Bearer <token>'")
     if bootstrap_token and secrets.compare_digest(token.encode(), bootstrap_token.encode()):
         return bootstrap_principal()
-    user = session.execute(
-        select(models.User).where(models.User.token_sha256 == token_hash(token), models.User.active)
-    ).scalar_one_or_none()
+    user = session.execute(_BY_TOKEN, {"h": token_hash(token)}).first()
     if user is None:
         raise Unauthorized("the API token is not known or the user is inactive")
     return principal_of(user)

@@ -14,16 +14,16 @@ from geo.errors import InvalidInput
 LIMIT_STEPS = ("file", "dispatch", "handle", "verify", "spot")
 
 
+_LIMIT = text(
+    """SELECT working_days, max_working_days FROM case_time_limits
+       WHERE category IN (:c, '*') AND priority = :p AND step = :s
+       ORDER BY category = '*' LIMIT 1"""
+)
+
+
 def limit_for(session: Session, category: str, priority: str, step: str) -> tuple[int, int | None]:
     """(working days, most working days allowed) for a step: the category's own row, else the '*' row."""
-    row = session.execute(
-        text(
-            """SELECT working_days, max_working_days FROM case_time_limits
-               WHERE category IN (:c, '*') AND priority = :p AND step = :s
-               ORDER BY category = '*' LIMIT 1"""
-        ),
-        {"c": category, "p": priority, "s": step},
-    ).first()
+    row = session.execute(_LIMIT, {"c": category, "p": priority, "s": step}).first()
     if row is None:
         raise InvalidInput(f"没有时限 no time limit for step {step} ({category}, {priority})", field="step")
     return int(row[0]), None if row[1] is None else int(row[1])

@@ -76,13 +76,13 @@ def _channel(actor: Actor, fields: CaseFields) -> str:
     )
 
 
+_KEY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 17))")
+_BY_KEY = text("SELECT id FROM cases WHERE reporter = :r AND idempotency_key = :k")
+
+
 def find_by_key(session: Session, reporter: str, key: str) -> int | None:
-    session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 17))"), {"k": f"{len(reporter)}:{reporter}{key}"}
-    )
-    found = session.execute(
-        text("SELECT id FROM cases WHERE reporter = :r AND idempotency_key = :k"), {"r": reporter, "k": key}
-    ).scalar_one_or_none()
+    session.execute(_KEY_LOCK, {"k": f"{len(reporter)}:{reporter}{key}"})
+    found = session.execute(_BY_KEY, {"r": reporter, "k": key}).scalar_one_or_none()
     return None if found is None else int(found)
 
 
@@ -198,8 +198,6 @@ def _insert_case(
     incident_id: int,
     d: fold.Derived,
 ) -> int:
-    columns = ["incident_id", "reporter", "idempotency_key", "channel", "category", "priority", "grid_code",
-               "community_code", "town_code", "county_code", *fold.COLUMNS]  # fmt: skip
     values = {
         "incident_id": incident_id,
         "reporter": reporter,
@@ -213,5 +211,11 @@ def _insert_case(
         "county_code": place.county_code,
         **d.as_dict(),
     }
-    sql = f"INSERT INTO cases ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) RETURNING id"
-    return int(session.execute(text(sql), values).scalar_one())
+    return int(session.execute(_INSERT_CASE, values).scalar_one())
+
+
+_CASE_COLUMNS = ("incident_id", "reporter", "idempotency_key", "channel", "category", "priority", "grid_code",
+                 "community_code", "town_code", "county_code", *fold.COLUMNS)  # fmt: skip
+_INSERT_CASE = text(
+    f"INSERT INTO cases ({', '.join(_CASE_COLUMNS)}) VALUES ({', '.join(':' + c for c in _CASE_COLUMNS)}) RETURNING id"
+)

@@ -26,17 +26,20 @@ EVENT_COLUMNS = (
     "to_unit_kind", "to_unit_code", "to_unit_department", "note", "days", "review_on", "deadline_at",
     "due_key", "elapsed_s", "late",
 )  # fmt: skip
-_INSERT_EVENT = (
+_INSERT_EVENT = text(
     f"INSERT INTO case_events ({', '.join(EVENT_COLUMNS)}, geom) "
     f"VALUES ({', '.join(':' + c for c in EVENT_COLUMNS)}, "
     "CASE WHEN CAST(:lon AS float8) IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) END) "
     "RETURNING id"
 )
-_UPDATE_CASE = (
+_UPDATE_CASE = text(
     "UPDATE cases SET "
     + ", ".join(f"{c} = :{c}" for c in fold.COLUMNS)
     + " WHERE id = :case_id AND version = :expected"
 )
+
+
+_LOCK_CASE = text("SELECT * FROM cases WHERE id = :id FOR UPDATE")
 
 
 def insert_event(session: Session, event: dict[str, Any]) -> int:
@@ -44,7 +47,7 @@ def insert_event(session: Session, event: dict[str, Any]) -> int:
     params = {c: event.get(c) for c in EVENT_COLUMNS}
     params["late"] = bool(event.get("late"))
     params["lon"], params["lat"] = event.get("lon"), event.get("lat")
-    return int(session.execute(text(_INSERT_EVENT), params).scalar_one())
+    return int(session.execute(_INSERT_EVENT, params).scalar_one())
 
 
 def derived_of(row: Any) -> fold.Derived:
@@ -57,7 +60,7 @@ def view_of(row: Any) -> CaseView:
 
 def lock_case(session: Session, actor: Actor, case_id: int) -> Any:
     """The case row, locked for this transaction; NotFound when it does not exist or lies outside the actor's reach."""
-    row = session.execute(text("SELECT * FROM cases WHERE id = :id FOR UPDATE"), {"id": case_id}).first()
+    row = session.execute(_LOCK_CASE, {"id": case_id}).first()
     if row is None or not visible(actor, row):
         raise NotFound(f"案件 {case_id} 不存在 case {case_id} does not exist", field="id")
     return row
@@ -131,7 +134,7 @@ def record(
     after = fold.apply(before, event)
     insert_event(session, event)
     if after != before:
-        done = session.execute(text(_UPDATE_CASE), {**after.as_dict(), "case_id": row.id, "expected": row.version})
+        done = session.execute(_UPDATE_CASE, {**after.as_dict(), "case_id": row.id, "expected": row.version})
         if done.rowcount != 1:  # type: ignore[attr-defined]  # cannot happen under the row lock; never write an event the row does not show
             raise VersionConflict(f"case {row.id} changed during the step", current_version=row.version)
     place = row.grid_code or row.community_code or row.town_code or row.county_code

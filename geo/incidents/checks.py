@@ -64,13 +64,14 @@ class Checked:
     received: int
 
 
+_CITY_ROW = text(
+    "SELECT current_database(), code, xmin::text FROM admin_units WHERE level = 'city' ORDER BY code LIMIT 1"
+)
+
+
 def city_region(session: Session, margin_km: float) -> shapely.Geometry | None:
     """The city polygon grown by margin_km (prepared; cached until the city row changes), or None."""
-    row = session.execute(
-        text(
-            "SELECT current_database(), code, xmin::text FROM admin_units WHERE level = 'city' ORDER BY code LIMIT 1"
-        )
-    ).first()
+    row = session.execute(_CITY_ROW).first()
     if row is None:
         return None
     key = (*row, margin_km)

@@ -156,11 +156,12 @@ def create_incident(
     return Stored(incident_id, created, checked.warnings, after, float(rows.lon[0]), float(rows.lat[0]))
 
 
+_BY_EXTERNAL_ID = text('SELECT id FROM incidents WHERE external_id = :e COLLATE "C" FOR UPDATE')
+
+
 def _previous(session: Session, external_id: str, actor: str, may_overwrite_others: bool) -> dict[str, Any] | None:
     """The stored incident this external_id names (locked), as its audit `before`; None when it is new."""
-    row = session.execute(
-        text('SELECT id FROM incidents WHERE external_id = :e COLLATE "C" FOR UPDATE'), {"e": external_id}
-    ).first()
+    row = session.execute(_BY_EXTERNAL_ID, {"e": external_id}).first()
     if row is None:
         return None
     # Its first reporter, from the audit trail (rows a bulk import wrote have none: only editors resend those).

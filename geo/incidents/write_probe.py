@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 import numpy as np
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
 from geo.assignment.sql_rule import POINT_COMPOUND, POINT_GRID, gap_tree
@@ -23,11 +24,17 @@ def store_small(session: Session, rows: IncidentRows, optional: list[str], synth
         "category": rows.category.tolist(),
         "occurred_at": [_utc(t) for t in rows.occurred_at],
     }
-    types = {"idx": "int4", "lon": "float8", "lat": "float8", "category": "int2", "occurred_at": "timestamptz"}
     for name in optional:
         values = rows.optional[name]
         arrays[name] = [_utc(v) for v in values] if PG_TYPES[name] == "timestamptz" else values.tolist()
-        types[name] = PG_TYPES[name]
+    return session.execute(_statement(tuple(optional)), {**arrays, **insert_params(rows, synthetic)}).one()
+
+
+@functools.lru_cache(maxsize=64)
+def _statement(optional: tuple[str, ...]) -> TextClause:
+    """The INSERT for rows carrying these optional columns, built once per set (a report sends the same few)."""
+    types = {"idx": "int4", "lon": "float8", "lat": "float8", "category": "int2", "occurred_at": "timestamptz"}
+    types.update({name: PG_TYPES[name] for name in optional})
     unnest = ", ".join(f"CAST(:{n} AS {t}[])" for n, t in types.items())
     src = f"""src AS (
         SELECT u.idx, ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326) AS geom, {", ".join(f"u.{n}" for n in list(types)[3:])}
@@ -40,9 +47,7 @@ def store_small(session: Session, rows: IncidentRows, optional: list[str], synth
                {gap_tree("hit.code", "s.geom")}
         FROM src s LEFT JOIN hit ON hit.key = s.idx LEFT JOIN chit ON chit.key = s.idx
     """
-    return session.execute(
-        text(insert_sql(src, assigned, optional, ids=True)), {**arrays, **insert_params(rows, synthetic)}
-    ).one()
+    return text(insert_sql(src, assigned, list(optional), ids=True))
 
 
 def _utc(t: np.datetime64) -> Any:

@@ -6,8 +6,9 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from geo.pg import notify
 
 CHANNEL = "citygrid_cases"
 
@@ -40,12 +41,10 @@ def announce_case(
     units: list[str],
     at: datetime | None = None,
 ) -> None:
-    """Queue the NOTIFY for a case step in session's transaction (delivered only if it commits)."""
+    """Queue the NOTIFY for a case step in session's transaction (sent as it commits: geo.pg.notify)."""
     stamp = (at or datetime.now(UTC)).astimezone(UTC).isoformat()
     notice = CaseNotice(case_id, state, version, step, tuple(dict.fromkeys(u for u in units if u)), stamp)
-    session.execute(
-        text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": notice.to_json()}
-    )
+    notify.queue(session, CHANNEL, notice.to_json())
 
 
 # The same notice for every row of a set-based statement (the overdue sweep), built in SQL in its transaction:

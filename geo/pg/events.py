@@ -18,8 +18,10 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+from geo.pg import notify
 
 BBox = tuple[float, float, float, float]  # minlon, minlat, maxlon, maxlat (EPSG:4326)
 Listener = Callable[[str, BBox | None], None]
@@ -75,9 +77,7 @@ def geometry_changed(layer: str, bbox: BBox | None) -> None:
 def on_commit(session: Session, layer: str, bbox: BBox | None) -> None:
     """Announce a change to layer within bbox once session's current transaction commits."""
     session.info.setdefault(_PENDING, []).append((layer, bbox))
-    session.execute(
-        text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload(layer, bbox)}
-    )
+    notify.queue(session, CHANNEL, payload(layer, bbox))
 
 
 def payload(layer: str, bbox: BBox | None) -> str:
