@@ -22,6 +22,14 @@ PROPERTIES = (
     "description",
 )
 
+# The properties of a stored incident, as every read gives them (geo.incidents.queries) and as a small write
+# returns them for its audit row (geo.incidents.upsert).
+STORED_PROPERTIES = (
+    "id", "external_id", "category", "subcategory", "status", "occurred_at", "reported_at", "mediated_at",
+    "resolved_at", "description", "source_crs", "grid_code", "community_code", "town_code", "county_code",
+    "compound_id", "outside_jurisdiction", "synthetic", "created_at", "updated_at",
+)  # fmt: skip
+
 
 @dataclass
 class Problems:

@@ -148,7 +148,7 @@ def create_incident(
     incident_id, created = counts["ids"][0], counts["inserted"] == 1
     if not within.is_city:  # the whole city holds every point (outside every grid included)
         check_reported_inside(session, incident_id, within)
-    after = get_incident(session, incident_id, CITY)["properties"]
+    after = counts["properties"][0]  # as stored: what get_incident would read back
     audit.record(
         session, actor, "create" if created else "update", "incident", str(incident_id), before=before, after=after
     )

@@ -13,15 +13,12 @@ from geo.area import Area, area_name
 from geo.errors import Forbidden, InvalidInput, NotFound, OutsideArea
 from geo.geojson import Page, feature_page
 from geo.incidents import times
+from geo.incidents.model import STORED_PROPERTIES
 from geo.incidents.times import AFTER_OCCURRED
 from geo.localtime import as_aware
 from geo.pg import events
 
-COLUMNS = """
-    i.id, i.external_id, i.category, i.subcategory, i.status, i.occurred_at, i.reported_at, i.mediated_at,
-    i.resolved_at, i.description, i.source_crs, i.grid_code, i.community_code, i.town_code, i.county_code,
-    i.compound_id, i.outside_jurisdiction, i.synthetic, i.created_at, i.updated_at
-"""
+COLUMNS = ", ".join(f"i.{c}" for c in STORED_PROPERTIES)
 
 CHANGEABLE = ("status", "subcategory", "description", "mediated_at", "resolved_at")
 

@@ -42,6 +42,9 @@ def store(
 ) -> dict:
     """Insert/update the rows with their grid assignment; {inserted, updated, outside_jurisdiction, ids}.
 
+    A small batch (one report, say) also gets `ids` and `properties`: each row's id and properties as stored,
+    in id order.
+
     dry_run assigns the points and reports what an import would do, writing nothing. capture adds
     `replaced`: the stored values of the rows it updates, as columns (geo.incidents.replaced), for the audit.
     """
@@ -53,9 +56,9 @@ def store(
     if not staged:
         keys = [k for k in rows.optional["external_id"] if k] if capture else []
         replaced = replaced_by_keys(session, keys, optional) if keys else None
-        inserted, updated, outside, ids = store_small(session, rows, optional, synthetic)
+        inserted, updated, outside, ids, stored = store_small(session, rows, optional, synthetic)
         return {"inserted": inserted, "updated": updated, "outside_jurisdiction": outside, "ids": ids,
-                "replaced": replaced}  # fmt: skip
+                "replaced": replaced, "properties": stored}  # fmt: skip
     # Memory for the insert's transition table (the daily roll-up trigger reads every new row once): a
     # million rows spill to disk at the default work_mem. An error rolls the transaction back, SET LOCAL too.
     session.execute(text("SET LOCAL work_mem = '512MB'"))

@@ -6,6 +6,7 @@ from typing import Any
 
 from geo.assignment.sql_rule import ASSIGNED, assigned_columns
 from geo.incidents.checks import IncidentRows
+from geo.incidents.model import STORED_PROPERTIES
 from geo.vocab import CATEGORY_KEYS, STATUS_KEYS
 
 
@@ -28,12 +29,18 @@ def insert_sql(ctes: str, rows: str, optional: list[str], ids: bool) -> str:
             SELECT {", ".join(exprs)}, {assigned_columns("x", "x.compound")}
             FROM ({rows}{order} OFFSET 0) x
             ON CONFLICT (external_id) DO UPDATE SET {updates}, updated_at = now()
-            RETURNING id, (xmax = 0) AS inserted, outside_jurisdiction
+            RETURNING id, (xmax = 0) AS inserted, outside_jurisdiction{PROPERTIES if ids else ""}
         )
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
-               count(*) FILTER (WHERE outside_jurisdiction), {"array_agg(id ORDER BY id)" if ids else "NULL"}
+               count(*) FILTER (WHERE outside_jurisdiction), {"array_agg(id ORDER BY id)" if ids else "NULL"},
+               {"jsonb_agg(properties ORDER BY id)" if ids else "NULL"}
         FROM ins
     """
+
+
+# With ids (a few rows), each row's properties as stored: what get_incident would read back, for the audit row,
+# without a second statement.
+PROPERTIES = ", jsonb_build_object(" + ", ".join(f"'{c}', {c}" for c in STORED_PROPERTIES) + ") AS properties"
 
 
 def insert_params(rows: IncidentRows, synthetic: bool) -> dict[str, Any]:
