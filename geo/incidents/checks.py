@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from geo import crs as geocrs
 from geo import vocab
+from geo.incidents.iso8601 import parse_utc
 from geo.incidents.model import Problems, RawIncidents, column
 from geo.incidents.times import (
     AFTER_OCCURRED,
@@ -112,10 +113,10 @@ def parse_times(
     if absent.all():
         return out, absent, np.zeros(len(values), dtype=bool)
     texts = _as_text(values[~absent])
-    utc = _iso8601(texts)
+    utc = parse_utc(texts)
     retry = np.flatnonzero(np.isnat(utc))  # e.g. surrounding spaces: strip only the few that failed
     if len(retry):
-        utc[retry] = _iso8601(_stripped(texts[retry]))
+        utc[retry] = parse_utc(_stripped(texts[retry]))
     # utc=True read offset-less times as UTC; they are China Standard Time, 8 hours ahead.
     # Stripped always: pandas may parse " …+08:00 " whole, and the offset must still be seen.
     naive = ~has_offset(_stripped(texts))
@@ -124,12 +125,6 @@ def parse_times(
     bad = np.zeros(len(values), dtype=bool)
     bad[~absent] = np.isnat(utc)
     return out, absent, bad
-
-
-def _iso8601(texts: NDArray[np.object_]) -> NDArray[np.datetime64]:
-    """pandas' ISO 8601 parser (one for every path), to UTC datetime64[us]; NaT where a text does not parse."""
-    parsed = pd.to_datetime(pd.Index(texts), format="ISO8601", errors="coerce", utc=True)
-    return np.array(parsed.to_numpy(dtype="datetime64[us]"))  # a copy: DatetimeIndex arrays are read-only
 
 
 def _as_text(values: NDArray[np.object_]) -> NDArray[np.object_]:
