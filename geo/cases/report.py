@@ -76,13 +76,12 @@ def _channel(actor: Actor, fields: CaseFields) -> str:
     )
 
 
-_KEY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 17))")
-_BY_KEY = text("SELECT id FROM cases WHERE reporter = :r AND idempotency_key = :k")
+# Waits for the key's transaction-level advisory lock, then looks the case up (migration 0011: why one call).
+_BY_KEY = text("SELECT case_by_key(:r, :k)")
 
 
 def find_by_key(session: Session, reporter: str, key: str) -> int | None:
-    session.execute(_KEY_LOCK, {"k": f"{len(reporter)}:{reporter}{key}"})
-    found = session.execute(_BY_KEY, {"r": reporter, "k": key}).scalar_one_or_none()
+    found = session.execute(_BY_KEY, {"r": reporter, "k": key}).scalar_one()
     return None if found is None else int(found)
 
 
