@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,8 +11,19 @@ from sqlalchemy import Connection, insert, text
 from sqlalchemy.orm import Session
 
 from geo import models
+from geo.pg import notify
 
 _INSERT = insert(models.Base.metadata.tables["audit_log"])
+# The same row, sending the transaction's queued NOTIFYs (geo.pg.notify) in the same statement: nearly every
+# write queues a notice and ends in its audit row, so the notice rides along instead of costing a statement at
+# the commit. JSON as json.dumps writes it, as the JSONB column type of _INSERT does (None is JSON null).
+_INSERT_NOTIFYING = text(
+    """WITH notices AS (SELECT count(pg_notify(q.channel, q.payload)) AS sent
+                        FROM unnest(CAST(:channels AS text[]), CAST(:payloads AS text[])) AS q(channel, payload))
+       INSERT INTO audit_log (actor, action, entity_type, entity_id, before, after, reason)
+       SELECT :actor, :action, :entity_type, :entity_id, CAST(:before AS jsonb), CAST(:after AS jsonb), :reason
+       FROM notices"""
+)
 
 
 def record(
@@ -26,17 +38,14 @@ def record(
 ) -> None:
     # A Core INSERT on the table, not session.add nor insert(models.AuditLog): the ORM's unit of work and its
     # bulk-insert path cost about as much again per audited write, and nothing reads the row back as an object.
+    row = {"actor": actor, "action": action, "entity_type": entity_type, "entity_id": entity_id, "reason": reason}
+    queued = notify.take(session)
+    if not queued:
+        session.execute(_INSERT, {**row, "before": before, "after": after})
+        return
+    notices = {"channels": [c for c, _ in queued], "payloads": [p for _, p in queued]}
     session.execute(
-        _INSERT,
-        {
-            "actor": actor,
-            "action": action,
-            "entity_type": entity_type,
-            "entity_id": entity_id,
-            "before": before,
-            "after": after,
-            "reason": reason,
-        },
+        _INSERT_NOTIFYING, {**row, "before": json.dumps(before), "after": json.dumps(after), **notices}
     )
 
 

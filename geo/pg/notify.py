@@ -1,10 +1,12 @@
-"""NOTIFYs a transaction queues, sent together in one statement just before it commits.
+"""NOTIFYs a transaction queues, sent by the write's audit row or else together just before it commits.
 
-PostgreSQL delivers a NOTIFY only when its transaction commits, so sending it at the commit instead of where
-the change is made tells listeners the same thing; a case report used to spend two statements on its two
-notices (the tile caches' and the live feed's), each a round trip and a parse on both sides. A rolled-back
-transaction sends nothing; a rolled-back savepoint does not take back its notices (one listener refreshing
-too much is harmless; one refreshing too little serves a stale map).
+PostgreSQL delivers a NOTIFY only when its transaction commits, so sending it later in the transaction than
+the change tells listeners the same thing. A case report used to spend two statements on its two notices (the
+tile caches' and the live feed's) and a step one, each a round trip and a parse on both sides; now the audit
+row that ends nearly every write sends what is queued (geo.audit.record, `take`), and whatever is left goes
+in one statement at the commit. A rolled-back transaction sends nothing; a rolled-back savepoint does not
+take back its notices (one listener refreshing too much is harmless; one refreshing too little serves a
+stale map).
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ _SEND = text(
 def queue(session: Session, channel: str, payload: str) -> None:
     """Send pg_notify(channel, payload) when session's transaction commits (in the order queued)."""
     session.info.setdefault(_QUEUED, []).append((channel, payload))
+
+
+def take(session: Session) -> list[tuple[str, str]]:
+    """The queued (channel, payload) pairs, for a statement of the transaction that sends them itself
+    (geo.audit.record: a write's audit row carries its notices)."""
+    return session.info.pop(_QUEUED, None) or []
 
 
 @event.listens_for(Session, "before_commit")
