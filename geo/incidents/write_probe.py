@@ -17,7 +17,7 @@ from geo.incidents.write_copy import PG_TYPES
 
 
 def store_small(session: Session, rows: IncidentRows, optional: list[str], synthetic: bool) -> Any:
-    arrays: dict[str, Any] = {
+    columns: dict[str, Any] = {
         "idx": rows.index.tolist(),
         "lon": rows.lon.tolist(),
         "lat": rows.lat.tolist(),
@@ -26,19 +26,31 @@ def store_small(session: Session, rows: IncidentRows, optional: list[str], synth
     }
     for name in optional:
         values = rows.optional[name]
-        arrays[name] = [_utc(v) for v in values] if PG_TYPES[name] == "timestamptz" else values.tolist()
-    return session.execute(_statement(tuple(optional)), {**arrays, **insert_params(rows, synthetic)}).one()
+        columns[name] = [_utc(v) for v in values] if PG_TYPES[name] == "timestamptz" else values.tolist()
+    one = len(rows) == 1
+    if one:
+        columns = {name: values[0] for name, values in columns.items()}
+    return session.execute(_statement(tuple(optional), one), {**columns, **insert_params(rows, synthetic)}).one()
 
 
 @functools.lru_cache(maxsize=64)
-def _statement(optional: tuple[str, ...]) -> TextClause:
-    """The INSERT for rows carrying these optional columns, built once per set (a report sends the same few)."""
+def _statement(optional: tuple[str, ...], one: bool) -> TextClause:
+    """The INSERT for rows carrying these optional columns, built once per set (a report sends the same few).
+
+    One row (a report) is sent as plain values, not arrays to unnest: PostgreSQL can then keep one generic plan
+    for the statement. With arrays it planned it afresh on every call (a custom plan, the array's length known,
+    always looked cheaper than a generic one), 0.66 ms of a report's ~3 ms of PostgreSQL CPU (pg_stat_statements).
+    """
     types = {"idx": "int4", "lon": "float8", "lat": "float8", "category": "int2", "occurred_at": "timestamptz"}
     types.update({name: PG_TYPES[name] for name in optional})
-    unnest = ", ".join(f"CAST(:{n} AS {t}[])" for n, t in types.items())
+    carried = ", ".join(f"u.{n}" for n in list(types)[3:])
+    if one:
+        values = ", ".join(f"CAST(:{n} AS {t})" for n, t in types.items())
+        rows = f"(VALUES ({values})) AS u({', '.join(types)})"
+    else:
+        rows = f"unnest({', '.join(f'CAST(:{n} AS {t}[])' for n, t in types.items())}) AS u({', '.join(types)})"
     src = f"""src AS (
-        SELECT u.idx, ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326) AS geom, {", ".join(f"u.{n}" for n in list(types)[3:])}
-        FROM unnest({unnest}) AS u({", ".join(types)})
+        SELECT u.idx, ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326) AS geom, {carried} FROM {rows}
     ),
     hit AS (SELECT s.idx AS key, h.* FROM src s LEFT JOIN LATERAL {POINT_GRID.format(geom="s.geom")} h ON true),
     chit AS (SELECT s.idx AS key, {POINT_COMPOUND.format(geom="s.geom")} AS id FROM src s),"""
