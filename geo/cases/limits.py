@@ -14,15 +14,26 @@ from geo.errors import InvalidInput
 LIMIT_STEPS = ("file", "dispatch", "handle", "verify", "spot")
 
 
-_LIMIT = text(
-    """SELECT working_days, max_working_days FROM case_time_limits
-       WHERE category IN (:c, '*') AND priority = :p AND step = :s
-       ORDER BY category = '*' LIMIT 1"""
-)
+def limit_sql(category: str, priority: str, step: str) -> str:
+    """SQL for (working_days, max_working_days) of a step: the category's own row, else the '*' row; the
+    arguments are SQL expressions (binds, or a locked case's columns: geo.cases.store.lock_case)."""
+    return f"""SELECT working_days, max_working_days FROM case_time_limits
+               WHERE category IN ({category}, '*') AND priority = {priority} AND step = {step}
+               ORDER BY category = '*' LIMIT 1"""
 
 
-def limit_for(session: Session, category: str, priority: str, step: str) -> tuple[int, int | None]:
-    """(working days, most working days allowed) for a step: the category's own row, else the '*' row."""
+_LIMIT = text(limit_sql(":c", ":p", ":s"))
+
+
+def limit_for(
+    session: Session, category: str, priority: str, step: str, known: tuple[int | None, int | None] = (None, None)
+) -> tuple[int, int | None]:
+    """(working days, most working days allowed) for a step: the category's own row, else the '*' row.
+
+    known: the pair already read with the case (lock_case), if it was; else it is looked up here.
+    """
+    if known[0] is not None:
+        return known[0], known[1]
     row = session.execute(_LIMIT, {"c": category, "p": priority, "s": step}).first()
     if row is None:
         raise InvalidInput(f"没有时限 no time limit for step {step} ({category}, {priority})", field="step")

@@ -66,7 +66,7 @@ def _deadline(session: Session, row: Any, step: str, body: dict[str, Any], now: 
         return clock.deadline(row.deadline_at - dt.timedelta(microseconds=1), _requested_days(session, row.id))
     if spec.clock is None:
         return row.deadline_at
-    days, most = limit_for(session, row.category, row.priority, spec.clock)
+    days, most = limit_for(session, row.category, row.priority, spec.clock, (row.limit_days, row.limit_most))
     if step == "dispatch" and body.get("days") is not None:
         if not 0 <= int(body["days"]) <= (most or days):
             raise InvalidInput(f"时限 days must be 0–{most or days} working days", field="days")

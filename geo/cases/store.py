@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from geo import audit
 from geo.cases import fold
+from geo.cases.limits import limit_sql
 from geo.cases.plan import Plan, plan_step
 from geo.cases.steps import STEPS, CaseView, allowed_steps
 from geo.cases.units import Actor, Unit
@@ -39,7 +40,13 @@ _UPDATE_CASE = text(
 )
 
 
-_LOCK_CASE = text("SELECT * FROM cases WHERE id = :id FOR UPDATE")
+# The case, locked, with the time limit of the clock the step starts (steps.Step.clock): one statement fewer
+# per step than looking the limit up after (limit_days is NULL for a step without a clock or without a row).
+_LOCK_CASE = text(
+    f"""SELECT c.*, l.working_days AS limit_days, l.max_working_days AS limit_most FROM cases c
+        LEFT JOIN LATERAL ({limit_sql("c.category", "c.priority", "CAST(:clock AS text)")}) l ON true
+        WHERE c.id = :id FOR UPDATE OF c"""
+)
 
 
 def insert_event(session: Session, event: dict[str, Any]) -> int:
@@ -58,9 +65,10 @@ def view_of(row: Any) -> CaseView:
     return CaseView(row.state, Unit(row.unit_kind, row.unit_code, row.unit_department), row.dispatch_code)
 
 
-def lock_case(session: Session, actor: Actor, case_id: int) -> Any:
-    """The case row, locked for this transaction; NotFound when it does not exist or lies outside the actor's reach."""
-    row = session.execute(_LOCK_CASE, {"id": case_id}).first()
+def lock_case(session: Session, actor: Actor, case_id: int, clock: str | None = None) -> Any:
+    """The case row, locked for this transaction, with the time limit of `clock` (limit_days, limit_most);
+    NotFound when it does not exist or lies outside the actor's reach."""
+    row = session.execute(_LOCK_CASE, {"id": case_id, "clock": clock}).first()
     if row is None or not visible(actor, row):
         raise NotFound(f"案件 {case_id} 不存在 case {case_id} does not exist", field="id")
     return row
@@ -87,7 +95,7 @@ def take_step(
 ) -> int:
     """Take one step on a case as actor (If-Match = expected_version); returns the new version."""
     now = now or dt.datetime.now(dt.UTC)
-    row = lock_case(session, actor, case_id)
+    row = lock_case(session, actor, case_id, STEPS[step].clock if step in STEPS else None)
     if row.version != expected_version:
         raise VersionConflict(
             f"案件已被他人更新 case {case_id} is at version {row.version}, not {expected_version}: read it again",

@@ -261,7 +261,7 @@ def _vocabulary(
     One dict lookup per distinct value, not per row; a JSON list or object (unhashable) is an unknown word.
     """
     absent = missing(values)
-    keys = column((v if isinstance(v, str) else repr(v) for v in values), len(values))
+    keys = _as_text(values)
     codes_of, distinct = pd.factorize(keys)
     found = np.array([_word(index, w) for w in distinct] + [-1], dtype=np.int32)[codes_of]
     unknown = np.flatnonzero((found < 0) & ~absent)

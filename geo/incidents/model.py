@@ -74,8 +74,9 @@ class Problems:
 
 
 # A reader's property columns: every name in PROPERTIES → one value per row as read (None where absent).
-# Plain object arrays, not a DataFrame: one report is one row, and pandas' per-object overhead (a Series
-# per column and per step) cost ~2 ms of the ~2.3 ms its checks took (issue 17, bench/cases.py).
+# Plain object arrays, not a DataFrame: one report is one row, and pandas' per-object overhead (a Series per
+# column and per step) made reading and checking one Feature cost 2.7 ms; now 0.2–0.4 ms, and a 300,000-row
+# check runs 1.8× faster with the same rows and problems (issue 17).
 Columns = dict[str, NDArray[np.object_]]
 
 
