@@ -25,7 +25,7 @@ EDGES = [
     "2024-05-01T08:30:00.1", "2024-05-01T08:30:00.123456-05:30", "2024-05-01T23:59:59.999999+14:00",
     "2024-02-29T00:00:00", "2023-02-29T00:00:00", "2024-02-30T08:00:00", "2024-13-01T00:00:00",
     "2024-00-10T00:00:00", "2024-05-01T24:00:00", "2024-05-01T08:30:60", "2024-05-01T08:60:00",
-    "2024-05-01T08:30:00+24:00", "2024-05-01T08:30:00+23:59", "2024-05-01T08:30:00-00:00",
+    "2024-05-01T08:30:00+24:00", "2024-05-01T08:30:00+23:59", "2024-05-01T08:30:00-00:00", "0001-01-01T00:00-00:60",
     "0001-01-01T00:00:00", "0000-01-01T00:00:00", "9999-12-31T23:59:59", "1949-10-01T00:00:00+08:00",
 ]  # fmt: skip
 
@@ -43,7 +43,8 @@ def test_hand_picked_edges_agree_with_pandas():
 
 @st.composite
 def canonical_texts(draw) -> str:
-    """Texts of CANONICAL's shape with fields a little past their ranges (month 13, hour 24, offset ±24:00)."""
+    """Texts of CANONICAL's shape, fields a little past their ranges (month 13, hour 24, offset -00:60), which
+    CANONICAL itself may refuse: then pandas reads them."""
     date = f"{draw(st.integers(0, 9999)):04d}-{draw(st.integers(0, 13)):02d}-{draw(st.integers(0, 32)):02d}"
     time = f"{draw(st.integers(0, 24)):02d}:{draw(st.integers(0, 60)):02d}"
     if draw(st.booleans()):
@@ -52,14 +53,13 @@ def canonical_texts(draw) -> str:
             time += "." + draw(st.text("0123456789", min_size=1, max_size=6))
     zone = draw(st.sampled_from(["", "Z", "+", "-"]))
     if zone in "+-" and zone:
-        zone += f"{draw(st.integers(0, 24)):02d}:{draw(st.integers(0, 59)):02d}"
+        zone += f"{draw(st.integers(0, 24)):02d}:{draw(st.integers(0, 60)):02d}"
     return date + draw(st.sampled_from("T ")) + time + zone
 
 
 @settings(max_examples=1000, deadline=None)
 @given(st.one_of(canonical_texts(), st.from_regex(CANONICAL, fullmatch=True)))
 def test_every_canonical_text_agrees_with_pandas(text):
-    assert CANONICAL.fullmatch(text)
     python = _python(column([text]))
     if python is not None:
         assert same(python[0], pandas_utc(text)), text
