@@ -7,17 +7,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from geo import models
 from geo.pg import notify
 
-_INSERT = insert(models.Base.metadata.tables["audit_log"])
-# The same row, sending the transaction's queued NOTIFYs (geo.pg.notify) in the same statement: nearly every
-# write queues a notice and ends in its audit row, so the notice rides along instead of costing a statement at
-# the commit. JSON as json.dumps writes it, as the JSONB column type of _INSERT does (None is JSON null).
-_INSERT_NOTIFYING = text(
+# One row, sending the transaction's queued NOTIFYs (geo.pg.notify; none: an empty list) in the same statement:
+# nearly every write queues a notice and ends in its audit row, so the notice rides along instead of costing a
+# statement at the commit. JSON as json.dumps writes it, as a JSONB column type would (None is JSON null).
+_INSERT = text(
     """WITH notices AS (SELECT count(pg_notify(q.channel, q.payload)) AS sent
                         FROM unnest(CAST(:channels AS text[]), CAST(:payloads AS text[])) AS q(channel, payload))
        INSERT INTO audit_log (actor, action, entity_type, entity_id, before, after, reason)
@@ -36,17 +34,12 @@ def record(
     after: dict[str, Any] | None = None,
     reason: str | None = None,
 ) -> None:
-    # A Core INSERT on the table, not session.add nor insert(models.AuditLog): the ORM's unit of work and its
-    # bulk-insert path cost about as much again per audited write, and nothing reads the row back as an object.
+    # A plain INSERT, not session.add nor insert(models.AuditLog): the ORM's unit of work and its bulk-insert
+    # path cost about as much again per audited write, and nothing reads the row back as an object.
     row = {"actor": actor, "action": action, "entity_type": entity_type, "entity_id": entity_id, "reason": reason}
     queued = notify.take(session)
-    if not queued:
-        session.execute(_INSERT, {**row, "before": before, "after": after})
-        return
     notices = {"channels": [c for c, _ in queued], "payloads": [p for _, p in queued]}
-    session.execute(
-        _INSERT_NOTIFYING, {**row, "before": json.dumps(before), "after": json.dumps(after), **notices}
-    )
+    session.execute(_INSERT, {**row, "before": json.dumps(before), "after": json.dumps(after), **notices})
 
 
 @dataclass(frozen=True)

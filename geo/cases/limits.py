@@ -25,15 +25,8 @@ def limit_sql(category: str, priority: str, step: str) -> str:
 _LIMIT = text(limit_sql(":c", ":p", ":s"))
 
 
-def limit_for(
-    session: Session, category: str, priority: str, step: str, known: tuple[int | None, int | None] = (None, None)
-) -> tuple[int, int | None]:
-    """(working days, most working days allowed) for a step: the category's own row, else the '*' row.
-
-    known: the pair already read with the case (lock_case), if it was; else it is looked up here.
-    """
-    if known[0] is not None:
-        return known[0], known[1]
+def limit_for(session: Session, category: str, priority: str, step: str) -> tuple[int, int | None]:
+    """(working days, most working days allowed) for a step: the category's own row, else the '*' row."""
     row = session.execute(_LIMIT, {"c": category, "p": priority, "s": step}).first()
     if row is None:
         raise InvalidInput(f"没有时限 no time limit for step {step} ({category}, {priority})", field="step")

@@ -66,7 +66,11 @@ def _deadline(session: Session, row: Any, step: str, body: dict[str, Any], now: 
         return clock.deadline(row.deadline_at - dt.timedelta(microseconds=1), _requested_days(session, row.id))
     if spec.clock is None:
         return row.deadline_at
-    days, most = limit_for(session, row.category, row.priority, spec.clock, (row.limit_days, row.limit_most))
+    # Read with the locked case (geo.cases.store.lock_case); looked up only to name a missing row.
+    if row.limit_days is not None:
+        days, most = row.limit_days, row.limit_most
+    else:
+        days, most = limit_for(session, row.category, row.priority, spec.clock)
     if step == "dispatch" and body.get("days") is not None:
         if not 0 <= int(body["days"]) <= (most or days):
             raise InvalidInput(f"时限 days must be 0–{most or days} working days", field="days")
