@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.bearer import bearer_token
 from geo import auth, vocab
@@ -26,14 +27,29 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; writers commit explicitly, anything unfinished is rolled back."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request; writers commit explicitly, anything unfinished is rolled back.
+
+    `async` because making a session and closing one that holds no connection touch no database (a writer
+    that committed has already given its connection back): as a plain generator FastAPI entered and left it in
+    worker threads, two hand-offs per request. Ending a transaction still open is a round trip, sent from a
+    worker thread so the event loop never waits on the server.
+    """
     session = request.app.state.sessionmaker()
     try:
         yield session
     except Exception:
-        session.rollback()
+        await run_in_threadpool(_close, session)
         raise
+    if session.in_transaction():
+        await run_in_threadpool(_close, session)
+    else:
+        session.close()
+
+
+def _close(session: Session) -> None:
+    try:
+        session.rollback()
     finally:
         session.close()
 
@@ -51,7 +67,14 @@ def client_lsn(request: Request) -> int | None:
 def request_session(request: Request) -> Iterator[Session]:
     """A session as the app's get_session dependency (or the test suite's override of it) would give one."""
     override = request.app.dependency_overrides.get(get_session)
-    made: Any = override() if override is not None else get_session(request)
+    if override is None:
+        session = request.app.state.sessionmaker()
+        try:
+            yield session
+        finally:
+            _close(session)
+        return
+    made: Any = override()
     if not inspect.isgenerator(made):
         yield made
         return

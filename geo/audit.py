@@ -12,16 +12,32 @@ from sqlalchemy.orm import Session
 
 from geo.pg import notify
 
-# One row, sending the transaction's queued NOTIFYs (geo.pg.notify; none: an empty list) in the same statement:
-# nearly every write queues a notice and ends in its audit row, so the notice rides along instead of costing a
-# statement at the commit. JSON as json.dumps writes it, as a JSONB column type would (None is JSON null).
+# The rows, sending the transaction's queued NOTIFYs (geo.pg.notify; none: an empty list) in the same statement:
+# nearly every write queues a notice and ends in its audit rows, so the notice rides along instead of costing a
+# statement at the commit. A write that audits two things (a case report: its incident and its case) sends both
+# rows at once. JSON as json.dumps writes it, as a JSONB column type would (None is JSON null).
 _INSERT = text(
     """WITH notices AS (SELECT count(pg_notify(q.channel, q.payload)) AS sent
                         FROM unnest(CAST(:channels AS text[]), CAST(:payloads AS text[])) AS q(channel, payload))
        INSERT INTO audit_log (actor, action, entity_type, entity_id, before, after, reason)
-       SELECT :actor, :action, :entity_type, :entity_id, CAST(:before AS jsonb), CAST(:after AS jsonb), :reason
-       FROM notices"""
+       SELECT r.* FROM notices, unnest(CAST(:actor AS text[]), CAST(:action AS text[]), CAST(:entity_type AS text[]),
+                                       CAST(:entity_id AS text[]), CAST(:before AS jsonb[]), CAST(:after AS jsonb[]),
+                                       CAST(:reason AS text[])) AS r"""
 )
+_FIELDS = ("actor", "action", "entity_type", "entity_id", "before", "after", "reason")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One audit row: who did what to which entity, the entity before and after, and why."""
+
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str | None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    reason: str | None = None
 
 
 def record(
@@ -34,12 +50,22 @@ def record(
     after: dict[str, Any] | None = None,
     reason: str | None = None,
 ) -> None:
+    record_all(session, [Entry(actor, action, entity_type, entity_id, before, after, reason)])
+
+
+def record_all(session: Session, entries: list[Entry]) -> None:
+    """Write the entries (in order) and the transaction's queued notices in one statement."""
     # A plain INSERT, not session.add nor insert(models.AuditLog): the ORM's unit of work and its bulk-insert
     # path cost about as much again per audited write, and nothing reads the row back as an object.
-    row = {"actor": actor, "action": action, "entity_type": entity_type, "entity_id": entity_id, "reason": reason}
+    columns: dict[str, list[Any]] = {f: [] for f in _FIELDS}
+    for e in entries:
+        for f in ("actor", "action", "entity_type", "entity_id", "reason"):
+            columns[f].append(getattr(e, f))
+        columns["before"].append(json.dumps(e.before))
+        columns["after"].append(json.dumps(e.after))
     queued = notify.take(session)
     notices = {"channels": [c for c, _ in queued], "payloads": [p for _, p in queued]}
-    session.execute(_INSERT, {**row, "before": json.dumps(before), "after": json.dumps(after), **notices})
+    session.execute(_INSERT, {**columns, **notices})
 
 
 @dataclass(frozen=True)

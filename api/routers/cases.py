@@ -14,7 +14,7 @@ from api.etag import etag, parse_if_match
 from api.uploads import json_body, raw_body
 from geo.auth import Principal
 from geo.cases import limits, measures, photos, queries, store
-from geo.cases.report import CaseFields, report_case
+from geo.cases.report import CaseFields, report
 from geo.cases.steps import STEPS
 from geo.errors import InvalidInput
 
@@ -95,8 +95,12 @@ def create_case(
     ] = None,
 ) -> JSONResponse:
     fields = _case_fields(doc)
-    case_id, created = report_case(session, settings, who, doc, fields, idempotency_key)
-    return _case_response(session, who, case_id, 201 if created else 200, commit=True)
+    done = report(session, settings, who, doc, fields, idempotency_key)
+    if done.rows is None:  # a retried report: the case as it stands now
+        return _case_response(session, who, done.id, 200, commit=True)
+    case = queries.case_doc(session, who, done.id, done.rows)
+    session.commit()
+    return JSONResponse(case, status_code=201, headers={"ETag": etag(case["version"])})
 
 
 @router.get("", summary="案件队列 The caller's queue (open cases, overdue first)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -26,11 +27,14 @@ _EVENT_FIELDS = (
 )  # fmt: skip
 # One case with its timeline, a row per event (e_…), and whether it has photos (most have none: no query for
 # them): one statement, where the case and its events took two on every read and after every step.
+# The columns of an event `e` in such a row (also geo.cases.report's, which returns a new case in this shape).
+EVENT_SELECT = (
+    ", ".join(f"e.{f} AS e_{f}" for f in _EVENT_FIELDS) + ", ST_X(e.geom) AS e_lon, ST_Y(e.geom) AS e_lat"
+)
 _ONE_CASE = text(
     "SELECT c.*, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, "
     "EXISTS (SELECT 1 FROM case_photos p WHERE p.case_id = c.id) AS has_photos, "
-    + ", ".join(f"e.{f} AS e_{f}" for f in _EVENT_FIELDS)
-    + ", ST_X(e.geom) AS e_lon, ST_Y(e.geom) AS e_lat "
+    f"{EVENT_SELECT} "
     "FROM cases c JOIN incidents i ON i.id = c.incident_id LEFT JOIN case_events e ON e.case_id = c.id "
     "WHERE c.id = :id ORDER BY e.id"
 )
@@ -75,8 +79,14 @@ def case_json(row: Any, actor: Actor, now: dt.datetime) -> dict[str, Any]:
 
 def get_case(session: Session, actor: Actor, case_id: int, now: dt.datetime | None = None) -> dict[str, Any]:
     """One case with its timeline and photos; NotFound outside the caller's reach."""
+    return case_doc(session, actor, case_id, session.execute(_ONE_CASE, {"id": case_id}).all(), now)
+
+
+def case_doc(
+    session: Session, actor: Actor, case_id: int, rows: Sequence[Any], now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The case document from its rows as _ONE_CASE reads them (a row per event)."""
     now = now or dt.datetime.now(dt.UTC)
-    rows = session.execute(_ONE_CASE, {"id": case_id}).all()
     row = rows[0] if rows else None
     if row is None or not visible(actor, row):
         raise NotFound(f"案件 {case_id} 不存在 case {case_id} does not exist", field="id")

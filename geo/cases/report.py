@@ -7,6 +7,7 @@ retries queue on a transaction-level advisory lock on the key, and the (reporter
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,8 @@ from sqlalchemy.orm import Session
 from geo import audit
 from geo.cases import clock, fold
 from geo.cases.limits import limit_for
-from geo.cases.store import insert_event
+from geo.cases.queries import EVENT_SELECT
+from geo.cases.store import INSERT_EVENT_INTO, event_params, event_values
 from geo.cases.units import Actor, Unit, home_centre
 from geo.cases.vocab import CHANNELS, PRIORITIES
 from geo.errors import Forbidden, InvalidInput, OutsideArea, OutsideGrid
@@ -85,6 +87,16 @@ def find_by_key(session: Session, reporter: str, key: str) -> int | None:
     return None if found is None else int(found)
 
 
+@dataclass(frozen=True)
+class Reported:
+    """A report's case: its id, whether this report made it, and (when it did) the case as written, in the rows
+    geo.cases.queries.case_doc reads, so that the answer needs no second read."""
+
+    id: int
+    created: bool
+    rows: Sequence[Any] | None = None
+
+
 def report_case(
     session: Session,
     settings: Settings,
@@ -95,15 +107,30 @@ def report_case(
     now: dt.datetime | None = None,
 ) -> tuple[int, bool]:
     """Store the incident and its case in the caller's transaction; (case id, created)."""
+    done = report(session, settings, actor, feature, fields, idempotency_key, now)
+    return done.id, done.created
+
+
+def report(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    feature: Any,
+    fields: CaseFields,
+    idempotency_key: str | None = None,
+    now: dt.datetime | None = None,
+) -> Reported:
+    """As report_case, with the new case's rows."""
     now = now or dt.datetime.now(dt.UTC)
     if idempotency_key:
         found = find_by_key(session, actor.username, idempotency_key)
         if found is not None:
-            return found, False
+            return Reported(found, False)
     if fields.priority not in PRIORITIES:
         raise InvalidInput(f"priority must be one of {', '.join(PRIORITIES)}", field="case.priority")
     channel = _channel(actor, fields)
-    stored = create_incident(session, settings, feature, None, actor=actor.username)
+    entries: list[audit.Entry] = []
+    stored = create_incident(session, settings, feature, None, actor=actor.username, audit_with=entries)
     if (
         not stored.created
         and session.execute(
@@ -131,21 +158,17 @@ def report_case(
         "lat": place.lat,
     }
     derived = fold.apply(None, event)
-    case_id = _insert_case(
-        session, actor.username, idempotency_key, channel, fields.priority, place, incident_id, derived
+    rows = _insert_case(
+        session, actor.username, idempotency_key, channel, fields.priority, place, incident_id, derived, event
     )
-    insert_event(session, {**event, "case_id": case_id})
+    case_id = int(rows[0].id)
     place_code = place.grid_code or place.community_code or place.town_code or place.county_code or ""
     announce_case(session, case_id, derived.state, derived.version, step, [holder.code, place_code], now)
-    audit.record(
-        session,
-        actor.username,
-        "create",
-        "case",
-        str(case_id),
-        after={"incident_id": incident_id, "channel": channel},
+    case_entry = audit.Entry(
+        actor.username, "create", "case", str(case_id), None, {"incident_id": incident_id, "channel": channel}
     )
-    return case_id, True
+    audit.record_all(session, [*entries, case_entry])  # the incident's row and the case's: one statement
+    return Reported(case_id, True, rows)
 
 
 def _route(actor: Actor, channel: str, fields: CaseFields, place: Place) -> tuple[Unit, bool]:
@@ -196,7 +219,8 @@ def _insert_case(
     place: Place,
     incident_id: int,
     d: fold.Derived,
-) -> int:
+    event: dict[str, Any],
+) -> Sequence[Any]:
     values = {
         "incident_id": incident_id,
         "reporter": reporter,
@@ -210,11 +234,20 @@ def _insert_case(
         "county_code": place.county_code,
         **d.as_dict(),
     }
-    return int(session.execute(_INSERT_CASE, values).scalar_one())
+    return session.execute(
+        _INSERT_CASE, {**values, **event_params(event, "ev_"), "place_lon": place.lon, "place_lat": place.lat}
+    ).all()
 
 
 _CASE_COLUMNS = ("incident_id", "reporter", "idempotency_key", "channel", "category", "priority", "grid_code",
                  "community_code", "town_code", "county_code", *fold.COLUMNS)  # fmt: skip
+# The case, its first event and the case read back as GET /cases/{id} reads it (queries._ONE_CASE's columns; no
+# photos yet; the location is the incident's point as stored): one statement where three were.
 _INSERT_CASE = text(
-    f"INSERT INTO cases ({', '.join(_CASE_COLUMNS)}) VALUES ({', '.join(':' + c for c in _CASE_COLUMNS)}) RETURNING id"
+    f"""WITH c AS (INSERT INTO cases ({", ".join(_CASE_COLUMNS)})
+                   VALUES ({", ".join(":" + c for c in _CASE_COLUMNS)}) RETURNING *),
+            e AS ({INSERT_EVENT_INTO} VALUES {event_values("(SELECT id FROM c)", "ev_")} RETURNING *)
+       SELECT c.*, CAST(:place_lon AS float8) AS lon, CAST(:place_lat AS float8) AS lat, false AS has_photos,
+              {EVENT_SELECT}
+       FROM c, e"""
 )

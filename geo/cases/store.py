@@ -27,12 +27,25 @@ EVENT_COLUMNS = (
     "to_unit_kind", "to_unit_code", "to_unit_department", "note", "days", "review_on", "deadline_at",
     "due_key", "elapsed_s", "late",
 )  # fmt: skip
-_INSERT_EVENT = text(
-    f"INSERT INTO case_events ({', '.join(EVENT_COLUMNS)}, geom) "
-    f"VALUES ({', '.join(':' + c for c in EVENT_COLUMNS)}, "
-    "CASE WHEN CAST(:lon AS float8) IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) END) "
-    "RETURNING id"
-)
+INSERT_EVENT_INTO = f"INSERT INTO case_events ({', '.join(EVENT_COLUMNS)}, geom)"
+
+
+def event_values(case_id: str = ":case_id", prefix: str = "") -> str:
+    """The VALUES row of an event whose parameters are event_params(…, prefix); case_id: its SQL."""
+    p = prefix
+    values = [case_id, *(f":{p}{c}" for c in EVENT_COLUMNS[1:])]
+    geom = f"CASE WHEN CAST(:{p}lon AS float8) IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(:{p}lon, :{p}lat), 4326) END"
+    return f"({', '.join(values)}, {geom})"
+
+
+def event_params(event: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    params = {c: event.get(c) for c in EVENT_COLUMNS}
+    params["late"] = bool(event.get("late"))
+    params["lon"], params["lat"] = event.get("lon"), event.get("lat")
+    return {prefix + k: v for k, v in params.items()} if prefix else params
+
+
+_INSERT_EVENT = text(f"{INSERT_EVENT_INTO} VALUES {event_values()} RETURNING id")
 _UPDATE_CASE = text(
     "UPDATE cases SET "
     + ", ".join(f"{c} = :{c}" for c in fold.COLUMNS)
@@ -50,11 +63,8 @@ _LOCK_CASE = text(
 
 
 def insert_event(session: Session, event: dict[str, Any]) -> int:
-    """Append one event (the only way a step is recorded)."""
-    params = {c: event.get(c) for c in EVENT_COLUMNS}
-    params["late"] = bool(event.get("late"))
-    params["lon"], params["lat"] = event.get("lon"), event.get("lat")
-    return int(session.execute(_INSERT_EVENT, params).scalar_one())
+    """Append one event (the only way a step is recorded; a report's first, with its case: geo.cases.report)."""
+    return int(session.execute(_INSERT_EVENT, event_params(event)).scalar_one())
 
 
 def derived_of(row: Any) -> fold.Derived:

@@ -130,8 +130,10 @@ def create_incident(
     actor: str,
     within: Area = CITY,
     may_overwrite_others: bool = True,
+    audit_with: list[audit.Entry] | None = None,
 ) -> Stored:
-    """Store one GeoJSON Feature reported inside `within`, audited.
+    """Store one GeoJSON Feature reported inside `within`, audited (its audit row appended to audit_with, when
+    given, for the caller to write with its own in one statement: geo.cases.report).
 
     A problem → InvalidInput naming field and reason; a point outside the reporter's area → OutsideArea (422).
     An external_id already stored is an update: its previous values go into the audit row, and unless
@@ -149,9 +151,11 @@ def create_incident(
     if not within.is_city:  # the whole city holds every point (outside every grid included)
         check_reported_inside(session, incident_id, within)
     after = counts["properties"][0]  # as stored: what get_incident would read back
-    audit.record(
-        session, actor, "create" if created else "update", "incident", str(incident_id), before=before, after=after
-    )
+    entry = audit.Entry(actor, "create" if created else "update", "incident", str(incident_id), before, after)
+    if audit_with is None:
+        audit.record_all(session, [entry])
+    else:
+        audit_with.append(entry)
     rows = checked.rows
     return Stored(incident_id, created, checked.warnings, after, float(rows.lon[0]), float(rows.lat[0]))
 

@@ -97,6 +97,28 @@ def test_a_grid_report_through_its_whole_life(client, as_):
     assert client.get(f"/api/v1/cases/{cid}", headers=as_["gw_ne"]).status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("who", "case"),
+    [
+        ("gw", {}),
+        ("gw", {"on_the_spot": True, "note": "当场劝解"}),
+        ("west", {"priority": "key", "note": "值班员上报"}),
+        ("county", {"assign_to": TOWN}),
+    ],
+)
+def test_a_report_answers_with_the_case_as_it_reads_back(client, as_, who, case):
+    """The report's answer is built from the rows its INSERT returned (geo/cases/report.py): it must be the very
+    document GET /cases/{id} reads afterwards, ETag included."""
+    made = report(client, as_[who], **case)
+    assert made.status_code == 201, made.text
+    read = client.get(f"/api/v1/cases/{made.json()['id']}", headers=as_[who])
+    assert read.status_code == 200
+    assert made.json() == read.json() and made.headers["ETag"] == read.headers["ETag"]
+    assert [e["step"] for e in made.json()["timeline"]] == [
+        "resolve_on_spot" if case.get("on_the_spot") else "report"
+    ]
+
+
 def test_escalation_to_the_city_and_down_to_a_county_department(client, as_):
     cid = report(client, as_["gw"]).json()["id"]
     step(client, as_["west"], cid, "escalate", note="社区调解不成")
