@@ -3,7 +3,7 @@
 One daemon thread per database per process LISTENs on geo.pg.events.CHANNEL, on the primary (a NOTIFY is not
 replayed on a standby; with a multi-host URL and target_session_attrs=read-write a reconnection finds the
 promoted standby). After a lost connection it cannot know what it missed, so it announces every layer as
-changed, whole. After each batch of notifications (those arriving within COALESCE_S of the first), and every
+changed, whole. After each batch of notifications (one, and those already waiting behind it), and every
 HEARTBEAT_S, it reports the primary's WAL position (geo.pg.events.position_reported), so that a tile rendered
 from a replica is cached only once the replica has replayed past the latest invalidation.
 """
@@ -22,9 +22,6 @@ from geo.pg.urls import conninfo
 
 RETRY_S = 2.0
 HEARTBEAT_S = 1.0
-# Each invalidation is relayed as it arrives; the position that lets replica tiles be cached again may wait this
-# long, so that a stream of writes (reports at 20 operators: one NOTIFY each) costs a query per batch, not each.
-COALESCE_S = 0.05
 _started: dict[str, tuple[threading.Thread, threading.Event]] = {}
 _lock = threading.Lock()
 
@@ -77,8 +74,8 @@ def _run(database_url: str, ready: threading.Event) -> None:
                     for note in conn.notifies(timeout=HEARTBEAT_S, stop_after=1):
                         _relay(note.payload)
                         heard = True
-                    if heard:  # a busy stream: what follows within COALESCE_S shares one position query
-                        for note in conn.notifies(timeout=COALESCE_S):
+                    if heard:  # a busy stream: what has already arrived shares one position query (no wait)
+                        for note in conn.notifies(timeout=0):
                             _relay(note.payload)
                     _report_position(conn, database_url)
         except psycopg.Error:
