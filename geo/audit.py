@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from geo.pg import notify
+from geo.pg import direct, notify
 
 # The rows, sending the transaction's queued NOTIFYs (geo.pg.notify; none: an empty list) in the same statement:
 # nearly every write queues a notice and ends in its audit rows, so the notice rides along instead of costing a
 # statement at the commit. A write that audits two things (a case report: its incident and its case) sends both
 # rows at once. JSON as json.dumps writes it, as a JSONB column type would (None is JSON null).
-_INSERT = text(
+_INSERT = direct.SQL(
     """WITH notices AS (SELECT count(pg_notify(q.channel, q.payload)) AS sent
                         FROM unnest(CAST(:channels AS text[]), CAST(:payloads AS text[])) AS q(channel, payload))
        INSERT INTO audit_log (actor, action, entity_type, entity_id, before, after, reason)
@@ -65,7 +65,7 @@ def record_all(session: Session, entries: list[Entry]) -> None:
         columns["after"].append(json.dumps(e.after))
     queued = notify.take(session)
     notices = {"channels": [c for c, _ in queued], "payloads": [p for _, p in queued]}
-    session.execute(_INSERT, {**columns, **notices})
+    direct.execute(session, _INSERT, {**columns, **notices})
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import models, vocab
+from geo import vocab
 from geo.area import Area
 from geo.errors import Forbidden, InvalidInput, Unauthorized
+from geo.pg import direct
 from geo.scope import CITY_CODE
 
 BOOTSTRAP_USERNAME = "bootstrap-admin"
@@ -60,11 +61,10 @@ def principal_of(user: Any) -> Principal:
     return Principal(user.username, frozenset(user.roles), user.area_code, user.officer_id, user.department)
 
 
-# Core, not an ORM entity: every request runs it, and building a User object cost more than the query.
-_USERS = models.Base.metadata.tables["users"]
-_BY_TOKEN = select(
-    _USERS.c.username, _USERS.c.roles, _USERS.c.area_code, _USERS.c.officer_id, _USERS.c.department
-).where(_USERS.c.token_sha256 == bindparam("h"), _USERS.c.active)
+# Every request runs it: on psycopg directly (geo/pg/direct.py), not as an ORM entity nor through Core.
+_BY_TOKEN = direct.SQL(
+    "SELECT username, roles, area_code, officer_id, department FROM users WHERE token_sha256 = :h AND active"
+)
 
 
 def authenticate(session: Session, token: str | None, bootstrap_token: str | None = None) -> Principal:
@@ -73,7 +73,7 @@ def authenticate(session: Session, token: str | None, bootstrap_token: str | Non
         raise Unauthorized("an API token is required: send 'Authorization: Bearer <token>'")
     if bootstrap_token and secrets.compare_digest(token.encode(), bootstrap_token.encode()):
         return bootstrap_principal()
-    user = session.execute(_BY_TOKEN, {"h": token_hash(token)}).first()
+    user = direct.first(session, _BY_TOKEN, {"h": token_hash(token)})
     if user is None:
         raise Unauthorized("the API token is not known or the user is inactive")
     return principal_of(user)

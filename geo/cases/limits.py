@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from geo import audit, vocab
 from geo.cases.vocab import PRIORITIES
 from geo.errors import InvalidInput
+from geo.pg import direct
 
 LIMIT_STEPS = ("file", "dispatch", "handle", "verify", "spot")
 
@@ -22,12 +23,12 @@ def limit_sql(category: str, priority: str, step: str) -> str:
                ORDER BY category = '*' LIMIT 1"""
 
 
-_LIMIT = text(limit_sql(":c", ":p", ":s"))
+_LIMIT = direct.SQL(limit_sql(":c", ":p", ":s"))
 
 
 def limit_for(session: Session, category: str, priority: str, step: str) -> tuple[int, int | None]:
     """(working days, most working days allowed) for a step: the category's own row, else the '*' row."""
-    row = session.execute(_LIMIT, {"c": category, "p": priority, "s": step}).first()
+    row = direct.first(session, _LIMIT, {"c": category, "p": priority, "s": step})
     if row is None:
         raise InvalidInput(f"没有时限 no time limit for step {step} ({category}, {priority})", field="step")
     return int(row[0]), None if row[1] is None else int(row[1])

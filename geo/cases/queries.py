@@ -17,6 +17,7 @@ from geo.cases.units import Actor, Unit
 from geo.cases.visibility import visible
 from geo.cases.vocab import CLOSED_STATES, STATES
 from geo.errors import InvalidInput, NotFound
+from geo.pg import direct
 
 _CASE_SQL = (
     "SELECT c.*, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat FROM cases c JOIN incidents i ON i.id = c.incident_id"
@@ -31,7 +32,7 @@ _EVENT_FIELDS = (
 EVENT_SELECT = (
     ", ".join(f"e.{f} AS e_{f}" for f in _EVENT_FIELDS) + ", ST_X(e.geom) AS e_lon, ST_Y(e.geom) AS e_lat"
 )
-_ONE_CASE = text(
+_ONE_CASE = direct.SQL(
     "SELECT c.*, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, "
     "EXISTS (SELECT 1 FROM case_photos p WHERE p.case_id = c.id) AS has_photos, "
     f"{EVENT_SELECT} "
@@ -79,7 +80,7 @@ def case_json(row: Any, actor: Actor, now: dt.datetime) -> dict[str, Any]:
 
 def get_case(session: Session, actor: Actor, case_id: int, now: dt.datetime | None = None) -> dict[str, Any]:
     """One case with its timeline and photos; NotFound outside the caller's reach."""
-    return case_doc(session, actor, case_id, session.execute(_ONE_CASE, {"id": case_id}).all(), now)
+    return case_doc(session, actor, case_id, direct.rows(session, _ONE_CASE, {"id": case_id}), now)
 
 
 def case_doc(

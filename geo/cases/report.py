@@ -24,6 +24,7 @@ from geo.cases.vocab import CHANNELS, PRIORITIES
 from geo.errors import Forbidden, InvalidInput, OutsideArea, OutsideGrid
 from geo.incidents import create_incident
 from geo.live import announce_case
+from geo.pg import direct
 from geo.scope import contains, level_of
 from geo.settings import Settings
 
@@ -79,11 +80,11 @@ def _channel(actor: Actor, fields: CaseFields) -> str:
 
 
 # Waits for the key's transaction-level advisory lock, then looks the case up (migration 0011: why one call).
-_BY_KEY = text("SELECT case_by_key(:r, :k)")
+_BY_KEY = direct.SQL("SELECT case_by_key(:r, :k)")
 
 
 def find_by_key(session: Session, reporter: str, key: str) -> int | None:
-    found = session.execute(_BY_KEY, {"r": reporter, "k": key}).scalar_one()
+    found = direct.scalar(session, _BY_KEY, {"r": reporter, "k": key})
     return None if found is None else int(found)
 
 
@@ -234,16 +235,18 @@ def _insert_case(
         "county_code": place.county_code,
         **d.as_dict(),
     }
-    return session.execute(
-        _INSERT_CASE, {**values, **event_params(event, "ev_"), "place_lon": place.lon, "place_lat": place.lat}
-    ).all()
+    return direct.rows(
+        session,
+        _INSERT_CASE,
+        {**values, **event_params(event, "ev_"), "place_lon": place.lon, "place_lat": place.lat},
+    )
 
 
 _CASE_COLUMNS = ("incident_id", "reporter", "idempotency_key", "channel", "category", "priority", "grid_code",
                  "community_code", "town_code", "county_code", *fold.COLUMNS)  # fmt: skip
 # The case, its first event and the case read back as GET /cases/{id} reads it (queries._ONE_CASE's columns; no
 # photos yet; the location is the incident's point as stored): one statement where three were.
-_INSERT_CASE = text(
+_INSERT_CASE = direct.SQL(
     f"""WITH c AS (INSERT INTO cases ({", ".join(_CASE_COLUMNS)})
                    VALUES ({", ".join(":" + c for c in _CASE_COLUMNS)}) RETURNING *),
             e AS ({INSERT_EVENT_INTO} VALUES {event_values("(SELECT id FROM c)", "ev_")} RETURNING *)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import audit
@@ -21,6 +20,7 @@ from geo.cases.units import Actor, Unit
 from geo.cases.visibility import visible
 from geo.errors import NotFound, StepNotAllowed, VersionConflict
 from geo.live import announce_case
+from geo.pg import direct
 
 EVENT_COLUMNS = (
     "case_id", "step", "at", "actor", "from_unit_kind", "from_unit_code", "from_unit_department",
@@ -45,8 +45,8 @@ def event_params(event: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return {prefix + k: v for k, v in params.items()} if prefix else params
 
 
-_INSERT_EVENT = text(f"{INSERT_EVENT_INTO} VALUES {event_values()} RETURNING id")
-_UPDATE_CASE = text(
+_INSERT_EVENT = direct.SQL(f"{INSERT_EVENT_INTO} VALUES {event_values()} RETURNING id")
+_UPDATE_CASE = direct.SQL(
     "UPDATE cases SET "
     + ", ".join(f"{c} = :{c}" for c in fold.COLUMNS)
     + " WHERE id = :case_id AND version = :expected"
@@ -55,7 +55,7 @@ _UPDATE_CASE = text(
 
 # The case, locked, with the time limit of the clock the step starts (steps.Step.clock): one statement fewer
 # per step than looking the limit up after (limit_days is NULL for a step without a clock or without a row).
-_LOCK_CASE = text(
+_LOCK_CASE = direct.SQL(
     f"""SELECT c.*, l.working_days AS limit_days, l.max_working_days AS limit_most FROM cases c
         LEFT JOIN LATERAL ({limit_sql("c.category", "c.priority", "CAST(:clock AS text)")}) l ON true
         WHERE c.id = :id FOR UPDATE OF c"""
@@ -64,7 +64,7 @@ _LOCK_CASE = text(
 
 def insert_event(session: Session, event: dict[str, Any]) -> int:
     """Append one event (the only way a step is recorded; a report's first, with its case: geo.cases.report)."""
-    return int(session.execute(_INSERT_EVENT, event_params(event)).scalar_one())
+    return int(direct.scalar(session, _INSERT_EVENT, event_params(event)))
 
 
 def derived_of(row: Any) -> fold.Derived:
@@ -78,7 +78,7 @@ def view_of(row: Any) -> CaseView:
 def lock_case(session: Session, actor: Actor, case_id: int, clock: str | None = None) -> Any:
     """The case row, locked for this transaction, with the time limit of `clock` (limit_days, limit_most);
     NotFound when it does not exist or lies outside the actor's reach."""
-    row = session.execute(_LOCK_CASE, {"id": case_id, "clock": clock}).first()
+    row = direct.first(session, _LOCK_CASE, {"id": case_id, "clock": clock})
     if row is None or not visible(actor, row):
         raise NotFound(f"案件 {case_id} 不存在 case {case_id} does not exist", field="id")
     return row
@@ -152,8 +152,10 @@ def record(
     after = fold.apply(before, event)
     insert_event(session, event)
     if after != before:
-        done = session.execute(_UPDATE_CASE, {**after.as_dict(), "case_id": row.id, "expected": row.version})
-        if done.rowcount != 1:  # type: ignore[attr-defined]  # cannot happen under the row lock; never write an event the row does not show
+        done = direct.execute(
+            session, _UPDATE_CASE, {**after.as_dict(), "case_id": row.id, "expected": row.version}
+        )
+        if done.rowcount != 1:  # cannot happen under the row lock; never write an event the row does not show
             raise VersionConflict(f"case {row.id} changed during the step", current_version=row.version)
     place = row.grid_code or row.community_code or row.town_code or row.county_code
     units = [after.unit_code, row.unit_code, place, after.handler_code]

@@ -32,6 +32,7 @@ from geo.incidents.times import (
     future_rows,
 )
 from geo.localtime import CST_NP
+from geo.pg import direct
 from geo.pg.textcols import has_offset, missing, stripped_texts
 
 TIMES = ("occurred_at", "reported_at", "mediated_at", "resolved_at")
@@ -65,14 +66,14 @@ class Checked:
     received: int
 
 
-_CITY_ROW = text(
+_CITY_ROW = direct.SQL(  # every report runs it (geo/pg/direct.py)
     "SELECT current_database(), code, xmin::text FROM admin_units WHERE level = 'city' ORDER BY code LIMIT 1"
 )
 
 
 def city_region(session: Session, margin_km: float) -> shapely.Geometry | None:
     """The city polygon grown by margin_km (prepared; cached until the city row changes), or None."""
-    row = session.execute(_CITY_ROW).first()
+    row = direct.first(session, _CITY_ROW)
     if row is None:
         return None
     key = (*row, margin_km)

@@ -22,7 +22,7 @@ from geo.incidents.queries import check_reported_inside, get_incident
 from geo.incidents.read import read_any
 from geo.incidents.read_geojson import read_geojson
 from geo.incidents.store import store
-from geo.pg import events
+from geo.pg import direct, events
 from geo.settings import Settings
 
 AUDITED_COUNTS = ("inserted", "updated", "outside_jurisdiction")
@@ -160,12 +160,12 @@ def create_incident(
     return Stored(incident_id, created, checked.warnings, after, float(rows.lon[0]), float(rows.lat[0]))
 
 
-_BY_EXTERNAL_ID = text('SELECT id FROM incidents WHERE external_id = :e COLLATE "C" FOR UPDATE')
+_BY_EXTERNAL_ID = direct.SQL('SELECT id FROM incidents WHERE external_id = :e COLLATE "C" FOR UPDATE')
 
 
 def _previous(session: Session, external_id: str, actor: str, may_overwrite_others: bool) -> dict[str, Any] | None:
     """The stored incident this external_id names (locked), as its audit `before`; None when it is new."""
-    row = session.execute(_BY_EXTERNAL_ID, {"e": external_id}).first()
+    row = direct.first(session, _BY_EXTERNAL_ID, {"e": external_id})
     if row is None:
         return None
     # Its first reporter, from the audit trail (rows a bulk import wrote have none: only editors resend those).

@@ -7,13 +7,13 @@ import functools
 from typing import Any
 
 import numpy as np
-from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
 from geo.assignment.sql_rule import POINT_COMPOUND, POINT_GRID, gap_tree
 from geo.incidents.checks import IncidentRows
 from geo.incidents.upsert import insert_params, insert_sql
 from geo.incidents.write_copy import PG_TYPES
+from geo.pg import direct
 
 
 def store_small(session: Session, rows: IncidentRows, optional: list[str], synthetic: bool) -> Any:
@@ -30,11 +30,11 @@ def store_small(session: Session, rows: IncidentRows, optional: list[str], synth
     one = len(rows) == 1
     if one:
         columns = {name: values[0] for name, values in columns.items()}
-    return session.execute(_statement(tuple(optional), one), {**columns, **insert_params(rows, synthetic)}).one()
+    return direct.one(session, _statement(tuple(optional), one), {**columns, **insert_params(rows, synthetic)})
 
 
 @functools.lru_cache(maxsize=64)
-def _statement(optional: tuple[str, ...], one: bool) -> TextClause:
+def _statement(optional: tuple[str, ...], one: bool) -> direct.SQL:
     """The INSERT for rows carrying these optional columns, built once per set (a report sends the same few).
 
     One row (a report) is sent as plain values, not arrays to unnest: PostgreSQL can then keep one generic plan
@@ -59,7 +59,7 @@ def _statement(optional: tuple[str, ...], one: bool) -> TextClause:
                {gap_tree("hit.code", "s.geom")}
         FROM src s LEFT JOIN hit ON hit.key = s.idx LEFT JOIN chit ON chit.key = s.idx
     """
-    return text(insert_sql(src, assigned, list(optional), ids=True))
+    return direct.SQL(insert_sql(src, assigned, list(optional), ids=True), positional=True)
 
 
 def _utc(t: np.datetime64) -> Any:
