@@ -184,7 +184,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     from api.server import uvicorn_options
 
     console.print(f"dashboard 指挥中心  http://{host}:{port}/   API docs  http://{host}:{port}/docs")
-    # h11 with the request head bounded in size and time (api/server.py; settings max_header_bytes and
+    # httptools with the request head bounded in size and time (api/server.py; settings max_header_bytes and
     # header_timeout_s).
     options = uvicorn_options(_settings())
     uvicorn.run("api.main:app", host=host, port=port, workers=workers, factory=False, log_level="info", **options)

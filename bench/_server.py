@@ -63,11 +63,9 @@ def serve(settings: Settings, workers: int = 1) -> Iterator[str]:
         str(workers),
         "--log-level",
         "warning",
-        # As `citygrid serve`: h11 with the request head bounded (api/server.py; limits from CITYGRID_* env).
+        # As `citygrid serve`: httptools with the request head bounded (api/server.py; limits from CITYGRID_* env).
         "--http",
         "api.server:HeadTimeoutProtocol",
-        "--h11-max-incomplete-event-size",
-        str(settings.max_header_bytes),
     ]
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env)
     base = f"http://127.0.0.1:{port}"

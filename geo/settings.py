@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     max_page_size: int = 10_000
     # Bounded cost: fields per CSV row (parsing a 2×10^5-column row costs pandas quadratic time), problems
     # listed in one report (the body says how many were left out), and the served HTTP request head: its size
-    # (h11's limit) and the seconds a connection may take to send it (slow-header clients are closed).
+    # (counted by api/server.py) and the seconds a connection may take to send it (slow-header clients are closed).
     max_csv_columns: int = 256
     max_problems: int = 1_000
     max_header_bytes: int = 64 * 1024

@@ -104,3 +104,36 @@ def test_a_head_just_under_the_limit_is_served(served):
         sock.sendall(HEAD + b"X-Pad: " + b"a" * pad + b"\r\nConnection: close\r\n\r\n")
         got, _ = read_until_closed(sock, 10)
     assert got.startswith(b"HTTP/1.1 200 ")
+
+
+def _first_response(sock: socket.socket) -> bytes:
+    """One whole response to a GET /health on a kept-alive connection (its head and content-length body)."""
+    got = b""
+    sock.settimeout(10)
+    while b"\r\n\r\n" not in got:
+        got += sock.recv(65536)
+    head, _, body = got.partition(b"\r\n\r\n")
+    length = int(
+        next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
+def test_the_bounds_hold_for_a_next_request_on_a_kept_alive_connection(served):
+    """The head's clock and size restart with each request, not only with the connection."""
+    with socket.create_connection(("127.0.0.1", served)) as sock:
+        sock.sendall(HEAD + b"\r\n")
+        assert _first_response(sock).startswith(b"HTTP/1.1 200 ")
+        time.sleep(1.5)  # idle between requests longer than the head timeout: that is keep-alive's, not the head's
+        sock.sendall(HEAD)  # the next request's head never ends
+        got, took = read_until_closed(sock, 6)
+    assert got.startswith(b"HTTP/1.1 408 ") and 0.9 <= took < 3, (got[:100], took)
+    with socket.create_connection(("127.0.0.1", served)) as sock:
+        sock.sendall(HEAD + b"\r\n")
+        assert _first_response(sock).startswith(b"HTTP/1.1 200 ")
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(HEAD + b"".join(b"X-Pad-%d: %s\r\n" % (i, b"a" * 1000) for i in range(100)) + b"\r\n")
+        got, _ = read_until_closed(sock, 6)
+    assert got.split(b" ", 2)[1:2] == [b"431"], got[:200]
