@@ -87,7 +87,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The tile cache hears other processes' edits (and the primary's WAL position) through one LISTEN thread per
     # process and database, shared by every app in it: it starts before the first tile is served and, being
     # shared, outlives this app (a daemon thread).
-    await run_in_threadpool(geometry_listener.ensure_listener, settings.database_url)
+    await run_in_threadpool(
+        geometry_listener.ensure_listener, settings.database_url, positions=app.state.db_router.has_replica
+    )
     try:
         yield
     finally:

@@ -5,7 +5,8 @@ replayed on a standby; with a multi-host URL and target_session_attrs=read-write
 promoted standby). After a lost connection it cannot know what it missed, so it announces every layer as
 changed, whole. After each batch of notifications (one, and those already waiting behind it), and every
 HEARTBEAT_S, it reports the primary's WAL position (geo.pg.events.position_reported), so that a tile rendered
-from a replica is cached only once the replica has replayed past the latest invalidation.
+from a replica is cached only once the replica has replayed past the latest invalidation; only for a database
+whose replicas some app of the process reads (`positions`).
 """
 
 from __future__ import annotations
@@ -24,14 +25,20 @@ RETRY_S = 2.0
 HEARTBEAT_S = 1.0
 _started: dict[str, tuple[threading.Thread, threading.Event]] = {}
 _lock = threading.Lock()
+# The databases some app of this process reads replicas of: only their positions are of use (a tile rendered on
+# the primary needs none), and on the others a query after every write's NOTIFY was work for nobody.
+_positions_for: set[str] = set()
 
 
-def ensure_listener(database_url: str, wait_s: float = 5.0) -> bool:
+def ensure_listener(database_url: str, wait_s: float = 5.0, positions: bool = True) -> bool:
     """Start (once per database URL) the thread relaying other processes' NOTIFYs; True once it listens.
 
-    Waits until LISTEN holds, so that nothing committed after a cache starts filling can go unheard.
+    Waits until LISTEN holds, so that nothing committed after a cache starts filling can go unheard. positions:
+    whether the caller reads replicas, whose tiles need the primary's WAL position after each invalidation.
     """
     with _lock:
+        if positions:
+            _positions_for.add(database_url)
         entry = _started.get(database_url)
         if entry is None or not entry[0].is_alive():
             ready = threading.Event()
@@ -77,6 +84,7 @@ def _run(database_url: str, ready: threading.Event) -> None:
                     if heard:  # a busy stream: what has already arrived shares one position query (no wait)
                         for note in conn.notifies(timeout=0):
                             _relay(note.payload)
-                    _report_position(conn, database_url)
+                    if database_url in _positions_for:
+                        _report_position(conn, database_url)
         except psycopg.Error:
             threading.Event().wait(RETRY_S)
