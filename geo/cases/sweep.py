@@ -119,8 +119,9 @@ WITH due AS (
 # Cases supervised (and as many escalated) at most per round: about a second on 2 cores. A backlog drains
 # round by round, oldest deadline first, and an operator's step never waits long behind a round's row locks.
 # 5,000 gave rounds of 1.1–1.5 s (median) and a slowest of 1.3–2.0 s over 10⁶ cases (bench/cases.py, on a
-# noisy machine): too close to the 2 s a round may take.
-BATCH = 3_000
+# noisy machine): too close to the 2 s a round may take. 3,000 gave a median of 1.12–1.28 s, and a slowest
+# of 1.57 s in one run but 2.15 s in two others (issue 17's last round): 2,500.
+BATCH = 2_500
 
 
 def sweep(session: Session, as_of: dt.datetime, grace_days: int, batch: int = BATCH) -> dict[str, Any]:
