@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
@@ -59,11 +60,19 @@ class LimitRow(BaseModel):
 
 
 def _case_response(
-    session: SessionDep, who: Principal, case_id: int, status: int = 200, commit: bool = False
+    session: SessionDep,
+    who: Principal,
+    case_id: int,
+    status: int = 200,
+    commit: bool = False,
+    rows: Sequence[Any] | None = None,
 ) -> JSONResponse:
     """The case as it stands; with commit, read in the writer's transaction and then committed (the same rows,
-    one transaction and round trips fewer than reading afresh after the commit)."""
-    doc = queries.get_case(session, who, case_id)
+    one transaction and round trips fewer than reading afresh after the commit). rows: the case as its writer's
+    statement returned it (geo.cases.report), instead of reading it."""
+    doc = (
+        queries.get_case(session, who, case_id) if rows is None else queries.case_doc(session, who, case_id, rows)
+    )
     if commit:
         session.commit()
     return JSONResponse(doc, status_code=status, headers={"ETag": etag(doc["version"])})
@@ -95,12 +104,8 @@ def create_case(
     ] = None,
 ) -> JSONResponse:
     fields = _case_fields(doc)
-    done = report(session, settings, who, doc, fields, idempotency_key)
-    if done.rows is None:  # a retried report: the case as it stands now
-        return _case_response(session, who, done.id, 200, commit=True)
-    case = queries.case_doc(session, who, done.id, done.rows)
-    session.commit()
-    return JSONResponse(case, status_code=201, headers={"ETag": etag(case["version"])})
+    done = report(session, settings, who, doc, fields, idempotency_key)  # a retry: no rows, the case is read
+    return _case_response(session, who, done.id, 201 if done.created else 200, commit=True, rows=done.rows)
 
 
 @router.get("", summary="案件队列 The caller's queue (open cases, overdue first)")
