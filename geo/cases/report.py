@@ -98,20 +98,6 @@ class Reported:
     rows: Sequence[Any] | None = None
 
 
-def report_case(
-    session: Session,
-    settings: Settings,
-    actor: Actor,
-    feature: Any,
-    fields: CaseFields,
-    idempotency_key: str | None = None,
-    now: dt.datetime | None = None,
-) -> tuple[int, bool]:
-    """Store the incident and its case in the caller's transaction; (case id, created)."""
-    done = report(session, settings, actor, feature, fields, idempotency_key, now)
-    return done.id, done.created
-
-
 def report(
     session: Session,
     settings: Settings,
@@ -121,7 +107,8 @@ def report(
     idempotency_key: str | None = None,
     now: dt.datetime | None = None,
 ) -> Reported:
-    """As report_case, with the new case's rows."""
+    """Store the incident and its case in the caller's transaction: the case's id, whether this report made it,
+    and (when it did) its rows."""
     now = now or dt.datetime.now(dt.UTC)
     if idempotency_key:
         found = find_by_key(session, actor.username, idempotency_key)

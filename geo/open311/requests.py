@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import models, vocab
-from geo.cases.report import CaseFields, report_case
+from geo.cases.report import CaseFields, report
 from geo.cases.vocab import CLOSED_STATES
 from geo.errors import InvalidInput, NotFound
 from geo.open311.services import PUBLIC_SERVICES
@@ -62,7 +62,7 @@ def file_request(
         },
     }
     actor = AppActor(f"open311:{app.name}")
-    case_id, _ = report_case(session, settings, actor, feature, CaseFields(channel="public"), None, now)
+    case_id = report(session, settings, actor, feature, CaseFields(channel="public"), None, now).id
     grid = session.execute(text("SELECT grid_code FROM cases WHERE id = :id"), {"id": case_id}).scalar_one()
     if grid is None:  # the whole transaction is rolled back by the caller: nothing is kept
         raise InvalidInput("该位置不在任何网格内 the place lies outside every grid of Baoji", field="lat")

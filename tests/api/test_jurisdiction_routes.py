@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from geo.auth import Principal, create_user
-from geo.cases.report import CaseFields, report_case
+from geo.cases.report import CaseFields, report
 from tests.api.test_route_auth import PUBLIC, all_api_routes
 from tests.fixtures import box, load_tiny_tree
 
@@ -83,8 +83,8 @@ def world(db, settings):
         ).scalar_one()  # fmt: skip
         # A case on each incident point, reported by a city-level policeman: held by the place's community centre.
         reporter = Principal("world-police", frozenset({"police"}), LEVELS["city"])
-        report = point((x, y), category="dispute", occurred_at="2024-01-01T10:00:00", external_id=f"case-{key}")
-        ids[f"case_{key}"] = report_case(db, settings, reporter, report, CaseFields())[0]
+        reported = point((x, y), category="dispute", occurred_at="2024-01-01T10:00:00", external_id=f"case-{key}")
+        ids[f"case_{key}"] = report(db, settings, reporter, reported, CaseFields()).id
         ids[f"photo_{key}"] = db.execute(
             text("INSERT INTO case_photos (case_id, content_type, width, height, sha256, data, uploaded_by) "
                  "VALUES (:c, 'image/png', 1, 1, repeat('0', 64), '\\x00', 'world') RETURNING id"),

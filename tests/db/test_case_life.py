@@ -12,7 +12,7 @@ import pytest
 
 from geo.cases import store
 from geo.cases.queries import get_case
-from geo.cases.report import CaseFields, report_case
+from geo.cases.report import CaseFields, report
 from geo.errors import NotFound, OutsideGrid, StepNotAllowed, VersionConflict
 from tests.case_helpers import (
     CITY,
@@ -52,7 +52,8 @@ def step(db, who, case_id, name, at, **body):
 
 def test_grid_report_dispatch_rework_close(tree, settings):
     db = tree
-    case_id, created = report_case(db, settings, GW, feature(GRID_NW), CaseFields(), None, local(2024, 9, 27, 10))
+    done = report(db, settings, GW, feature(GRID_NW), CaseFields(), None, local(2024, 9, 27, 10))
+    case_id, created = done.id, done.created
     case = get_case(db, WEST_OP, case_id, local(2024, 9, 27, 10))
     assert created and case["state"] == "reported" and case["unit"]["code"] == WEST
     # Filing within 1 working day of Friday 27 September: Sunday 29 is a make-up working day.
@@ -90,7 +91,7 @@ def test_grid_report_dispatch_rework_close(tree, settings):
 def test_escalation_to_the_city_and_back_down(tree, settings):
     db = tree
     t = local(2024, 10, 14, 9)
-    case_id, _ = report_case(db, settings, GW, feature(GRID_NW, "hazard"), CaseFields(priority="key"), None, t)
+    case_id = report(db, settings, GW, feature(GRID_NW, "hazard"), CaseFields(priority="key"), None, t).id
     step(db, WEST_OP, case_id, "escalate", t, note="超出社区能力")
     step(db, TOWN_OP, case_id, "escalate", t)
     step(db, COUNTY_OP, case_id, "escalate", t)
@@ -116,13 +117,13 @@ def test_escalation_to_the_city_and_back_down(tree, settings):
 def test_spot_park_return_and_refusals(tree, settings):
     db = tree
     t = local(2024, 10, 12, 10)  # Saturday 12 October 2024: a make-up working day
-    spot, _ = report_case(db, settings, GW, feature(GRID_NW), CaseFields(on_the_spot=True), None, t)
+    spot = report(db, settings, GW, feature(GRID_NW), CaseFields(on_the_spot=True), None, t).id
     case = get_case(db, WEST_OP, spot, t)
     assert case["state"] == "spot_resolved" and case["deadline_at"] == "2024-10-13T00:00:00+08:00"
     step(db, WEST_OP, spot, "verify_close", t)
     assert get_case(db, WEST_OP, spot, t)["closed_level"] == "grid"
 
-    long_id, _ = report_case(db, settings, GW, feature(GRID_NW), CaseFields(), None, t)
+    long_id = report(db, settings, GW, feature(GRID_NW), CaseFields(), None, t).id
     step(db, WEST_OP, long_id, "file", t)
     step(db, WEST_OP, long_id, "park", t, note="待拆迁", review_on=dt.date(2024, 12, 1))
     case = get_case(db, WEST_OP, long_id, t)
@@ -135,7 +136,7 @@ def test_spot_park_return_and_refusals(tree, settings):
     assert (case["state"], case["unit"]["code"]) == ("filed", WEST)
 
     with pytest.raises(OutsideGrid) as outside:
-        report_case(db, settings, GW, feature(GRID_NE), CaseFields(), None, t)
+        report(db, settings, GW, feature(GRID_NE), CaseFields(), None, t)
     assert outside.value.context["grid_code"] == GRID_NW and outside.value.context["place_grid_code"] == GRID_NE
     with pytest.raises(NotFound):
         get_case(db, GW_NE, long_id, t)

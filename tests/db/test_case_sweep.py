@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.cases.report import CaseFields, report_case
+from geo.cases.report import CaseFields, report
 from geo.cases.sweep import sweep
 from geo.live import CHANNEL
 from geo.pg.db import libpq_url
@@ -46,11 +46,11 @@ def test_sweep_across_holiday_and_make_up_days(db, settings):
 
     load_tiny_tree(db)
     # Reported Sunday 29 September (a make-up working day): to be filed by the end of Monday 30 September.
-    holiday, _ = report_case(db, settings, GW, feature(GRID_NW), CaseFields(), None, local(2024, 9, 29, 10))
+    holiday = report(db, settings, GW, feature(GRID_NW), CaseFields(), None, local(2024, 9, 29, 10)).id
     # Reported Friday 11 October: to be filed by the end of Saturday 12 October (a make-up working day).
-    make_up, _ = report_case(db, settings, GW, feature(GRID_NW), CaseFields(), None, local(2024, 10, 11, 10))
+    make_up = report(db, settings, GW, feature(GRID_NW), CaseFields(), None, local(2024, 10, 11, 10)).id
     # Reported Friday 1 November: the weekend does not count; due by the end of Monday 4 November.
-    weekend, _ = report_case(db, settings, GW, feature(GRID_NW), CaseFields(), None, local(2024, 11, 1, 10))
+    weekend = report(db, settings, GW, feature(GRID_NW), CaseFields(), None, local(2024, 11, 1, 10)).id
 
     H, M, W = holiday, make_up, weekend
 
@@ -84,7 +84,7 @@ def test_a_backlog_is_supervised_in_rounds_oldest_deadline_first(db, settings):
     # Reported Monday 4 to Friday 8 November 2024: due (filed) by the end of the next working day, so the
     # deadlines are 5, 6, 7, 8 and (over the weekend) 11 November, in the order reported.
     ids = [
-        report_case(db, settings, GW, feature(GRID_NW), CaseFields(), None, local(2024, 11, day, 10))[0]
+        report(db, settings, GW, feature(GRID_NW), CaseFields(), None, local(2024, 11, day, 10)).id
         for day in (6, 4, 8, 5, 7)
     ]
     by_deadline = [ids[1], ids[3], ids[0], ids[4], ids[2]]
@@ -137,7 +137,7 @@ def committed(engine, owner_engine):
 def test_a_restart_or_a_second_process_neither_loses_nor_doubles(committed, settings):
     with Session(committed) as s:
         for day in (1, 2, 3):
-            report_case(s, settings, GW, feature(GRID_NW), CaseFields(), None, local(2024, 11, day, 10))
+            report(s, settings, GW, feature(GRID_NW), CaseFields(), None, local(2024, 11, day, 10))
         s.commit()
     as_of = local(2024, 11, 20, 12)
     # A sweep that dies half-way (its connection is gone before the commit) leaves nothing behind.
@@ -173,7 +173,7 @@ def test_a_restart_or_a_second_process_neither_loses_nor_doubles(committed, sett
 
 def test_the_sweep_sends_each_fired_case_to_the_live_screens_on_commit(committed, settings):
     with Session(committed) as s:
-        case_id, _ = report_case(s, settings, GW, feature(GRID_NW), CaseFields(), None, local(2024, 11, 1, 10))
+        case_id = report(s, settings, GW, feature(GRID_NW), CaseFields(), None, local(2024, 11, 1, 10)).id
         s.commit()
     as_of = local(2024, 11, 20, 12)
     with psycopg.connect(libpq_url(settings.database_url), autocommit=True) as listener:
