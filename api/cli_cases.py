@@ -1,4 +1,4 @@
-"""`citygrid cases …`: the queue, one case, a step, the overdue sweep (with --as-of to replay or travel)."""
+"""`citygrid cases …`: report, the queue, one case, a step, the overdue sweep (with --as-of to replay or travel)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 
 from api.cli_common import cli_actor, console, run_in_transaction
 
-cases_app = typer.Typer(help="案件 Cases: queue, show, step, sweep")
+cases_app = typer.Typer(help="案件 Cases: report, queue, show, step, sweep")
 AsUser = Annotated[str | None, typer.Option("--as", help="act as this user (default: a city-level admin)")]
 
 
@@ -32,6 +32,71 @@ def _actor(session: Any, username: str | None) -> Any:
 
 def _print(doc: Any) -> None:
     console.print_json(json.dumps(doc, ensure_ascii=False, default=str))
+
+
+def _read_feature(path: str) -> Any:
+    """The report's Feature from a file or standard input (-); a clear usage error when it cannot be read."""
+    import sys
+    from pathlib import Path
+
+    try:
+        raw = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        return json.loads(raw)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise typer.BadParameter(
+            f"无法读取 cannot read a GeoJSON Feature from {path}: {exc}", param_hint="FEATURE"
+        ) from exc
+
+
+@cases_app.command("report")
+def report_command(
+    feature: Annotated[
+        str,
+        typer.Argument(
+            help="a GeoJSON Feature, with an optional 'case' member, as POST /api/v1/cases takes it (-: stdin)"
+        ),
+    ],
+    user: AsUser = None,
+    priority: Annotated[str | None, typer.Option(help="normal or key (重点)")] = None,
+    on_the_spot: Annotated[
+        bool, typer.Option("--on-the-spot", help="a grid worker resolved it on the spot")
+    ] = False,
+    note: str | None = None,
+    channel: Annotated[str | None, typer.Option(help="grid_worker, police, centre, public or assigned")] = None,
+    assign_to: Annotated[
+        str | None, typer.Option(help="channel assigned: the lower centre that receives it")
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option(help="Idempotency-Key: a re-run with the same key returns the same case")
+    ] = None,
+) -> None:
+    """上报 Report a case as POST /api/v1/cases does, e.g. `citygrid cases report f.geojson --as gw1 --key k1`."""
+    from geo.cases.queries import get_case
+    from geo.cases.report import fields_of, report
+
+    doc = _read_feature(feature)
+    flags = {"priority": priority, "on_the_spot": on_the_spot or None, "note": note, "channel": channel,
+             "assign_to": assign_to}  # fmt: skip
+    given = {k: v for k, v in flags.items() if v is not None}
+    case = doc.setdefault("case", {}) if given and isinstance(doc, dict) else None
+    if isinstance(case, dict):  # anything else is left for fields_of to refuse, as over HTTP
+        for k, v in given.items():
+            if k in case and case[k] != v:  # said twice, differently: refuse rather than drop one silently
+                raise typer.BadParameter(f"case.{k} is {case[k]!r} in the file but {v!r} on the command line")
+            case[k] = v
+
+    def work(session: Any, settings: Any) -> tuple[dict, bool]:
+        actor = _actor(session, user)
+        done = report(session, settings, actor, doc, fields_of(doc), key)
+        return get_case(session, actor, done.id), done.created
+
+    case_doc, created = run_in_transaction(work)
+    unit = case_doc["unit"]
+    console.print(
+        f"案件 {case_doc['id']}: {case_doc['state']} → {unit['kind']} {unit['code']} (version {case_doc['version']}); "
+        f"deadline {case_doc['deadline_at'] or '-'}; next: {', '.join(case_doc['allowed_steps']) or '-'}"
+        + ("" if created else "  (已上报 already reported with this key: the same case)")
+    )
 
 
 @cases_app.command("sweep")

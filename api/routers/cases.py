@@ -15,9 +15,8 @@ from api.etag import etag, parse_if_match
 from api.uploads import json_body, raw_body
 from geo.auth import Principal
 from geo.cases import limits, measures, photos, queries, store
-from geo.cases.report import CaseFields, report
+from geo.cases.report import fields_of, report
 from geo.cases.steps import STEPS
-from geo.errors import InvalidInput
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases 案件"])
 
@@ -78,21 +77,6 @@ def _case_response(
     return JSONResponse(doc, status_code=status, headers={"ETag": etag(doc["version"])})
 
 
-def _case_fields(doc: Any) -> CaseFields:
-    extra = doc.pop("case", None) if isinstance(doc, dict) else None
-    if extra is None:
-        return CaseFields()
-    if not isinstance(extra, dict):
-        raise InvalidInput("case must be an object", field="case")
-    known = set(CaseFields.__dataclass_fields__)
-    unknown = sorted(set(extra) - known)
-    if unknown:
-        raise InvalidInput(
-            f"unknown case field {unknown[0]}; known: {', '.join(sorted(known))}", field=f"case.{unknown[0]}"
-        )
-    return CaseFields(**extra)
-
-
 @router.post("", status_code=201, summary="上报案件 Report a case (an incident Feature plus a 'case' member)")
 def create_case(
     session: SessionDep,
@@ -103,7 +87,7 @@ def create_case(
         str | None, Header(max_length=200, description="client-made id: a retry returns the same case")
     ] = None,
 ) -> JSONResponse:
-    fields = _case_fields(doc)
+    fields = fields_of(doc)
     done = report(session, settings, who, doc, fields, idempotency_key)  # a retry: no rows, the case is read
     return _case_response(session, who, done.id, 201 if done.created else 200, commit=True, rows=done.rows)
 

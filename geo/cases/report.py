@@ -62,6 +62,22 @@ class CaseFields:
     note: str | None = None
 
 
+def fields_of(doc: Any) -> CaseFields:
+    """The case fields of a report: its "case" member, taken out of the Feature (the rest is the incident)."""
+    extra = doc.pop("case", None) if isinstance(doc, dict) else None
+    if extra is None:
+        return CaseFields()
+    if not isinstance(extra, dict):
+        raise InvalidInput("case must be an object", field="case")
+    known = set(CaseFields.__dataclass_fields__)
+    unknown = sorted(set(extra) - known)
+    if unknown:
+        raise InvalidInput(
+            f"unknown case field {unknown[0]}; known: {', '.join(sorted(known))}", field=f"case.{unknown[0]}"
+        )
+    return CaseFields(**extra)
+
+
 def _channel(actor: Actor, fields: CaseFields) -> str:
     if fields.channel is not None:
         if fields.channel not in CHANNELS:
