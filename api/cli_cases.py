@@ -123,15 +123,29 @@ def sweep_command(
 def list_command(
     user: AsUser = None,
     state: Annotated[str | None, typer.Option(help="comma-separated states")] = None,
-    overdue: Annotated[bool | None, typer.Option(help="only overdue")] = None,
+    overdue: Annotated[
+        bool | None, typer.Option(help="only overdue (--overdue) or not overdue (--no-overdue)")
+    ] = None,
+    unit: Annotated[str | None, typer.Option(help="the holding unit's code")] = None,
+    category: str | None = None,
+    supervision: Annotated[bool, typer.Option(help="督办: overdue cases held below the user's centre")] = False,
     limit: int = 20,
 ) -> None:
-    """The queue of the user (open cases, overdue first)."""
+    """The queue of the user (open cases, overdue first), filtered as GET /api/v1/cases."""
     from geo.cases.queries import list_cases
 
-    states = state.split(",") if state else None
+    states = [s.strip() for s in state.split(",") if s.strip()] if state else None
     page = run_in_transaction(
-        lambda s, _: list_cases(s, _actor(s, user), states=states, overdue=overdue, limit=limit)
+        lambda s, _: list_cases(
+            s,
+            _actor(s, user),
+            states=states,
+            unit_code=unit,
+            category=category,
+            overdue=overdue,
+            supervision=supervision,
+            limit=limit,
+        )  # fmt: skip
     )
     for c in page["items"]:
         console.print(

@@ -63,6 +63,10 @@ def steps_of(owner_engine, case_id: int) -> list[str]:
         )
 
 
+def listed(out: str) -> list[int]:
+    return [int(line.split()[0]) for line in out.splitlines() if line.strip()]
+
+
 def test_a_case_lives_through_the_cli(cli, owner_engine, tmp_path):
     path = tmp_path / "report.geojson"
     path.write_text(json.dumps(feature(GRID_NW), ensure_ascii=False), encoding="utf-8")
@@ -78,7 +82,10 @@ def test_a_case_lives_through_the_cli(cli, owner_engine, tmp_path):
     assert f"案件 {case_id}:" in again and "already reported" in again
     assert len(cases_in_db(owner_engine)) == 1
 
-    assert str(case_id) in cli("cases", "list", "--as", "cli-case-west")
+    queue = ("cases", "list", "--as", "cli-case-west")
+    assert listed(cli(*queue)) == [case_id]
+    assert listed(cli(*queue, "--category", "dispute", "--unit", WEST, "--state", "reported")) == [case_id]
+    assert listed(cli(*queue, "--category", "hazard")) == listed(cli(*queue, "--overdue")) == []
     shown = json.loads(cli("cases", "show", str(case_id), "--as", "cli-case-west"))
     assert shown["state"] == "reported" and "file" in shown["allowed_steps"]
     assert [e["note"] for e in shown["timeline"]] == ["楼道堆物"]
