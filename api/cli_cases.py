@@ -145,7 +145,7 @@ def list_command(
             overdue=overdue,
             supervision=supervision,
             limit=limit,
-        )  # fmt: skip
+        )
     )
     for c in page["items"]:
         console.print(
@@ -168,19 +168,31 @@ def step_command(
     version: Annotated[int, typer.Option(help="the version you read (If-Match)")],
     user: AsUser = None,
     note: str | None = None,
-    to_kind: str | None = None,
+    to_kind: Annotated[str | None, typer.Option(help="dispatch: grid, centre or department")] = None,
     to_code: str | None = None,
     department: str | None = None,
     days: int | None = None,
-    review_on: dt.datetime | None = None,
+    review_on: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="park: review date")] = None,
+    lon: Annotated[float | None, typer.Option(help="where the step was taken (optional, WGS84)")] = None,
+    lat: float | None = None,
 ) -> None:
     """Take a step, e.g. `citygrid cases step 12 dispatch --version 2 --to-kind grid --to-code 610302…`."""
+    from pydantic import ValidationError
+
+    from api.routers.cases import StepRequest
     from geo.cases.queries import get_case
     from geo.cases.store import take_step
 
-    body: dict[str, Any] = {"note": note, "days": days, "review_on": review_on.date() if review_on else None}
-    if to_kind:
-        body["to"] = {"kind": to_kind, "code": to_code, "department": department}
+    to = {"kind": to_kind, "code": to_code, "department": department} if to_kind or to_code or department else None
+    try:  # checked as the API checks the same body
+        body = StepRequest.model_validate(
+            {"step": step, "note": note, "to": to, "days": days, "lon": lon, "lat": lat,
+             "review_on": review_on.date() if review_on else None}
+        ).fields()  # fmt: skip
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise typer.BadParameter(f"{where}: {first['msg']}") from exc
 
     def work(session: Any, _: Any) -> dict:
         actor = _actor(session, user)
@@ -189,5 +201,5 @@ def step_command(
 
     doc = run_in_transaction(work)
     console.print(
-        f"案件 {case_id}: {doc['state']} (version {doc['version']}); next: {', '.join(doc['allowed_steps'])}"
+        f"案件 {case_id}: {doc['state']} (version {doc['version']}); next: {', '.join(doc['allowed_steps']) or '-'}"
     )

@@ -48,6 +48,10 @@ class StepRequest(BaseModel):
     lon: float | None = Field(None, ge=-180, le=180, description="where the step was taken (optional)")
     lat: float | None = Field(None, ge=-90, le=90)
 
+    def fields(self) -> dict[str, Any]:
+        """The body as geo.cases.store.take_step reads it (the API and the CLI both send it so)."""
+        return self.model_dump(exclude={"step"})
+
 
 class LimitRow(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -160,9 +164,7 @@ def take_step(
     if_match: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     version = parse_if_match(if_match, f"case {case_id}")
-    fields = body.model_dump(exclude={"step"})
-    fields["to"] = body.to.model_dump() if body.to else None
-    store.take_step(session, who, case_id, body.step, version, fields)
+    store.take_step(session, who, case_id, body.step, version, body.fields())
     return _case_response(session, who, case_id, commit=True)
 
 

@@ -130,3 +130,25 @@ def test_the_cli_refuses_what_the_api_refuses(cli, owner_engine, tmp_path):
     unknown.write_text(json.dumps({**feature(GRID_NW), "case": {"urgency": "high"}}))
     assert "unknown case field urgency" in cli("cases", "report", str(unknown), "--as", "cli-case-gw", code=1)
     assert cases_in_db(owner_engine) == []
+
+
+def test_a_step_through_the_cli_is_checked_as_the_api_checks_it(cli, owner_engine):
+    cli("cases", "report", "-", "--as", "cli-case-gw", stdin=json.dumps(feature(GRID_NW)))
+    [(case_id, _, _)] = cases_in_db(owner_engine)
+    cli("cases", "step", str(case_id), "file", "--version", "1", "--as", "cli-case-west")
+    dispatch = ("cases", "step", str(case_id), "dispatch", "--version", "2", "--as", "cli-case-west")
+    to_grid = ("--to-kind", "grid", "--to-code", GRID_NW)
+    # The API allows at most 60 working days (StepRequest); the CLI refuses the same body before any write.
+    assert "days" in cli(*dispatch, *to_grid, "--days", "99", code=2)
+    assert "lat" in cli(*dispatch, *to_grid, "--lon", "107.105", "--lat", "95", code=2)
+    assert steps_of(owner_engine, case_id) == ["report", "file"]
+    out = cli(*dispatch, *to_grid, "--lon", "107.105", "--lat", "34.365", "--note", "请核实")
+    assert "dispatched (version 3)" in out
+    with owner_engine.connect() as conn:
+        event = conn.execute(
+            text(
+                "SELECT to_unit_kind, to_unit_code, note, ST_X(geom), ST_Y(geom) FROM case_events "
+                "WHERE step = 'dispatch'"
+            )
+        ).one()
+    assert tuple(event) == ("grid", GRID_NW, "请核实", 107.105, 34.365)
