@@ -67,7 +67,14 @@ def serve(settings: Settings, workers: int = 1) -> Iterator[str]:
         "--http",
         "api.server:HeadTimeoutProtocol",
     ]
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env)
+    # The server's structured log (a line a request, thousands a run) goes to a file, not over the figures; it
+    # is still written, so its cost stays in what the benches measure.
+    # One file, begun afresh by each server a bench starts (they run one after another).
+    log_path = REPO_ROOT / ".data" / "bench" / "server.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    print(f"  server log: {log_path.relative_to(REPO_ROOT)}", flush=True)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -78,7 +85,8 @@ def serve(settings: Settings, workers: int = 1) -> Iterator[str]:
                 pass
             time.sleep(0.1)
         else:
-            raise RuntimeError("the server did not become healthy")
+            tail = log_path.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"the server did not become healthy; the end of {log_path}:\n{tail}")
         yield base
     finally:
         proc.terminate()
