@@ -106,7 +106,9 @@ def test_drill_down_to_a_grid_and_back(browser, server, engine):
         for code, level in zip(chain[::-1], ("community", "town", "county", "city"), strict=True):
             page.locator(f"#crumbs a[data-code='{code}']").click()
             wait_for_scope(page, code)
-            assert page.locator(".leaflet-popup").count() == 0
+            # Closed by the area change; Leaflet keeps a closed popup's element for its 200 ms fade-out, and a
+            # level whose panels answer sooner than that found it still there (CI, once), so allow the fade.
+            page.wait_for_function("() => document.querySelectorAll('.leaflet-popup').length === 0", timeout=2000)
             check_panels(page, server, code, level)
         guard.assert_clean()
     finally:
@@ -119,7 +121,12 @@ def test_county_and_town_labels_show_where_they_fit(browser, server):
         visible = "() => [...document.querySelectorAll('.area-label')].filter(e => e.style.display !== 'none').map(e => e.textContent)"
         labels = page.evaluate(visible)
         assert "渭滨区" in labels and len(labels) >= 10  # the city's counties fit at the city's zoom
-        page.evaluate("window.citygridDashboard.map.setZoom(6, {animate: false})")
+        # Leaflet ignores a setZoom while a zoom animation (the area's fitBounds) is still running, which failed
+        # this test about once in twenty runs: ask again until the map is at zoom 6.
+        page.wait_for_function(
+            "() => { const m = window.citygridDashboard.map; if (m.getZoom() !== 6) m.setZoom(6, {animate: false});"
+            " return m.getZoom() === 6; }"
+        )
         page.wait_for_timeout(300)
         assert len(page.evaluate(visible)) < len(labels)  # zoomed far out, most do not fit and are hidden
         guard.assert_clean()
