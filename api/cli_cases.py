@@ -35,16 +35,20 @@ def _print(doc: Any) -> None:
 
 
 def _read_feature(path: str) -> Any:
-    """The report's Feature from a file or standard input (-); a clear usage error when it cannot be read."""
+    """The report's Feature from a file or standard input (-), parsed as the API parses a body
+    (geo.incidents.read_geojson.load_json: deep nesting and huge integers too); a usage error when it cannot be."""
     import sys
     from pathlib import Path
 
+    from geo.errors import InvalidInput
+    from geo.incidents.read_geojson import load_json
+
     try:
-        raw = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-        return json.loads(raw)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return load_json(sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes())
+    except (OSError, InvalidInput) as exc:
+        reason = exc.detail if isinstance(exc, InvalidInput) else str(exc)
         raise typer.BadParameter(
-            f"无法读取 cannot read a GeoJSON Feature from {path}: {exc}", param_hint="FEATURE"
+            f"无法读取 cannot read a GeoJSON Feature from {path}: {reason}", param_hint="FEATURE"
         ) from exc
 
 

@@ -126,6 +126,9 @@ def test_the_cli_refuses_what_the_api_refuses(cli, owner_engine, tmp_path):
     both.write_text(json.dumps(doc))
     assert "priority" in cli("cases", "report", str(both), "--as", "cli-case-gw", "--priority", "normal", code=2)
     assert "cannot read" in cli("cases", "report", str(tmp_path / "missing.geojson"), code=2)
+    deep = tmp_path / "deep.geojson"
+    deep.write_text("[" * 100_000 + "]" * 100_000)  # parsed as the API parses a body: a usage error, not a crash
+    assert "too deeply" in cli("cases", "report", str(deep), code=2)
     unknown = tmp_path / "unknown.geojson"
     unknown.write_text(json.dumps({**feature(GRID_NW), "case": {"urgency": "high"}}))
     assert "unknown case field urgency" in cli("cases", "report", str(unknown), "--as", "cli-case-gw", code=1)
