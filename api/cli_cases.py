@@ -133,7 +133,7 @@ def list_command(
     unit: Annotated[str | None, typer.Option(help="the holding unit's code")] = None,
     category: str | None = None,
     supervision: Annotated[bool, typer.Option(help="督办: overdue cases held below the user's centre")] = False,
-    limit: int = 20,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="at most this many (1–1000, as the API)")] = 20,
 ) -> None:
     """The queue of the user (open cases, overdue first), filtered as GET /api/v1/cases."""
     from geo.cases.queries import list_cases

@@ -17,6 +17,7 @@ from geo.auth import Principal
 from geo.cases import limits, measures, photos, queries, store
 from geo.cases.report import fields_of, report
 from geo.cases.steps import STEPS
+from geo.cases.vocab import IDEMPOTENCY_KEY_MAX_CHARS, NOTE_MAX_CHARS
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases 案件"])
 
@@ -40,7 +41,7 @@ class StepRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     step: str = Field(max_length=32, description="e.g. file, dispatch, accept, report_back, verify_close")
     note: str | None = Field(
-        None, max_length=4000, description="reason or remark (decline, rework, park … need it)"
+        None, max_length=NOTE_MAX_CHARS, description="reason or remark (decline, rework, park … need it)"
     )
     to: UnitRef | None = Field(None, description="dispatch: the handling unit")
     days: int | None = Field(None, ge=0, le=60, description="dispatch: working days; request_extension: more days")
@@ -88,7 +89,8 @@ def create_case(
     who: CaseWorker,
     doc: Annotated[Any, Depends(json_body)],
     idempotency_key: Annotated[
-        str | None, Header(max_length=200, description="client-made id: a retry returns the same case")
+        str | None,
+        Header(max_length=IDEMPOTENCY_KEY_MAX_CHARS, description="client-made id: a retry returns the same case"),
     ] = None,
 ) -> JSONResponse:
     fields = fields_of(doc)

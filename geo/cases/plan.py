@@ -16,6 +16,7 @@ from geo.cases.steps import HANDLED, STEPS
 from geo.cases.units import Unit, escalation_target
 from geo.errors import InvalidInput
 from geo.scope import contains, level_of
+from geo.timebounds import QUERY_YEARS
 
 LEVEL_RANK = {"city": 0, "county": 1, "town": 2, "community": 3, "grid": 4}
 
@@ -61,6 +62,10 @@ def _deadline(session: Session, row: Any, step: str, body: dict[str, Any], now: 
         review_on = body["review_on"]
         if review_on <= now.astimezone(clock.LOCAL_TZ).date():
             raise InvalidInput("复查日期须在今天之后 review_on must be after today", field="review_on")
+        if review_on.year > QUERY_YEARS[1]:  # 9999-12-31 has no end of day to be the deadline
+            raise InvalidInput(
+                f"复查日期超出范围 review_on must be in {QUERY_YEARS[1]} or before", field="review_on"
+            )
         return clock.end_of_day(review_on)
     if step == "approve_extension":
         return clock.deadline(row.deadline_at - dt.timedelta(microseconds=1), _requested_days(session, row.id))

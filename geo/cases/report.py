@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field, TypeAdapter, ValidationError
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -20,7 +21,7 @@ from geo.cases.limits import limit_for
 from geo.cases.queries import EVENT_SELECT
 from geo.cases.store import INSERT_EVENT_INTO, event_params, event_values
 from geo.cases.units import Actor, Unit, home_centre
-from geo.cases.vocab import CHANNELS, PRIORITIES
+from geo.cases.vocab import CHANNELS, IDEMPOTENCY_KEY_MAX_CHARS, NOTE_MAX_CHARS, PRIORITIES
 from geo.errors import Forbidden, InvalidInput, OutsideArea, OutsideGrid
 from geo.incidents import create_incident
 from geo.live import announce_case
@@ -55,11 +56,13 @@ class Place:
 class CaseFields:
     """The case part of a report (the incident is the Feature)."""
 
-    priority: str = "normal"
-    channel: str | None = None
-    on_the_spot: bool = False
-    assign_to: str | None = None  # channel "assigned": the lower centre that receives it
-    note: str | None = None
+    # Checked by pydantic when a report's "case" member is read (fields_of): strict, so a list, an object or a
+    # number where a word belongs is a 400 naming it, never a value PostgreSQL or a set lookup chokes on.
+    priority: Annotated[str, Field(strict=True, max_length=16)] = "normal"
+    channel: Annotated[str | None, Field(strict=True, max_length=16)] = None
+    on_the_spot: Annotated[bool, Field(strict=True)] = False
+    assign_to: Annotated[str | None, Field(strict=True, max_length=15)] = None  # channel "assigned": the centre
+    note: Annotated[str | None, Field(strict=True, max_length=NOTE_MAX_CHARS)] = None
 
 
 def fields_of(doc: Any) -> CaseFields:
@@ -75,7 +78,15 @@ def fields_of(doc: Any) -> CaseFields:
         raise InvalidInput(
             f"unknown case field {unknown[0]}; known: {', '.join(sorted(known))}", field=f"case.{unknown[0]}"
         )
-    return CaseFields(**extra)
+    try:
+        return _CASE_FIELDS.validate_python(extra)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "case." + ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(f"{where}: {first['msg']}", field=where) from exc
+
+
+_CASE_FIELDS = TypeAdapter(CaseFields)
 
 
 def _channel(actor: Actor, fields: CaseFields) -> str:
@@ -126,6 +137,10 @@ def report(
     """Store the incident and its case in the caller's transaction: the case's id, whether this report made it,
     and (when it did) its rows."""
     now = now or dt.datetime.now(dt.UTC)
+    if idempotency_key is not None and len(idempotency_key) > IDEMPOTENCY_KEY_MAX_CHARS:
+        raise InvalidInput(
+            f"Idempotency-Key: at most {IDEMPOTENCY_KEY_MAX_CHARS} characters", field="Idempotency-Key"
+        )
     if idempotency_key:
         found = find_by_key(session, actor.username, idempotency_key)
         if found is not None:

@@ -21,8 +21,10 @@ from geo import audit
 from geo.cases import clock
 from geo.cases.limits import limit_for
 from geo.cases.steps import STEPS, SYSTEM_ACTOR
+from geo.errors import InvalidInput
 from geo.live.notice import NOTIFY_EACH_ROW, notify_params
 from geo.scope import CITY_CODE, LEVEL_BY_LENGTH, parent_of
+from geo.timebounds import QUERY_YEARS
 
 SWEEP_LOCK = 0x0C17_5EE9  # pg advisory lock key: one sweep at a time across processes
 ESCALATE_FROM = tuple(s for s in STEPS["escalate"].from_states)
@@ -129,6 +131,8 @@ def sweep(session: Session, as_of: dt.datetime, grace_days: int, batch: int = BA
 
     `more` is true when a limit of `batch` was reached, so another round at the same as_of has work left.
     """
+    if not QUERY_YEARS[0] <= as_of.year <= QUERY_YEARS[1]:  # year 1 or 9999: no working day to count from
+        raise InvalidInput(f"as_of: year {as_of.year} is outside {QUERY_YEARS[0]}–{QUERY_YEARS[1]}", field="as_of")
     if not session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SWEEP_LOCK}).scalar_one():
         return {"skipped": True, "supervised": 0, "escalated": 0, "more": False, "as_of": as_of.isoformat()}
     # Plans for the values at hand: a connection that has run the escalation 10 times (psycopg prepares it after

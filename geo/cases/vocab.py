@@ -36,3 +36,6 @@ UNIT_KINDS = {
 
 # Where a case was closed: the level of the unit that handled it (the 矛盾不上交 measure).
 CLOSE_LEVELS = ("grid", "community", "town", "county", "city")
+
+NOTE_MAX_CHARS = 4000  # a step's or a report's note (a reason, a remark)
+IDEMPOTENCY_KEY_MAX_CHARS = 200  # a report's client-made id

@@ -129,6 +129,10 @@ def test_the_cli_refuses_what_the_api_refuses(cli, owner_engine, tmp_path):
     deep = tmp_path / "deep.geojson"
     deep.write_text("[" * 100_000 + "]" * 100_000)  # parsed as the API parses a body: a usage error, not a crash
     assert "too deeply" in cli("cases", "report", str(deep), code=2)
+    assert "1000" in cli("cases", "list", "--limit", str(2**64), code=2)  # bounded as the API's queue
+    assert "year 9999" in cli("cases", "sweep", "--as-of", "9999-12-31T23:59:59", code=1)
+    key = "k" * 201  # the API's Idempotency-Key bound, now the report's own
+    assert "at most 200" in cli("cases", "report", str(outside), "--as", "cli-case-gw", "--key", key, code=1)
     unknown = tmp_path / "unknown.geojson"
     unknown.write_text(json.dumps({**feature(GRID_NW), "case": {"urgency": "high"}}))
     assert "unknown case field urgency" in cli("cases", "report", str(unknown), "--as", "cli-case-gw", code=1)

@@ -181,3 +181,30 @@ def test_as_of_at_year_one_and_9999(probe, auth):
     for when in ("0001-01-01", "9999-12-31T23:59:59"):
         r = probe.get(f"/api/v1/grids/{W1}", params={"as_of": when}, headers=auth)
         _rejects(r, 400, "as_of")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("note", {"a": 1}), ("note", 5), ("note", "x" * 4001), ("priority", ["key"]), ("on_the_spot", "yes"),
+     ("assign_to", {"code": "610302"}), ("channel", 7)],
+)  # fmt: skip
+def test_a_case_member_of_the_wrong_type_is_a_400_naming_it(probe, auth, db, field, value):
+    """A list as priority was an unhashable set lookup (500), an object as note reached PostgreSQL (500)."""
+    before = db.execute(text("SELECT count(*) FROM incidents")).scalar_one()
+    doc = {**_incident(occurred_at="2024-05-01T08:00:00"), "case": {field: value}}
+    _rejects(probe.post("/api/v1/cases", json=doc, headers=auth), 400, f"case.{field}")
+    assert db.execute(text("SELECT count(*) FROM incidents")).scalar_one() == before  # nothing half-written
+
+
+def test_a_park_review_date_in_9999_is_a_400(probe, auth):
+    """Its end of day, the parked case's deadline, does not exist (OverflowError, a 500)."""
+    case = probe.post("/api/v1/cases", json=_incident(occurred_at="2024-05-01T08:00:00"), headers=auth).json()
+    steps = f"/api/v1/cases/{case['id']}/steps"
+    assert probe.post(steps, json={"step": "file"}, headers={**auth, "If-Match": '"1"'}).status_code == 200
+    r = probe.post(
+        steps,
+        json={"step": "park", "note": "待拆迁", "review_on": "9999-12-31"},
+        headers={**auth, "If-Match": '"2"'},
+    )
+    _rejects(r, 400, "review_on")
+    assert probe.get(f"/api/v1/cases/{case['id']}", headers=auth).json()["state"] == "filed"
