@@ -90,6 +90,16 @@ _CASE_FIELDS = TypeAdapter(CaseFields)
 
 
 def _channel(actor: Actor, fields: CaseFields) -> str:
+    channel = _channel_of(actor, fields)
+    if fields.assign_to is not None and channel != "assigned":  # refused, not dropped: it names a receiver
+        raise InvalidInput(
+            f"assign_to 只用于交办渠道 is only for channel assigned (this report goes by channel {channel})",
+            field="case.assign_to",
+        )
+    return channel
+
+
+def _channel_of(actor: Actor, fields: CaseFields) -> str:
     if fields.channel is not None:
         if fields.channel not in CHANNELS:
             raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}", field="case.channel")

@@ -208,3 +208,15 @@ def test_a_park_review_date_in_9999_is_a_400(probe, auth):
     )
     _rejects(r, 400, "review_on")
     assert probe.get(f"/api/v1/cases/{case['id']}", headers=auth).json()["state"] == "filed"
+
+
+def test_assign_to_on_a_channel_that_does_not_use_it_is_refused_not_dropped(probe, auth, db):
+    """The city admin reports by the police channel unless told otherwise; its assign_to was silently ignored."""
+    doc = {**_incident(occurred_at="2024-05-01T08:00:00"), "case": {"assign_to": "610302"}}
+    body = _rejects(probe.post("/api/v1/cases", json=doc, headers=auth), 400, "case.assign_to")
+    assert "police" in body["detail"], body
+    assert db.execute(text("SELECT count(*) FROM cases")).scalar_one() == 0
+    doc["case"]["channel"] = "assigned"
+    r = probe.post("/api/v1/cases", json=doc, headers=auth)
+    assert r.status_code == 201, r.text
+    assert (r.json()["unit"]["kind"], r.json()["unit"]["code"]) == ("centre", "610302")  # the county it named
