@@ -65,6 +65,9 @@ class CaseFields:
     note: Annotated[str | None, Field(strict=True, max_length=NOTE_MAX_CHARS)] = None
 
 
+_CASE_FIELDS = TypeAdapter(CaseFields)
+
+
 def fields_of(doc: Any) -> CaseFields:
     """The case fields of a report: its "case" member, taken out of the Feature (the rest is the incident)."""
     extra = doc.pop("case", None) if isinstance(doc, dict) else None
@@ -84,9 +87,6 @@ def fields_of(doc: Any) -> CaseFields:
         first = exc.errors()[0]
         where = "case." + ".".join(str(p) for p in first["loc"])
         raise InvalidInput(f"{where}: {first['msg']}", field=where) from exc
-
-
-_CASE_FIELDS = TypeAdapter(CaseFields)
 
 
 def _channel(actor: Actor, fields: CaseFields) -> str:
