@@ -77,6 +77,11 @@ def test_a_case_lives_through_the_cli(cli, owner_engine, tmp_path):
     )  # the centre files it, not the worker
     [(case_id, state, holder)] = cases_in_db(owner_engine)
     assert (state, holder) == ("reported", WEST) and f"案件 {case_id}:" in out
+    with owner_engine.connect() as conn:  # audited by the report itself, under the user it acted as
+        audited = conn.execute(
+            text("SELECT entity_type, action FROM audit_log WHERE actor = 'cli-case-gw' ORDER BY id")
+        ).all()
+    assert audited == [("incident", "create"), ("case", "create")]
     # A retry with the same key (a phone on a poor network) returns the same case and writes nothing.
     again = cli("cases", "report", str(path), "--as", "cli-case-gw", "--key", "phone-1", "--note", "楼道堆物")
     assert f"案件 {case_id}:" in again and "already reported" in again
